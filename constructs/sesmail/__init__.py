@@ -1,0 +1,18 @@
+"""sesmail: AWS CDK constructs that set up a company's mail on Amazon SES, correctly the first time."""
+
+from .dns import DnsRecord
+from .identity_policy import IdentityPolicy, IdentityPolicyProvider
+from .mail_domain import MailDomain
+from .regions import SES_RECEIVING_REGIONS, WORKMAIL_REGIONS
+from .workmail import WorkMailPrincipal, WorkMailSendingAuthorization
+
+__all__ = [
+    "SES_RECEIVING_REGIONS",
+    "WORKMAIL_REGIONS",
+    "DnsRecord",
+    "IdentityPolicy",
+    "IdentityPolicyProvider",
+    "MailDomain",
+    "WorkMailPrincipal",
+    "WorkMailSendingAuthorization",
+]

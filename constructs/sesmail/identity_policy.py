@@ -1,0 +1,165 @@
+"""SES identity (sending-authorization) policies, which CloudFormation has no resource for."""
+
+from __future__ import annotations
+
+import json
+import re
+import typing
+
+import aws_cdk as cdk
+import aws_cdk.aws_iam as iam
+import aws_cdk.aws_lambda as lambda_
+import aws_cdk.aws_logs as logs
+import aws_cdk.custom_resources as cr
+from constructs import Construct
+
+from ._assets import handler_code
+from .validation import is_token
+
+_POLICY_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+#: SES's limit on the size of one identity policy.
+MAX_POLICY_BYTES = 4096
+
+#: The SES v2 actions the custom resource's role needs, and nothing else.
+POLICY_MANAGEMENT_ACTIONS = (
+    "ses:CreateEmailIdentityPolicy",
+    "ses:UpdateEmailIdentityPolicy",
+    "ses:DeleteEmailIdentityPolicy",
+    "ses:GetEmailIdentityPolicies",
+)
+
+_PROVIDER_ID = "SesmailIdentityPolicyProvider"
+
+
+class IdentityPolicyProvider(Construct):
+    """The one Lambda-backed provider per stack that puts and deletes SES identity policies.
+
+    Its handler's role may call only the SES identity-policy actions, and only on identities that an
+    :class:`IdentityPolicy` in the stack names (each adds its identity through :meth:`allow_identity`).
+    """
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self._identity_arns: list[str] = []
+        log_group = logs.LogGroup(
+            self, "Logs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=cdk.RemovalPolicy.DESTROY
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Puts and deletes sesmail's SES identity policies",
+        )
+        log_group.grant_write(self.role)
+        self.function = lambda_.Function(
+            self,
+            "Handler",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            handler="index.handler",
+            code=handler_code("identity_policy"),
+            role=self.role,
+            timeout=cdk.Duration.minutes(2),
+            log_group=log_group,
+            description="sesmail: SES identity policy custom resource",
+        )
+        # The framework gets its own role and log group rather than the managed AWSLambdaBasicExecutionRole.
+        framework_logs = logs.LogGroup(
+            self, "FrameworkLogs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=cdk.RemovalPolicy.DESTROY
+        )
+        framework_role = iam.Role(
+            self,
+            "FrameworkRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Invokes sesmail's identity-policy handler for CloudFormation",
+        )
+        framework_logs.grant_write(framework_role)
+        self.provider = cr.Provider(
+            self,
+            "Provider",
+            on_event_handler=self.function,
+            framework_on_event_role=framework_role,
+            log_group=framework_logs,
+        )
+        handler_arn = cdk.Stack.of(self).get_logical_id(typing.cast(cdk.CfnElement, self.function.node.default_child))
+        cdk.Validations.of(framework_role).acknowledge(
+            cdk.Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::<{handler_arn}.Arn>:*]",
+                reason="The provider framework may invoke only the identity-policy handler; ':*' covers its versions.",
+            )
+        )
+
+    @classmethod
+    def of(cls, scope: Construct) -> IdentityPolicyProvider:
+        """The stack's provider, created on first use."""
+        stack = cdk.Stack.of(scope)
+        existing = stack.node.try_find_child(_PROVIDER_ID)
+        return existing if isinstance(existing, IdentityPolicyProvider) else cls(stack, _PROVIDER_ID)
+
+    def allow_identity(self, identity_arn: str) -> None:
+        """Let the handler manage policies on one more identity."""
+        if identity_arn not in self._identity_arns:
+            self._identity_arns.append(identity_arn)
+            self.role.add_to_principal_policy(
+                iam.PolicyStatement(actions=list(POLICY_MANAGEMENT_ACTIONS), resources=[identity_arn])
+            )
+
+
+class IdentityPolicy(Construct):
+    """An SES identity policy: who may send as a domain or address identity, and under which conditions.
+
+    The policy is put with the SES v2 API when the stack is created or updated and deleted with the stack. A policy
+    of the same name that this construct did not create is never overwritten or deleted: the deploy fails instead.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        identity: str,
+        identity_arn: str,
+        policy_name: str,
+        document: iam.PolicyDocument,
+        normalize_aws_principals: bool = False,
+    ) -> None:
+        """
+        :param identity: the domain (``example.com``) or address the policy is attached to.
+        :param identity_arn: that identity's ARN; the handler's role is scoped to it.
+        :param policy_name: the policy's name on the identity (1-64 letters, digits, ``-`` and ``_``).
+        :param document: the policy. Its ``Id`` is set by this construct: it marks the policy as this stack's.
+        :param normalize_aws_principals: default ``False``, principals are put as written. ``True`` rewrites every
+            ``Principal.AWS`` value (an account id or any IAM ARN) to that account's root principal at deploy time.
+        """
+        super().__init__(scope, construct_id)
+        if not is_token(policy_name) and not _POLICY_NAME.match(policy_name):
+            raise ValueError(f"policy_name: {policy_name!r} must be 1-64 letters, digits, '-' or '_'")
+
+        stack = cdk.Stack.of(self)
+        self.policy_name = policy_name
+        self.document = document
+        # The Id marks the policy as ours, so the handler never touches a same-named policy someone else wrote.
+        self.owner_id = f"sesmail-{cdk.Names.unique_id(self)}"
+        policy = {**document.to_json(), "Id": self.owner_id}
+        # Tokens count at the length of their CloudFormation form: close enough to catch SES's limit at synth.
+        size = len(json.dumps(stack.resolve(policy), separators=(",", ":")))
+        if size > MAX_POLICY_BYTES:
+            raise ValueError(f"document: identity policy {policy_name!r} is ~{size} bytes; SES allows {MAX_POLICY_BYTES}")
+
+        provider = IdentityPolicyProvider.of(self)
+        provider.allow_identity(identity_arn)
+        self.resource = cdk.CustomResource(
+            self,
+            "Resource",
+            service_token=provider.provider.service_token,
+            resource_type="Custom::SesIdentityPolicy",
+            properties={
+                "Identity": identity,
+                "PolicyName": policy_name,
+                "Policy": stack.to_json_string(policy),
+                "Partition": cdk.Aws.PARTITION,
+                "NormalizeAwsPrincipals": "true" if normalize_aws_principals else "false",
+            },
+        )
+        # The role must be able to act on the identity before the first put, and until the last delete.
+        self.resource.node.add_dependency(provider.role)
+

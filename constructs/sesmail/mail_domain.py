@@ -1,0 +1,114 @@
+"""An SES domain identity that can send (Easy DKIM, custom MAIL FROM) and receive (inbound MX), with DMARC."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+import aws_cdk.aws_route53 as route53
+import aws_cdk.aws_ses as ses
+from constructs import Construct
+
+from . import regions
+from .dns import DnsRecord, publish_as_output, publish_to_zone
+from .validation import check_domain, check_local_part, is_token
+
+DMARC_POLICIES = ("none", "quarantine", "reject")
+
+
+class MailDomain(Construct):
+    """A domain that SES sends for and receives for.
+
+    Creates the SES domain identity with Easy DKIM (RSA 2048) and a custom MAIL FROM subdomain, and the DNS records
+    that make it work: three DKIM CNAMEs, the MAIL FROM MX and SPF, the inbound MX and a DMARC record. With a hosted
+    zone, the records are created there; without one, each record is a stack output to paste at the DNS provider.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        domain_name: str,
+        hosted_zone: route53.IHostedZone | None = None,
+        mail_from_subdomain: str = "mail",
+        receive_mail: bool = True,
+        dmarc_policy: str = "none",
+        dmarc_report_address: str | None = None,
+        configuration_set: ses.IConfigurationSet | None = None,
+    ) -> None:
+        """
+        :param domain_name: the domain to send as, such as ``example.com``.
+        :param hosted_zone: default ``None``, records are listed as stack outputs. With a zone (for the domain or a
+            parent of it), every record is created in it.
+        :param mail_from_subdomain: default ``mail``, bounces return to ``mail.<domain>``, aligned for SPF and DMARC.
+        :param receive_mail: default ``True``, the domain's MX points at SES receiving in the stack's region, which
+            must offer receiving. ``False`` leaves MX to another mail system.
+        :param dmarc_policy: default ``none`` (monitor only); ``quarantine`` or ``reject`` once reports look clean.
+        :param dmarc_report_address: default ``None``, no aggregate reports. An address receives them (``rua``).
+        :param configuration_set: default ``None``, sends use no configuration set unless they name one.
+        """
+        super().__init__(scope, construct_id)
+        check_domain("domain_name", domain_name)
+        check_local_part("mail_from_subdomain", mail_from_subdomain)
+        if dmarc_policy not in DMARC_POLICIES:
+            raise ValueError(f"dmarc_policy: {dmarc_policy!r} is not one of {', '.join(DMARC_POLICIES)}")
+        if dmarc_report_address is not None and not is_token(dmarc_report_address):
+            local, _, domain = dmarc_report_address.partition("@")
+            check_local_part("dmarc_report_address", local)
+            check_domain("dmarc_report_address", domain)
+        stack = cdk.Stack.of(self)
+        if receive_mail and not is_token(stack.region):
+            regions.check_receiving_region(stack.region, "region")
+        if hosted_zone is not None and not is_token(hosted_zone.zone_name):
+            zone = hosted_zone.zone_name.rstrip(".").lower()
+            if domain_name.lower() != zone and not domain_name.lower().endswith(f".{zone}"):
+                raise ValueError(
+                    f"hosted_zone: zone {hosted_zone.zone_name!r} cannot hold records for {domain_name!r}"
+                )
+
+        self.domain_name = domain_name
+        self.mail_from_domain = f"{mail_from_subdomain}.{domain_name}"
+        self.identity = ses.EmailIdentity(
+            self,
+            "Resource",
+            identity=ses.Identity.domain(domain_name),
+            dkim_identity=ses.DkimIdentity.easy_dkim(ses.EasyDkimSigningKeyLength.RSA_2048_BIT),
+            mail_from_domain=self.mail_from_domain,
+            mail_from_behavior_on_mx_failure=ses.MailFromBehaviorOnMxFailure.USE_DEFAULT_VALUE,
+            configuration_set=configuration_set,
+        )
+        #: ``arn:<partition>:ses:<region>:<account>:identity/<domain>``: the Resource of identity policies.
+        self.identity_arn = stack.format_arn(
+            service="ses", resource="identity", resource_name=domain_name, arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME
+        )
+        self.dns_records = self._records(stack.region, receive_mail, dmarc_policy, dmarc_report_address)
+        for record in self.dns_records:
+            if hosted_zone is not None:
+                publish_to_zone(self, hosted_zone, record)
+            else:
+                publish_as_output(self, record)
+
+    def _records(
+        self, region: str, receive_mail: bool, dmarc_policy: str, dmarc_report_address: str | None
+    ) -> list[DnsRecord]:
+        identity = self.identity
+        records = [
+            DnsRecord("DkimToken1", identity.dkim_dns_token_name1, "CNAME", identity.dkim_dns_token_value1),
+            DnsRecord("DkimToken2", identity.dkim_dns_token_name2, "CNAME", identity.dkim_dns_token_value2),
+            DnsRecord("DkimToken3", identity.dkim_dns_token_name3, "CNAME", identity.dkim_dns_token_value3),
+            DnsRecord("MailFromMx", self.mail_from_domain, "MX", f"10 {regions.mail_from_mx_endpoint(region)}"),
+            DnsRecord("MailFromSpf", self.mail_from_domain, "TXT", "v=spf1 include:amazonses.com ~all"),
+        ]
+        if receive_mail:
+            records.append(
+                DnsRecord("InboundMx", self.domain_name, "MX", f"10 {regions.inbound_smtp_endpoint(region)}")
+            )
+        dmarc = f"v=DMARC1; p={dmarc_policy}"
+        if dmarc_report_address:
+            dmarc += f"; rua=mailto:{dmarc_report_address}"
+        records.append(DnsRecord("Dmarc", f"_dmarc.{self.domain_name}", "TXT", dmarc))
+        return records
+
+    def address(self, local_part: str) -> str:
+        """The address ``<local_part>@<domain>``, after checking the local part."""
+        check_local_part("local_part", local_part)
+        return f"{local_part}@{self.domain_name}"

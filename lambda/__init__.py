@@ -1,0 +1,1 @@
+"""Lambda handler sources. Each sub-folder is one asset; this package only exists to ship them in the wheel."""

@@ -1,0 +1,52 @@
+"""One environment's mail: the sesmail constructs composed from its settings."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+import aws_cdk.aws_route53 as route53
+from constructs import Construct
+
+from sesmail import MailDomain, WorkMailPrincipal, WorkMailSendingAuthorization
+
+from .nag import acknowledge_framework_findings
+from .settings import EnvironmentSettings
+
+
+class MailStack(cdk.Stack):
+    """The stack ``cdk deploy sesmail-<environment>`` deploys."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, settings: EnvironmentSettings) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            env=cdk.Environment(account=settings.account, region=settings.region),
+            description=f"sesmail: mail for {settings.domain} ({settings.name})",
+        )
+        self.settings = settings
+        zone = None
+        if settings.hosted_zone is not None:
+            zone = route53.PublicHostedZone.from_public_hosted_zone_attributes(
+                self,
+                "HostedZone",
+                hosted_zone_id=settings.hosted_zone.zone_id,
+                zone_name=settings.hosted_zone.zone_name,
+            )
+        self.mail_domain = MailDomain(
+            self,
+            "MailDomain",
+            domain_name=settings.domain,
+            hosted_zone=zone,
+            mail_from_subdomain=settings.mail_from_subdomain,
+            dmarc_policy=settings.dmarc_policy,
+            dmarc_report_address=settings.dmarc_report_address,
+        )
+        if settings.workmail is not None:
+            legacy = settings.workmail.legacy_account_principal
+            WorkMailSendingAuthorization(
+                self,
+                "WorkMailSending",
+                mail_domain=self.mail_domain,
+                organization_id=settings.workmail.organization_id,
+                principal=WorkMailPrincipal.legacy_account(legacy) if legacy else WorkMailPrincipal.service(),
+            )
+        acknowledge_framework_findings(self)

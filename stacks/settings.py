@@ -1,0 +1,231 @@
+"""The app's settings: cdk.json context ``environments``, validated into frozen dataclasses before any construct.
+
+Every error names the environment, the key and the bad value on one line, e.g.
+``environments.prod.domain: 'exa mple.com' is not a valid DNS domain name``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sesmail import regions
+from sesmail.mail_domain import DMARC_POLICIES
+from sesmail.validation import (
+    check_account,
+    check_account_or_iam_arn,
+    check_domain,
+    check_local_part,
+    check_workmail_organization_id,
+)
+
+DEFAULT_MAILBOXES = ("info", "support", "register")
+_ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+_HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
+
+
+class SettingsError(ValueError):
+    """A bad value in cdk.json; its message is the one line shown to the user."""
+
+
+@dataclass(frozen=True)
+class HostedZoneSettings:
+    """The Route 53 public hosted zone that receives the domain's records."""
+
+    zone_id: str
+    zone_name: str
+
+
+@dataclass(frozen=True)
+class WorkMailSettings:
+    """The WorkMail organization allowed to send as the domain.
+
+    ``legacy_account_principal`` is ``None`` for the service principal (default), else an account id or IAM ARN.
+    """
+
+    organization_id: str
+    legacy_account_principal: str | None = None
+
+
+@dataclass(frozen=True)
+class EnvironmentSettings:
+    """One deployable environment: one stack, one account and region, one mail domain."""
+
+    name: str
+    account: str
+    region: str
+    domain: str
+    mailboxes: tuple[str, ...] = DEFAULT_MAILBOXES
+    hosted_zone: HostedZoneSettings | None = None
+    mail_from_subdomain: str = "mail"
+    dmarc_policy: str = "none"
+    dmarc_report_address: str | None = None
+    workmail: WorkMailSettings | None = None
+
+    @property
+    def stack_name(self) -> str:
+        """The stack (and ``cdk deploy`` target) for this environment."""
+        return f"sesmail-{self.name}"
+
+    def addresses(self) -> tuple[str, ...]:
+        """The mailboxes as full addresses, ``info@example.com`` and so on."""
+        return tuple(f"{box}@{self.domain}" for box in self.mailboxes)
+
+
+class _Reader:
+    """Reads one JSON object, naming every key it reports on and rejecting keys it was never asked about."""
+
+    def __init__(self, raw: Any, path: str) -> None:
+        if not isinstance(raw, Mapping):
+            raise SettingsError(f"{path}: expected an object, got {raw!r}")
+        self.raw = raw
+        self.path = path
+        self._seen: set[str] = set()
+
+    def key(self, key: str) -> str:
+        return f"{self.path}.{key}"
+
+    def get(self, key: str, kind: type | tuple[type, ...], *, required: bool = False, default: Any = None) -> Any:
+        self._seen.add(key)
+        if key not in self.raw:
+            if required:
+                raise SettingsError(f"{self.key(key)}: missing (required)")
+            return default
+        value = self.raw[key]
+        if not isinstance(value, kind) or isinstance(value, bool) and bool not in _as_tuple(kind):
+            names = " or ".join(t.__name__ for t in _as_tuple(kind))
+            raise SettingsError(f"{self.key(key)}: {value!r} is not a {names}")
+        return value
+
+    def check(self, key: str, check: Callable[[str, Any], None], value: Any) -> Any:
+        try:
+            check(self.key(key), value)
+        except SettingsError:
+            raise
+        except ValueError as error:
+            raise SettingsError(str(error)) from None
+        return value
+
+    def finish(self) -> None:
+        unknown = sorted(set(self.raw) - self._seen)
+        if unknown:
+            raise SettingsError(f"{self.key(unknown[0])}: unknown setting (known: {', '.join(sorted(self._seen))})")
+
+
+def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _check_region(prop: str, value: str) -> None:
+    regions.check_receiving_region(value, prop)
+
+
+def _check_one_of(options: tuple[str, ...]) -> Callable[[str, Any], None]:
+    def check(prop: str, value: Any) -> None:
+        if value not in options:
+            raise ValueError(f"{prop}: {value!r} is not one of {', '.join(options)}")
+
+    return check
+
+
+def _check_address(prop: str, value: str) -> None:
+    local, at, domain = value.partition("@")
+    if not at:
+        raise ValueError(f"{prop}: {value!r} is not an e-mail address")
+    check_local_part(prop, local)
+    check_domain(prop, domain)
+
+
+def _mailboxes(reader: _Reader) -> tuple[str, ...]:
+    raw = reader.get("mailboxes", list, default=list(DEFAULT_MAILBOXES))
+    if not raw:
+        raise SettingsError(f"{reader.key('mailboxes')}: [] must name at least one mailbox")
+    seen: set[str] = set()
+    for i, box in enumerate(raw):
+        if not isinstance(box, str):
+            raise SettingsError(f"{reader.key('mailboxes')}[{i}]: {box!r} is not a string")
+        reader.check(f"mailboxes[{i}]", check_local_part, box)
+        if box.lower() in seen:
+            raise SettingsError(f"{reader.key('mailboxes')}[{i}]: {box!r} is listed twice")
+        seen.add(box.lower())
+    return tuple(raw)
+
+
+def _hosted_zone(reader: _Reader, domain: str) -> HostedZoneSettings | None:
+    zone_id = reader.get("hostedZoneId", str)
+    zone_name = reader.get("hostedZoneName", str)
+    if zone_id is None and zone_name is None:
+        return None
+    if zone_id is None or zone_name is None:
+        missing = "hostedZoneId" if zone_id is None else "hostedZoneName"
+        raise SettingsError(f"{reader.key(missing)}: missing (hostedZoneId and hostedZoneName go together)")
+    if not _HOSTED_ZONE_ID.match(zone_id):
+        raise SettingsError(f"{reader.key('hostedZoneId')}: {zone_id!r} is not a Route 53 hosted zone id")
+    reader.check("hostedZoneName", check_domain, zone_name)
+    zone = zone_name.rstrip(".").lower()
+    if domain != zone and not domain.endswith(f".{zone}"):
+        raise SettingsError(f"{reader.key('hostedZoneName')}: {zone_name!r} is not {domain!r} or a parent of it")
+    return HostedZoneSettings(zone_id=zone_id, zone_name=zone)
+
+
+def _workmail(reader: _Reader) -> WorkMailSettings | None:
+    raw = reader.get("workmail", dict)
+    if raw is None:
+        return None
+    section = _Reader(raw, reader.key("workmail"))
+    org = section.check(
+        "organizationId", check_workmail_organization_id, section.get("organizationId", str, required=True)
+    )
+    legacy = section.get("legacyAccountPrincipal", str)
+    if legacy is not None:
+        section.check("legacyAccountPrincipal", check_account_or_iam_arn, legacy)
+    section.finish()
+    return WorkMailSettings(organization_id=org, legacy_account_principal=legacy)
+
+
+def parse_environment(name: str, raw: Any) -> EnvironmentSettings:
+    """Validate one environment's settings; raise :class:`SettingsError` on the first bad value."""
+    path = f"environments.{name}"
+    if not _ENV_NAME.match(name):
+        raise SettingsError(f"{path}: environment name {name!r} must be lowercase letters, digits and '-'")
+    reader = _Reader(raw, path)
+    account = reader.check("account", check_account, reader.get("account", str, required=True))
+    region = reader.check("region", _check_region, reader.get("region", str, required=True))
+    domain = reader.check("domain", check_domain, reader.get("domain", str, required=True)).lower().rstrip(".")
+    settings = EnvironmentSettings(
+        name=name,
+        account=account,
+        region=region,
+        domain=domain,
+        mailboxes=_mailboxes(reader),
+        hosted_zone=_hosted_zone(reader, domain),
+        mail_from_subdomain=reader.check(
+            "mailFromSubdomain", check_local_part, reader.get("mailFromSubdomain", str, default="mail")
+        ),
+        dmarc_policy=reader.check(
+            "dmarcPolicy", _check_one_of(DMARC_POLICIES), reader.get("dmarcPolicy", str, default="none")
+        ),
+        dmarc_report_address=_optional(reader, "dmarcReportAddress", _check_address),
+        workmail=_workmail(reader),
+    )
+    if settings.workmail is not None and region not in regions.WORKMAIL_REGIONS:
+        supported = ", ".join(sorted(regions.WORKMAIL_REGIONS))
+        raise SettingsError(f"{path}.workmail: WorkMail is not offered in {region!r} (supported: {supported})")
+    reader.finish()
+    return settings
+
+
+def _optional(reader: _Reader, key: str, check: Callable[[str, Any], None]) -> str | None:
+    value = reader.get(key, str)
+    return None if value is None else reader.check(key, check, value)
+
+
+def load_environments(raw: Any) -> tuple[EnvironmentSettings, ...]:
+    """All environments from the ``environments`` context value, in the order cdk.json lists them."""
+    if raw is None:
+        raise SettingsError("environments: missing from cdk.json context")
+    if not isinstance(raw, Mapping) or not raw:
+        raise SettingsError(f"environments: {raw!r} must be an object with at least one environment")
+    return tuple(parse_environment(name, value) for name, value in raw.items())
