@@ -1,0 +1,93 @@
+"""Shared test fixtures: synthesize once per session, import Lambda handlers by path, pinned Node for jsii."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+_NODE_BIN = ROOT / "node_modules" / ".bin"
+# jsii starts `node` from PATH: use the supported Node pinned in package.json, as `make test` does.
+if (_NODE_BIN / "node").exists() and not os.environ.get("PATH", "").startswith(str(_NODE_BIN)):
+    os.environ["PATH"] = f"{_NODE_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+
+import aws_cdk as cdk  # noqa: E402
+from aws_cdk import assertions  # noqa: E402
+
+# AWS SDK calls in tests never reach AWS: moto and Stubber intercept them; these keep boto3 from looking further.
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+
+
+def cdk_json_context() -> dict[str, Any]:
+    """The context in the repository's cdk.json (environments and feature flags)."""
+    return json.loads((ROOT / "cdk.json").read_text())["context"]
+
+
+def load_handler(folder: str, module: str = "index") -> ModuleType:
+    """Import ``lambda/<folder>/<module>.py`` as the Lambda runtime would (its folder first on sys.path)."""
+    path = ROOT / "lambda" / folder
+    sys.path.insert(0, str(path))
+    try:
+        name = f"_handler_{folder}_{module}"
+        spec = importlib.util.spec_from_file_location(name, path / f"{module}.py")
+        assert spec and spec.loader
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        spec.loader.exec_module(mod)
+        return mod
+    finally:
+        sys.path.remove(str(path))
+
+
+def build_app(environments: dict[str, Any] | None = None, with_nag: bool = True) -> cdk.App:
+    """The project's app, built from cdk.json's context or from ``environments`` in its place."""
+    from stacks import build_app as build
+
+    context = cdk_json_context()
+    if environments is not None:
+        context = {**context, "environments": environments}
+    app = cdk.App(context=context)
+    if not with_nag:
+        return _build_without_nag(app)
+    return build(app)
+
+
+def _build_without_nag(app: cdk.App) -> cdk.App:
+    from stacks.mail_stack import MailStack
+    from stacks.settings import load_environments
+
+    for settings in load_environments(app.node.try_get_context("environments")):
+        MailStack(app, settings.stack_name, settings=settings)
+    return app
+
+
+@pytest.fixture(scope="session")
+def project_app() -> cdk.App:
+    """The app exactly as cdk.json defines it, with cdk-nag; synthesized once for the whole session."""
+    app = build_app()
+    app.synth()
+    return app
+
+
+@pytest.fixture(scope="session")
+def example_template(project_app: cdk.App) -> assertions.Template:
+    """The ``example`` environment's template."""
+    stack = project_app.node.find_child("sesmail-example")
+    return assertions.Template.from_stack(stack)  # type: ignore[arg-type]
+
+
+@pytest.fixture()
+def tmp_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fake credentials and region for moto-backed handler tests."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    yield
