@@ -94,7 +94,7 @@ class _Reader:
                 raise SettingsError(f"{self.key(key)}: missing (required)")
             return default
         value = self.raw[key]
-        if not isinstance(value, kind) or isinstance(value, bool) and bool not in _as_tuple(kind):
+        if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _as_tuple(kind)):
             names = " or ".join(t.__name__ for t in _as_tuple(kind))
             raise SettingsError(f"{self.key(key)}: {value!r} is not a {names}")
         return value

@@ -241,7 +241,7 @@ def test_delete_access_denied_is_reported(stubbed: tuple[Any, Stubber]) -> None:
         "get_email_identity_policies", {"Policies": {"sesmail-workmail-send": SERVICE}}, {"EmailIdentity": IDENTITY}
     )
     stubber.add_client_error("delete_email_identity_policy", "AccessDeniedException", "denied", 403)
-    with pytest.raises(index.PolicyError, match="could not delete policy 'sesmail-workmail-send'.*denied"):
+    with pytest.raises(index.PolicyError, match=r"could not delete policy 'sesmail-workmail-send'.*denied"):
         index.on_event(_event("Delete", _props(), "example.com|sesmail-workmail-send"), ses=client, sleep=no_sleep)
 
 

@@ -38,7 +38,7 @@ def test_to_account_root(value: str, partition: str, expected: str) -> None:
     ],
 )
 def test_to_account_root_rejects(value: str, partition: str) -> None:
-    with pytest.raises(ValueError, match="account|partition"):
+    with pytest.raises(ValueError, match=r"account|partition"):
         principals.to_account_root(value, partition)
 
 

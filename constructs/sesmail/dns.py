@@ -32,23 +32,26 @@ class DnsRecord:
         return cdk.Fn.join("", [self.name, f". IN {self.record_type} ", value])
 
 
-def publish_to_zone(scope: Construct, zone: route53.IHostedZone, record: DnsRecord) -> route53.RecordSet:
-    """Create ``record`` in ``zone``. Names are passed fully qualified (trailing dot) so tokens are not re-suffixed."""
-    fqdn = cdk.Fn.join("", [record.name, "."])
-    if record.record_type == "CNAME":
-        return route53.CnameRecord(scope, record.purpose, zone=zone, record_name=fqdn, domain_name=record.value)
-    if record.record_type == "MX":
-        priority, host = record.value.split(" ", 1)
-        return route53.MxRecord(
-            scope,
-            record.purpose,
-            zone=zone,
-            record_name=fqdn,
-            values=[route53.MxRecordValue(priority=int(priority), host_name=host)],
-        )
-    if record.record_type == "TXT":
-        return route53.TxtRecord(scope, record.purpose, zone=zone, record_name=fqdn, values=[record.value])
-    raise ValueError(f"record_type: {record.record_type!r} is not CNAME, MX or TXT")
+#: Record TTL in Route 53: short enough to correct a mistake the same day.
+RECORD_TTL = cdk.Duration.minutes(30)
+
+
+def publish_to_zone(scope: Construct, zone: route53.IHostedZone, record: DnsRecord) -> route53.CfnRecordSet:
+    """Create ``record`` in ``zone``.
+
+    The L1 resource is used on purpose: the route53 L2 records append the zone name to any name that is a token,
+    which would turn the DKIM names SES returns (already fully qualified) into ``x._domainkey.example.com.example.com``.
+    """
+    value = f'"{record.value}"' if record.record_type == "TXT" else record.value
+    return route53.CfnRecordSet(
+        scope,
+        record.purpose,
+        hosted_zone_id=zone.hosted_zone_id,
+        name=cdk.Fn.join("", [record.name, "."]),
+        type=record.record_type,
+        ttl=str(int(RECORD_TTL.to_seconds())),
+        resource_records=[value],
+    )
 
 
 def publish_as_output(scope: Construct, record: DnsRecord) -> cdk.CfnOutput:

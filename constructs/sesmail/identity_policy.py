@@ -143,7 +143,9 @@ class IdentityPolicy(Construct):
         # Tokens count at the length of their CloudFormation form: close enough to catch SES's limit at synth.
         size = len(json.dumps(stack.resolve(policy), separators=(",", ":")))
         if size > MAX_POLICY_BYTES:
-            raise ValueError(f"document: identity policy {policy_name!r} is ~{size} bytes; SES allows {MAX_POLICY_BYTES}")
+            raise ValueError(
+                f"document: identity policy {policy_name!r} is ~{size} bytes; SES allows {MAX_POLICY_BYTES}"
+            )
 
         provider = IdentityPolicyProvider.of(self)
         provider.allow_identity(identity_arn)
@@ -162,4 +164,3 @@ class IdentityPolicy(Construct):
         )
         # The role must be able to act on the identity before the first put, and until the last delete.
         self.resource.node.add_dependency(provider.role)
-

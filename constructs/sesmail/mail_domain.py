@@ -61,9 +61,7 @@ class MailDomain(Construct):
         if hosted_zone is not None and not is_token(hosted_zone.zone_name):
             zone = hosted_zone.zone_name.rstrip(".").lower()
             if domain_name.lower() != zone and not domain_name.lower().endswith(f".{zone}"):
-                raise ValueError(
-                    f"hosted_zone: zone {hosted_zone.zone_name!r} cannot hold records for {domain_name!r}"
-                )
+                raise ValueError(f"hosted_zone: zone {hosted_zone.zone_name!r} cannot hold records for {domain_name!r}")
 
         self.domain_name = domain_name
         self.mail_from_domain = f"{mail_from_subdomain}.{domain_name}"

@@ -1,4 +1,4 @@
-"""Checks shared by the constructs and the app settings. Each returns nothing or raises ``ValueError`` naming the prop."""
+"""Checks shared by the constructs and the app settings; each raises ``ValueError`` naming the prop."""
 
 from __future__ import annotations
 
@@ -24,12 +24,7 @@ def check_domain(prop: str, value: str) -> None:
     if is_token(value):
         return
     labels = value.lower().rstrip(".").split(".") if isinstance(value, str) else []
-    if (
-        len(labels) < 2
-        or len(value) > 253
-        or not all(_LABEL.match(label) for label in labels)
-        or labels[-1].isdigit()
-    ):
+    if len(labels) < 2 or len(value) > 253 or not all(_LABEL.match(label) for label in labels) or labels[-1].isdigit():
         raise ValueError(f"{prop}: {value!r} is not a valid DNS domain name")
 
 

@@ -23,8 +23,9 @@ WORKMAIL_SEND_ACTIONS = ("ses:SendEmail", "ses:SendRawEmail")
 class WorkMailPrincipal:
     """Which principal the identity policy trusts to send on WorkMail's behalf."""
 
-    def __init__(self, legacy_account: str | None) -> None:
-        self.legacy_account = legacy_account
+    def __init__(self, account_or_arn: str | None) -> None:
+        #: ``None`` for the service principal, else the account id or IAM ARN of the legacy form.
+        self.account_or_arn = account_or_arn
 
     @staticmethod
     def service() -> WorkMailPrincipal:
@@ -90,12 +91,12 @@ class WorkMailSendingAuthorization(Construct):
             actions=list(WORKMAIL_SEND_ACTIONS),
             resources=[mail_domain.identity_arn],
         )
-        if principal.legacy_account is None:
+        if principal.account_or_arn is None:
             statement.add_principals(iam.ServicePrincipal(f"workmail.{stack.region}.amazonaws.com"))
             statement.add_condition("StringEquals", {"aws:SourceAccount": stack.account})
             statement.add_condition("ArnEquals", {"aws:SourceArn": self.organization_arn})
         else:
-            statement.add_principals(iam.ArnPrincipal(principal.legacy_account))
+            statement.add_principals(iam.ArnPrincipal(principal.account_or_arn))
 
         self.policy = IdentityPolicy(
             self,
@@ -104,7 +105,7 @@ class WorkMailSendingAuthorization(Construct):
             identity_arn=mail_domain.identity_arn,
             policy_name=policy_name,
             document=iam.PolicyDocument(statements=[statement]),
-            normalize_aws_principals=principal.legacy_account is not None,
+            normalize_aws_principals=principal.account_or_arn is not None,
         )
         # SES accepts a policy only on an existing identity.
         self.policy.node.add_dependency(mail_domain.identity)
