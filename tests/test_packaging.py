@@ -1,0 +1,84 @@
+"""The wheel as another team would use it: built, installed (not editable) in a fresh venv, used by a consumer app."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.packaging
+
+CONSUMER_APP = """
+import aws_cdk as cdk
+import sesmail
+from sesmail import MailDomain, WorkMailPrincipal, WorkMailSendingAuthorization
+
+assert "site-packages" in sesmail.__file__, sesmail.__file__
+app = cdk.App(outdir="out")
+stack = cdk.Stack(app, "Consumer", env=cdk.Environment(account="210987654321", region="eu-west-1"))
+domain = MailDomain(stack, "Domain", domain_name="consumer.example")
+WorkMailSendingAuthorization(
+    stack, "WorkMail", mail_domain=domain, organization_id="m-" + "ab" * 16,
+    principal=WorkMailPrincipal.legacy_account("210987654321"),
+)
+app.synth()
+"""
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    (built,) = out.glob("sesmail-*.whl")
+    return built
+
+
+def test_wheel_ships_every_package_and_handler(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    expected = {
+        f"sesmail/{path.relative_to(ROOT / 'constructs' / 'sesmail').as_posix()}"
+        for path in (ROOT / "constructs" / "sesmail").rglob("*.py")
+    }
+    expected |= {
+        f"sesmail/_handlers/{path.relative_to(ROOT / 'lambda').as_posix()}"
+        for path in (ROOT / "lambda").rglob("*.py")
+        if "__pycache__" not in path.parts
+    }
+    assert expected - names == set()
+
+
+def test_consumer_app_synthesizes_with_installed_wheel(wheel: Path, tmp_path: Path) -> None:
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    python = env_dir / "bin" / "python"
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", str(wheel)], check=True, capture_output=True, timeout=900
+    )
+    app_dir = tmp_path / "consumer"
+    app_dir.mkdir()
+    (app_dir / "app.py").write_text(CONSUMER_APP)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    result = subprocess.run([str(python), "app.py"], cwd=app_dir, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    template = json.loads((app_dir / "out" / "Consumer.template.json").read_text())
+    types = sorted({r["Type"] for r in template["Resources"].values()})
+    assert "AWS::SES::EmailIdentity" in types and "Custom::SesIdentityPolicy" in types
+    (policy,) = [r for r in template["Resources"].values() if r["Type"] == "Custom::SesIdentityPolicy"]
+    assert policy["Properties"]["NormalizeAwsPrincipals"] == "true"
+    # The handler's code came out of the installed wheel into the asset.
+    handler_assets = [p for p in (app_dir / "out").glob("asset.*") if (p / "index.py").exists()]
+    assert any((p / "principals.py").exists() for p in handler_assets)
