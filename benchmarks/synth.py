@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Wall time and peak memory of synthesizing the sesmail app with 1, 5 and 20 environments.
+
+Each size runs in a fresh process (Python + the jsii Node runtime), the way `cdk synth` runs app.py. Peak memory is the
+largest sum of resident memory over that process tree, sampled every 20 ms from /proc (Linux).
+
+    .venv/bin/python benchmarks/synth.py [--sizes 1 5 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def environments(count: int) -> dict[str, dict]:
+    """``count`` copies of the example environment, each with its own name and domain."""
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    example = context["environments"]["example"]
+    return {f"env{i:02d}": {**example, "domain": f"env{i:02d}.example.com"} for i in range(count)}
+
+
+def _children(pid: int) -> list[int]:
+    kids: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            kids += [int(k) for k in (task / "children").read_text().split()]
+    return kids
+
+
+def _tree_rss_kib(pid: int) -> int:
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+        stack += _children(current)
+    return total
+
+
+def measure(count: int) -> tuple[float, float]:
+    """Seconds and peak MiB to synthesize ``count`` environments."""
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    context["environments"] = environments(count)
+    with tempfile.TemporaryDirectory() as out:
+        env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": out}
+        node_bin = ROOT / "node_modules" / ".bin"
+        env["PATH"] = f"{node_bin}{os.pathsep}{env.get('PATH', '')}"
+        start = time.perf_counter()
+        process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stderr=subprocess.PIPE)
+        peak = 0
+        while process.poll() is None:
+            peak = max(peak, _tree_rss_kib(process.pid))
+            time.sleep(0.02)
+        elapsed = time.perf_counter() - start
+        _, stderr = process.communicate()
+        if process.returncode != 0:
+            raise SystemExit(f"synth of {count} environments failed:\n{stderr.decode()[-2000:]}")
+        written = len(list(Path(out).glob("*.template.json")))
+        if written != count:
+            raise SystemExit(f"expected {count} templates, found {written}")
+    return elapsed, peak / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 5, 20])
+    args = parser.parse_args()
+    print(f"{'environments':>12}  {'wall s':>8}  {'peak MiB':>9}  {'s/env':>7}")
+    for count in args.sizes:
+        seconds, mib = measure(count)
+        print(f"{count:>12}  {seconds:>8.2f}  {mib:>9.1f}  {seconds / count:>7.2f}")
+
+
+if __name__ == "__main__":
+    main()
