@@ -1,5 +1,12 @@
-"""Package discovery that pyproject.toml cannot express: every sesmail subpackage under the constructs/ source root."""
+"""Package discovery that pyproject.toml cannot express, with the package-dir mapping it declares.
 
-from setuptools import find_packages, setup
+Every sesmail subpackage under the constructs/ source root, and every handler folder of lambda/ as a subpackage of
+``sesmail._handlers`` so the handler sources ship inside the wheel.
+"""
 
-setup(packages=[*find_packages("constructs", include=["sesmail", "sesmail.*"]), "sesmail._handlers", "stacks"])
+from setuptools import find_namespace_packages, find_packages, setup
+
+handlers = [f"sesmail._handlers.{name}" for name in find_namespace_packages("lambda", exclude=["*__pycache__*"])]
+setup(
+    packages=[*find_packages("constructs", include=["sesmail", "sesmail.*"]), "sesmail._handlers", *handlers, "stacks"]
+)
