@@ -4,6 +4,7 @@ from .dns import DnsRecord
 from .identity_policy import IdentityPolicy, IdentityPolicyProvider
 from .mail_domain import MailDomain
 from .regions import SES_RECEIVING_REGIONS, WORKMAIL_REGIONS
+from .sending import SendConditions, grant_send
 from .workmail import WorkMailPrincipal, WorkMailSendingAuthorization
 
 __all__ = [
@@ -13,6 +14,8 @@ __all__ = [
     "IdentityPolicy",
     "IdentityPolicyProvider",
     "MailDomain",
+    "SendConditions",
     "WorkMailPrincipal",
     "WorkMailSendingAuthorization",
+    "grant_send",
 ]

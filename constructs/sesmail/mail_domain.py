@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import aws_cdk as cdk
+import aws_cdk.aws_iam as iam
 import aws_cdk.aws_route53 as route53
 import aws_cdk.aws_ses as ses
 from constructs import Construct
 
-from . import regions
+from . import regions, sending
 from .dns import DnsRecord, publish_as_output, publish_to_zone
+from .sending import SendConditions
 from .validation import check_domain, check_local_part, is_token
 
 DMARC_POLICIES = ("none", "quarantine", "reject")
@@ -64,6 +68,8 @@ class MailDomain(Construct):
                 raise ValueError(f"hosted_zone: zone {hosted_zone.zone_name!r} cannot hold records for {domain_name!r}")
 
         self.domain_name = domain_name
+        #: the identity's default configuration set, or ``None``.
+        self.configuration_set = configuration_set
         self.mail_from_domain = f"{mail_from_subdomain}.{domain_name}"
         self.identity = ses.EmailIdentity(
             self,
@@ -110,3 +116,22 @@ class MailDomain(Construct):
         """The address ``<local_part>@<domain>``, after checking the local part."""
         check_local_part("local_part", local_part)
         return f"{local_part}@{self.domain_name}"
+
+    def grant_send(self, grantee: iam.IGrantable, *, conditions: SendConditions, templated: bool = False) -> iam.Grant:
+        """Grant ``grantee`` sending as ``conditions.from_addresses``, which must be addresses of this domain.
+
+        With a default configuration set and none in ``conditions``, the grant also covers the default set, which
+        SES v2 authorizes on alongside the identity. See ``sesmail.sending.grant_send`` for the conditions.
+        """
+        for address in conditions.from_addresses:
+            if not is_token(address) and not address.lower().endswith(f"@{self.domain_name.lower()}"):
+                raise ValueError(f"conditions.from_addresses: {address!r} is not an address of {self.domain_name}")
+        if conditions.configuration_set is None and self.configuration_set is not None:
+            arn = cdk.Stack.of(self).format_arn(
+                service="ses",
+                resource="configuration-set",
+                resource_name=self.configuration_set.configuration_set_name,
+                arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
+            )
+            conditions = dataclasses.replace(conditions, configuration_set=arn)
+        return sending.grant_send(grantee, identity_arn=self.identity_arn, conditions=conditions, templated=templated)
