@@ -3,9 +3,9 @@
 Properties: ``UserName`` (IAM user), ``SecretId`` (Secrets Manager secret, KMS encrypted), ``Region`` (SMTP region),
 ``RotationToken`` (any string; changing it rotates the key). Physical id: the access key id.
 Create makes a key and stores ``{"username", "password", "endpoint", "port"}`` in the secret. An Update that changes
-``UserName`` or ``RotationToken`` makes a new key and returns its id as the new physical id; CloudFormation then sends Delete
-for the old id, which deletes the old key only after the secret holds the new one. Other updates rewrite the secret only
-if needed. Secrets never appear in the response data, the template or the logs (the response sets ``NoEcho``).
+``UserName``, ``RotationToken``, ``SecretId`` or ``Region`` makes a new key and returns its id as the new physical id;
+CloudFormation then sends Delete for the old id, which deletes the old key only after the secret holds the new one.
+Other updates change nothing. Secrets never appear in the response data, the template or the logs (``NoEcho``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""SMTP credentials custom resource: the password derivation against independent computations, the key lifecycle in moto."""
+"""SMTP credentials custom resource: password derivation against independent computations; key lifecycle in moto."""
 
 from __future__ import annotations
 
