@@ -1,0 +1,93 @@
+"""``MailConfigurationSet``: one SES configuration set per environment, with delivery events to an encrypted topic."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_ses as ses
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+#: the delivery outcomes a platform team acts on; opens and clicks are tracking, not delivery.
+EVENTS = (
+    ses.EmailSendingEvent.BOUNCE,
+    ses.EmailSendingEvent.COMPLAINT,
+    ses.EmailSendingEvent.DELIVERY,
+    ses.EmailSendingEvent.REJECT,
+    ses.EmailSendingEvent.DELIVERY_DELAY,
+)
+SUPPRESSION_REASONS = {
+    "BOUNCES_AND_COMPLAINTS": ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+    "BOUNCES_ONLY": ses.SuppressionReasons.BOUNCES_ONLY,
+    "COMPLAINTS_ONLY": ses.SuppressionReasons.COMPLAINTS_ONLY,
+}
+
+
+class MailConfigurationSet(Construct):
+    """A configuration set that requires TLS, records reputation metrics and publishes delivery events to SNS.
+
+    Bounce, complaint, delivery, reject and delivery-delay events go to a KMS-encrypted topic whose policy lets only
+    SES publish, and only for this account (``aws:SourceAccount``) and this configuration set (``aws:SourceArn``).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        configuration_set_name: str,
+        suppression_reasons: str = "BOUNCES_AND_COMPLAINTS",
+        topic: sns.ITopic | None = None,
+        key: kms.IKey | None = None,
+    ) -> None:
+        """
+        :param configuration_set_name: the set's name, also the last part of its ARN.
+        :param suppression_reasons: default ``BOUNCES_AND_COMPLAINTS``, SES's account suppression list applies to both;
+            ``BOUNCES_ONLY`` or ``COMPLAINTS_ONLY`` narrow it.
+        :param topic: default ``None``, a new topic encrypted with ``key`` is created. A topic you bring must
+            already let SES publish to it.
+        :param key: default ``None``, a new customer managed key (rotation on) encrypts the new topic.
+        """
+        super().__init__(scope, construct_id)
+        if suppression_reasons not in SUPPRESSION_REASONS:
+            raise ValueError(
+                f"suppression_reasons: {suppression_reasons!r} is not one of {', '.join(SUPPRESSION_REASONS)}"
+            )
+        if topic is not None and key is not None:
+            raise ValueError("key: a key was given with an existing topic; the key encrypts only a new topic")
+        stack = cdk.Stack.of(self)
+        self.configuration_set = ses.ConfigurationSet(
+            self,
+            "Resource",
+            configuration_set_name=configuration_set_name,
+            reputation_metrics=True,
+            tls_policy=ses.ConfigurationSetTlsPolicy.REQUIRE,
+            suppression_reasons=SUPPRESSION_REASONS[suppression_reasons],
+        )
+        #: ``arn:<partition>:ses:<region>:<account>:configuration-set/<name>``.
+        self.configuration_set_arn = stack.format_arn(
+            service="ses",
+            resource="configuration-set",
+            resource_name=configuration_set_name,
+            arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
+        )
+        ses_principal = iam.ServicePrincipal("ses.amazonaws.com")
+        scoped = {"StringEquals": {"aws:SourceAccount": stack.account, "aws:SourceArn": self.configuration_set_arn}}
+        if topic is None:
+            key = key or kms.Key(self, "Key", enable_key_rotation=True, description="Encrypts SES delivery events")
+            key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    principals=[ses_principal],
+                    actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+                    resources=["*"],
+                    conditions=scoped,
+                )
+            )
+            new_topic = sns.Topic(self, "Events", master_key=key, enforce_ssl=True)
+            # The event destination adds the topic statement for SES itself, scoped by SourceAccount and SourceArn.
+            topic = new_topic
+        self.topic = topic
+        self.event_destination = self.configuration_set.add_event_destination(
+            "Events", destination=ses.EventDestination.sns_topic(topic), events=list(EVENTS)
+        )
