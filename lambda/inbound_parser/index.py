@@ -1,0 +1,104 @@
+"""Parse each stored inbound message into ``<key>.json`` beside it, attachments under ``<key>.attachments/``.
+
+Trigger: the mail bucket's S3 ``ObjectCreated`` notification (decoupled from the receipt rule, so a parser failure
+never bounces mail; re-parsing is a re-upload or a manual invoke). An SES Lambda action event (``Records[].ses``) is
+accepted too: its receipt verdicts then override those read from the stored headers. Objects it writes are skipped.
+Failures: parse problems go into the document's ``errors``; anything unexpected still writes a document with
+``"status": "unparsed"`` and returns normally, so an async invoke is never retried into a storm; the raw message stays.
+Virus-flagged messages are recorded, but their attachments are not extracted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import urllib.parse
+from typing import Any
+
+import boto3
+from mime import parse
+
+LOG = logging.getLogger()
+LOG.setLevel(logging.INFO)
+
+JSON_SUFFIX = ".json"
+ATTACHMENTS_SUFFIX = ".attachments/"
+MAX_BYTES = int(os.environ.get("MAX_MESSAGE_BYTES", str(50 * 1024 * 1024)))
+
+
+def is_derived(key: str) -> bool:
+    return key.endswith(JSON_SUFFIX) or ATTACHMENTS_SUFFIX in key
+
+
+def _targets(event: dict[str, Any]) -> list[tuple[str, str, dict[str, Any] | None]]:
+    targets: list[tuple[str, str, dict[str, Any] | None]] = []
+    for record in event.get("Records", []):
+        if "s3" in record:
+            key = urllib.parse.unquote_plus(record["s3"]["object"]["key"])
+            targets.append((record["s3"]["bucket"]["name"], key, None))
+        elif "ses" in record:
+            action = record["ses"]["receipt"].get("action", {})
+            bucket = os.environ.get("BUCKET_NAME", action.get("bucketName", ""))
+            key = os.environ.get("OBJECT_PREFIX", "") + record["ses"]["mail"]["messageId"]
+            targets.append((bucket, key, record["ses"]))
+    return targets
+
+
+def ses_verdicts(ses: dict[str, Any]) -> dict[str, Any]:
+    receipt = ses["receipt"]
+    return {name: receipt.get(f"{name}Verdict", {}).get("status") for name in ("spam", "virus", "spf", "dkim", "dmarc")}
+
+
+def process(s3: Any, bucket: str, key: str, ses: dict[str, Any] | None) -> dict[str, Any]:
+    base: dict[str, Any] = {"bucket": bucket, "key": key}
+    if ses is not None:
+        base["envelope"] = {
+            "mailFrom": ses["mail"].get("source"),
+            "recipients": ses["receipt"].get("recipients", []),
+        }
+    try:
+        head = s3.head_object(Bucket=bucket, Key=key)
+        if head["ContentLength"] > MAX_BYTES:
+            document = {
+                **base,
+                "status": "unparsed",
+                "errors": [f"message of {head['ContentLength']} bytes exceeds MAX_MESSAGE_BYTES={MAX_BYTES}"],
+            }
+        else:
+            raw = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            parsed = parse(raw)
+            document = {**base, "status": "parsed", **parsed.document}
+            del raw
+            if ses is not None:
+                document["verdicts"] = ses_verdicts(ses)
+            infected = (document["verdicts"].get("virus") or "").upper() == "FAIL"
+            for attachment, described in zip(parsed.attachments, document["attachments"], strict=True):
+                if infected:
+                    described["skipped"] = "virus verdict FAIL"
+                    continue
+                described["key"] = f"{key}{ATTACHMENTS_SUFFIX}{attachment.safe_name}"
+                s3.put_object(
+                    Bucket=bucket,
+                    Key=described["key"],
+                    Body=attachment.payload,
+                    ContentType="application/octet-stream",
+                    ChecksumAlgorithm="SHA256",
+                )
+    except Exception as error:  # never lose the message, never fail the invoke: record what went wrong
+        LOG.exception("could not parse s3://%s/%s", bucket, key)
+        document = {**base, "status": "unparsed", "errors": [f"{type(error).__name__}: {error}"]}
+    s3.put_object(
+        Bucket=bucket,
+        Key=key + JSON_SUFFIX,
+        Body=json.dumps(document, ensure_ascii=False).encode(),
+        ContentType="application/json",
+    )
+    return {"key": key + JSON_SUFFIX, "status": document["status"], "errors": len(document.get("errors", []))}
+
+
+def handler(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:
+    s3 = boto3.client("s3")
+    results = [process(s3, b, k, ses) for b, k, ses in _targets(event) if not is_derived(k)]
+    LOG.info("%s", json.dumps(results))
+    return {"results": results}
