@@ -53,7 +53,8 @@ def nested_with_attachments() -> bytes:
         b"--outer\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n"
         b"Content-Disposition: attachment; filename*=utf-8''..%2F..%2FRechnung%20M%C3%A4rz.pdf\r\n\r\n"
         + pdf
-        + b'\r\n--outer\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename="../../etc/passwd"\r\n\r\n'
+        + b"\r\n--outer\r\nContent-Type: text/plain\r\n"
+        b'Content-Disposition: attachment; filename="../../etc/passwd"\r\n\r\n'
         b"root:x:0:0\r\n--outer--\r\n"
     )
 
@@ -161,7 +162,9 @@ def test_ses_action_event_uses_receipt_verdicts_and_envelope(s3, monkeypatch) ->
     monkeypatch.setenv("BUCKET_NAME", BUCKET)
     monkeypatch.setenv("OBJECT_PREFIX", "inbound/")
     s3.put_object(Bucket=BUCKET, Key="inbound/ses-id-1", Body=ALTERNATIVE)
-    receipt = {f"{n}Verdict": {"status": "GRAY" if n == "spam" else "PASS"} for n in ("spam", "virus", "spf", "dkim")}
+    receipt: dict = {
+        f"{n}Verdict": {"status": "GRAY" if n == "spam" else "PASS"} for n in ("spam", "virus", "spf", "dkim")
+    }
     receipt.update(dmarcVerdict={"status": "FAIL"}, recipients=["info@example.com"], action={"type": "Lambda"})
     event = {
         "Records": [{"ses": {"mail": {"messageId": "ses-id-1", "source": "bounce@example.org"}, "receipt": receipt}}]
