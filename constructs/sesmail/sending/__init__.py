@@ -4,5 +4,6 @@ from .conditions import SendConditions
 from .configuration_set import MailConfigurationSet
 from .delegates import DelegateSender
 from .grants import grant_send
+from .templates import EmailTemplate
 
-__all__ = ["DelegateSender", "MailConfigurationSet", "SendConditions", "grant_send"]
+__all__ = ["DelegateSender", "EmailTemplate", "MailConfigurationSet", "SendConditions", "grant_send"]
