@@ -4,15 +4,18 @@ from .dns import DnsRecord
 from .identity_policy import IdentityPolicy, IdentityPolicyProvider
 from .mail_domain import MailDomain
 from .regions import SES_RECEIVING_REGIONS, WORKMAIL_REGIONS
-from .sending import SendConditions, grant_send
+from .sending import DelegateSender, EmailTemplate, MailConfigurationSet, SendConditions, grant_send
 from .workmail import WorkMailPrincipal, WorkMailSendingAuthorization
 
 __all__ = [
     "SES_RECEIVING_REGIONS",
     "WORKMAIL_REGIONS",
+    "DelegateSender",
     "DnsRecord",
+    "EmailTemplate",
     "IdentityPolicy",
     "IdentityPolicyProvider",
+    "MailConfigurationSet",
     "MailDomain",
     "SendConditions",
     "WorkMailPrincipal",
