@@ -72,6 +72,14 @@ def generated(size: int) -> bytes:
     return b"".join(parts)
 
 
+def full_parse(mime, raw: bytes) -> object:
+    """What the handler does per message besides S3 I/O: parse, then decode and hash each attachment in turn."""
+    parsed = mime.parse(raw)
+    for attachment, described in zip(parsed.attachments, parsed.document["attachments"], strict=True):
+        mime.measured(attachment, described)
+    return parsed
+
+
 def measure(fn, messages: list[bytes], rounds: int) -> float:
     start = time.perf_counter()
     for _ in range(rounds):
@@ -98,26 +106,26 @@ def main() -> None:
         return bare.parsebytes(raw)
 
     results = {}
-    for name, fn in (("bare BytesParser", bare_parse), ("inbound parser", mime.parse)):
+    for name, fn in (("bare BytesParser", bare_parse), ("inbound parser", lambda raw: full_parse(mime, raw))):
         fn(messages[0])  # warm-up
         seconds = measure(fn, messages, options.rounds)
         results[name] = seconds
         count = len(messages) * options.rounds
         print(f"{name:18s} {count / seconds:9.1f} messages/s {total_mb * options.rounds / seconds:8.1f} MB/s")
-    print(
-        f"throughput ratio (parser/bare): {results['inbound parser'] and results['bare BytesParser'] / results['inbound parser']:.2f}x"
-    )
+    ratio = results["bare BytesParser"] / results["inbound parser"]
+    print(f"throughput ratio (parser/bare): {ratio:.2f}x")
 
     largest = max(messages, key=len)
-    gc.collect()
-    tracemalloc.start()
-    mime.parse(largest)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    print(
-        f"peak memory parsing the largest message ({len(largest) / MB:.1f} MB): {peak / MB:.1f} MB "
-        f"= {peak / len(largest):.2f}x its size"
-    )
+    for name, fn in (("bare BytesParser", bare_parse), ("inbound parser", lambda raw: full_parse(mime, raw))):
+        gc.collect()
+        tracemalloc.start()
+        fn(largest)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        print(
+            f"{name:18s} peak memory, largest message ({len(largest) / MB:.1f} MB): {peak / MB:.1f} MB "
+            f"= {peak / len(largest):.2f}x its size"
+        )
 
 
 if __name__ == "__main__":

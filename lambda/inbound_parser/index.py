@@ -17,7 +17,7 @@ import urllib.parse
 from typing import Any
 
 import boto3
-from mime import parse
+from mime import measured, parse
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
@@ -74,6 +74,7 @@ def process(s3: Any, bucket: str, key: str, ses: dict[str, Any] | None) -> dict[
                 document["verdicts"] = ses_verdicts(ses)
             infected = (document["verdicts"].get("virus") or "").upper() == "FAIL"
             for attachment, described in zip(parsed.attachments, document["attachments"], strict=True):
+                payload = measured(attachment, described)
                 if infected:
                     described["skipped"] = "virus verdict FAIL"
                     continue
@@ -81,10 +82,11 @@ def process(s3: Any, bucket: str, key: str, ses: dict[str, Any] | None) -> dict[
                 s3.put_object(
                     Bucket=bucket,
                     Key=described["key"],
-                    Body=attachment.payload,
+                    Body=payload,
                     ContentType="application/octet-stream",
                     ChecksumAlgorithm="SHA256",
                 )
+                del payload
     except Exception as error:  # never lose the message, never fail the invoke: record what went wrong
         LOG.exception("could not parse s3://%s/%s", bucket, key)
         document = {**base, "status": "unparsed", "errors": [f"{type(error).__name__}: {error}"]}

@@ -19,23 +19,27 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 @dataclass
 class Attachment:
+    """One attachment; its payload is decoded only on demand so that one decoded payload is alive at a time."""
+
     index: int
     filename: str
     safe_name: str
     content_type: str
-    payload: bytes
-    sha256: str = field(init=False)
+    part: EmailMessage = field(repr=False)
 
-    def __post_init__(self) -> None:
-        self.sha256 = hashlib.sha256(self.payload).hexdigest()
+    def payload(self) -> bytes:
+        decoded = self.part.get_payload(decode=True)
+        return decoded if isinstance(decoded, bytes) else b""
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "filename": self.filename,
-            "contentType": self.content_type,
-            "size": len(self.payload),
-            "sha256": self.sha256,
-        }
+        return {"filename": self.filename, "contentType": self.content_type}
+
+
+def measured(attachment: Attachment, described: dict[str, Any]) -> bytes:
+    """Decode ``attachment``, record its size and sha256 in ``described``, and return the payload."""
+    payload = attachment.payload()
+    described.update(size=len(payload), sha256=hashlib.sha256(payload).hexdigest())
+    return payload
 
 
 @dataclass
@@ -109,7 +113,7 @@ def verdicts(msg: EmailMessage) -> dict[str, str | None]:
     }
 
 
-def parse(raw: bytes, *, extract_attachments: bool = True) -> Parsed:
+def parse(raw: bytes) -> Parsed:
     """Parse ``raw``; problems (and the parser's defects) are listed in ``document["errors"]``, not raised."""
     errors: list[str] = []
     msg: EmailMessage = BytesParser(policy=policy.default).parsebytes(raw)
@@ -135,12 +139,7 @@ def parse(raw: bytes, *, extract_attachments: bool = True) -> Parsed:
         elif disposition is not None or part.get_filename() or not ctype.startswith("text/"):
             index = len(attachments)
             filename = part.get_filename() or ""
-            payload = part.get_payload(decode=True)
-            attachments.append(
-                Attachment(index, filename, safe_name(filename, index), ctype, payload if extract_attachments else b"")
-                if isinstance(payload, bytes)
-                else Attachment(index, filename, safe_name(filename, index), ctype, b"")
-            )
+            attachments.append(Attachment(index, filename, safe_name(filename, index), ctype, part))
     document = {
         "subject": _header(msg, "Subject", errors),
         "date": _header(msg, "Date", errors),
