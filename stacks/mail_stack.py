@@ -7,9 +7,19 @@ import aws_cdk.aws_route53 as route53
 from constructs import Construct
 
 from sesmail import MailDomain, WorkMailPrincipal, WorkMailSendingAuthorization
+from sesmail.sending import EmailTemplate, MailConfigurationSet
+from sesmail.sending.example_sender import ExampleSender
 
 from .nag import acknowledge_framework_findings
 from .settings import EnvironmentSettings
+
+# The shipped example: the sign-up verification mail, sent from register@ by the example sender.
+SIGNUP_VERIFICATION = {
+    "template_name": "sesmail-signup-verification",
+    "subject_part": "Confirm your address, {{name}}",
+    "text_part": "Hello {{name}},\n\nconfirm your address: {{verification_url}}\n",
+    "html_part": '<p>Hello {{name}},</p><p><a href="{{verification_url}}">Confirm your address</a></p>',
+}
 
 
 class MailStack(cdk.Stack):
@@ -31,9 +41,13 @@ class MailStack(cdk.Stack):
                 hosted_zone_id=settings.hosted_zone.zone_id,
                 zone_name=settings.hosted_zone.zone_name,
             )
+        self.configuration_set = MailConfigurationSet(
+            self, "ConfigurationSet", configuration_set_name=f"sesmail-{settings.name}"
+        )
         self.mail_domain = MailDomain(
             self,
             "MailDomain",
+            configuration_set=self.configuration_set.configuration_set,
             domain_name=settings.domain,
             hosted_zone=zone,
             mail_from_subdomain=settings.mail_from_subdomain,
@@ -48,5 +62,15 @@ class MailStack(cdk.Stack):
                 mail_domain=self.mail_domain,
                 organization_id=settings.workmail.organization_id,
                 principal=WorkMailPrincipal.legacy_account(legacy) if legacy else WorkMailPrincipal.service(),
+            )
+        if "register" in settings.mailboxes:
+            verification = EmailTemplate(self, "SignupVerification", **SIGNUP_VERIFICATION)
+            ExampleSender(
+                self,
+                "ExampleSender",
+                mail_domain=self.mail_domain,
+                from_address=self.mail_domain.address("register"),
+                template=verification,
+                configuration_set=self.configuration_set,
             )
         acknowledge_framework_findings(self)
