@@ -7,11 +7,11 @@ import aws_cdk.aws_route53 as route53
 from constructs import Construct
 
 from sesmail import MailDomain, WorkMailPrincipal, WorkMailSendingAuthorization
-from sesmail.sending import EmailTemplate, MailConfigurationSet
+from sesmail.sending import DelegateSender, EmailTemplate, MailConfigurationSet, SendConditions
 from sesmail.sending.example_sender import ExampleSender
 
 from .nag import acknowledge_framework_findings
-from .settings import EnvironmentSettings
+from .settings import EnvironmentSettings, SendingSettings
 
 # The shipped example: the sign-up verification mail, sent from register@ by the example sender.
 SIGNUP_VERIFICATION = {
@@ -41,8 +41,12 @@ class MailStack(cdk.Stack):
                 hosted_zone_id=settings.hosted_zone.zone_id,
                 zone_name=settings.hosted_zone.zone_name,
             )
+        sending = settings.sending or SendingSettings()
         self.configuration_set = MailConfigurationSet(
-            self, "ConfigurationSet", configuration_set_name=f"sesmail-{settings.name}"
+            self,
+            "ConfigurationSet",
+            configuration_set_name=f"sesmail-{settings.name}",
+            suppression_reasons=sending.suppression_reasons,
         )
         self.mail_domain = MailDomain(
             self,
@@ -72,5 +76,17 @@ class MailStack(cdk.Stack):
                 from_address=self.mail_domain.address("register"),
                 template=verification,
                 configuration_set=self.configuration_set,
+            )
+        for delegate in sending.delegates:
+            DelegateSender(
+                self,
+                f"Delegate-{delegate.policy_name}",
+                identity=settings.domain,
+                identity_arn=self.mail_domain.identity_arn,
+                principal=delegate.principal,
+                policy_name=delegate.policy_name,
+                conditions=SendConditions(
+                    from_addresses=tuple(self.mail_domain.address(box) for box in delegate.from_mailboxes)
+                ),
             )
         acknowledge_framework_findings(self)

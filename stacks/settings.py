@@ -50,6 +50,26 @@ class WorkMailSettings:
 
 
 @dataclass(frozen=True)
+class DelegateSettings:
+    """Another account, IAM user or role allowed to send as some of the environment's mailboxes."""
+
+    policy_name: str
+    principal: str
+    from_mailboxes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SendingSettings:
+    """The ``sending`` section: account-suppression reasons and delegate senders."""
+
+    suppression_reasons: str = "BOUNCES_AND_COMPLAINTS"
+    delegates: tuple[DelegateSettings, ...] = ()
+
+
+SUPPRESSION_REASONS = ("BOUNCES_AND_COMPLAINTS", "BOUNCES_ONLY", "COMPLAINTS_ONLY")
+
+
+@dataclass(frozen=True)
 class EnvironmentSettings:
     """One deployable environment: one stack, one account and region, one mail domain."""
 
@@ -63,6 +83,7 @@ class EnvironmentSettings:
     dmarc_policy: str = "none"
     dmarc_report_address: str | None = None
     workmail: WorkMailSettings | None = None
+    sending: SendingSettings | None = None
 
     @property
     def stack_name(self) -> str:
@@ -209,12 +230,38 @@ def parse_environment(name: str, raw: Any) -> EnvironmentSettings:
         ),
         dmarc_report_address=_optional(reader, "dmarcReportAddress", _check_address),
         workmail=_workmail(reader),
+        sending=_sending(reader),
     )
     if settings.workmail is not None and region not in regions.WORKMAIL_REGIONS:
         supported = ", ".join(sorted(regions.WORKMAIL_REGIONS))
         raise SettingsError(f"{path}.workmail: WorkMail is not offered in {region!r} (supported: {supported})")
     reader.finish()
     return settings
+
+
+def _sending(reader: _Reader) -> SendingSettings | None:
+    raw = reader.get("sending", dict)
+    if raw is None:
+        return None
+    section = _Reader(raw, reader.key("sending"))
+    reasons = section.get("suppressionReasons", str, default="BOUNCES_AND_COMPLAINTS")
+    section.check("suppressionReasons", _check_one_of(SUPPRESSION_REASONS), reasons)
+    mailboxes = set(reader.raw.get("mailboxes", DEFAULT_MAILBOXES))
+    delegates = []
+    for i, item in enumerate(section.get("delegates", list, default=[])):
+        entry = _Reader(item, section.key(f"delegates[{i}]"))
+        name = entry.get("policyName", str, required=True)
+        principal = entry.check("principal", check_account_or_iam_arn, entry.get("principal", str, required=True))
+        boxes = entry.get("from", list, required=True)
+        if not boxes:
+            raise SettingsError(f"{entry.key('from')}: [] must name at least one mailbox")
+        for j, box in enumerate(boxes):
+            if box not in mailboxes:
+                raise SettingsError(f"{entry.key('from')}[{j}]: {box!r} is not one of mailboxes")
+        entry.finish()
+        delegates.append(DelegateSettings(policy_name=name, principal=principal, from_mailboxes=tuple(boxes)))
+    section.finish()
+    return SendingSettings(suppression_reasons=reasons, delegates=tuple(delegates))
 
 
 def _optional(reader: _Reader, key: str, check: Callable[[str, Any], None]) -> str | None:
