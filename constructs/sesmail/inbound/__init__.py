@@ -1,5 +1,6 @@
-"""Inbound mail without WorkMail: SMTP send-as credentials (parser and forwarder constructs to follow)."""
+"""Inbound mail without WorkMail: the parser Lambda and SMTP send-as credentials."""
 
+from .parser import InboundParser
 from .smtp_credentials import SmtpCredentials
 
-__all__ = ["SmtpCredentials"]
+__all__ = ["InboundParser", "SmtpCredentials"]

@@ -1,0 +1,64 @@
+"""The inbound parser Lambda, triggered by the mail bucket's ObjectCreated notifications."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+import aws_cdk.aws_lambda as lambda_
+import aws_cdk.aws_logs as logs
+import aws_cdk.aws_s3 as s3
+import aws_cdk.aws_s3_notifications as s3n
+from constructs import Construct
+
+from .._assets import handler_code
+
+
+class InboundParser(Construct):
+    """Parses every message stored under ``prefix`` in ``bucket`` into ``<key>.json`` and ``<key>.attachments/``.
+
+    The function is invoked asynchronously by S3 with no retries: the handler records its own failures in the JSON
+    document instead of raising, so a retry could only repeat them.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        bucket: s3.IBucket,
+        prefix: str = "",
+        memory_size: int = 2048,
+        max_message_bytes: int = 50 * 1024 * 1024,
+    ) -> None:
+        """
+        :param bucket: the mail bucket SES stores messages in (its KMS key, if any, is granted too).
+        :param prefix: key prefix SES writes under. Default ``""``: every new object (own outputs are skipped).
+        :param memory_size: Lambda memory in MiB. Default 2048: the standard library parser peaks at about 6x the
+            message size, so this fits messages up to ``max_message_bytes`` with headroom.
+        :param max_message_bytes: larger messages get an ``unparsed`` record instead of a parse. Default 50 MiB.
+        """
+        if not 128 <= memory_size <= 10240:
+            raise ValueError(f"memory_size must be 128..10240 MiB, got {memory_size!r}")
+        if max_message_bytes <= 0:
+            raise ValueError(f"max_message_bytes must be positive, got {max_message_bytes!r}")
+        super().__init__(scope, construct_id)
+        log_group = logs.LogGroup(
+            self, "Logs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=cdk.RemovalPolicy.DESTROY
+        )
+        self.function = lambda_.Function(
+            self,
+            "Resource",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            handler="index.handler",
+            code=handler_code("inbound_parser"),
+            memory_size=memory_size,
+            timeout=cdk.Duration.minutes(5),
+            retry_attempts=0,
+            log_group=log_group,
+            environment={"MAX_MESSAGE_BYTES": str(max_message_bytes)},
+            description="sesmail: parse inbound mail into JSON",
+        )
+        bucket.grant_read(self.function, f"{prefix}*")
+        bucket.grant_put(self.function, f"{prefix}*")
+        bucket.add_event_notification(
+            s3.EventType.OBJECT_CREATED, s3n.LambdaDestination(self.function), s3.NotificationKeyFilter(prefix=prefix)
+        )
