@@ -2,6 +2,7 @@
 
 from .dns import DnsRecord
 from .identity_policy import IdentityPolicy, IdentityPolicyProvider
+from .inbound import InboundParser, SmtpCredentials
 from .mail_domain import MailDomain
 from .regions import SES_RECEIVING_REGIONS, WORKMAIL_REGIONS
 from .sending import DelegateSender, EmailTemplate, MailConfigurationSet, SendConditions, grant_send
@@ -15,9 +16,11 @@ __all__ = [
     "EmailTemplate",
     "IdentityPolicy",
     "IdentityPolicyProvider",
+    "InboundParser",
     "MailConfigurationSet",
     "MailDomain",
     "SendConditions",
+    "SmtpCredentials",
     "WorkMailPrincipal",
     "WorkMailSendingAuthorization",
     "grant_send",
