@@ -59,6 +59,6 @@ class InboundParser(Construct):
         )
         bucket.grant_read(self.function, f"{prefix}*")
         bucket.grant_put(self.function, f"{prefix}*")
-        bucket.add_event_notification(
-            s3.EventType.OBJECT_CREATED, s3n.LambdaDestination(self.function), s3.NotificationKeyFilter(prefix=prefix)
-        )
+        # S3 rejects an empty key filter: without a prefix the notification covers the whole bucket.
+        filters = [s3.NotificationKeyFilter(prefix=prefix)] if prefix else []
+        bucket.add_event_notification(s3.EventType.OBJECT_CREATED, s3n.LambdaDestination(self.function), *filters)
