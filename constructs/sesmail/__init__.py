@@ -2,7 +2,7 @@
 
 from .dns import DnsRecord
 from .identity_policy import IdentityPolicy, IdentityPolicyProvider
-from .inbound import InboundParser, SmtpCredentials
+from .inbound import InboundParser, MailForwarder, SmtpCredentials
 from .mail_domain import MailDomain
 from .regions import SES_RECEIVING_REGIONS, WORKMAIL_REGIONS
 from .sending import DelegateSender, EmailTemplate, MailConfigurationSet, SendConditions, grant_send
@@ -19,6 +19,7 @@ __all__ = [
     "InboundParser",
     "MailConfigurationSet",
     "MailDomain",
+    "MailForwarder",
     "SendConditions",
     "SmtpCredentials",
     "WorkMailPrincipal",
