@@ -1,12 +1,33 @@
-"""sesmail: AWS CDK constructs that set up a company's mail on Amazon SES, correctly the first time."""
+"""sesmail: AWS CDK constructs that set up a company's mail on Amazon SES, correctly the first time.
 
-from .dns import DnsRecord
-from .identity_policy import IdentityPolicy, IdentityPolicyProvider
-from .inbound import InboundParser, MailForwarder, SmtpCredentials
-from .mail_domain import MailDomain
-from .regions import SES_RECEIVING_REGIONS, WORKMAIL_REGIONS
-from .sending import DelegateSender, EmailTemplate, MailConfigurationSet, SendConditions, grant_send
-from .workmail import WorkMailPrincipal, WorkMailSendingAuthorization
+The constructs are loaded on first use (PEP 562), so ``sesmail.policy`` (the offline policy lint and evaluator, which
+has no CDK dependency) and the ``sesmail`` command start without loading aws-cdk-lib and its Node runtime.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+#: Public name -> the submodule that defines it.
+_EXPORTS = {
+    "SES_RECEIVING_REGIONS": "regions",
+    "WORKMAIL_REGIONS": "regions",
+    "DelegateSender": "sending",
+    "DnsRecord": "dns",
+    "EmailTemplate": "sending",
+    "IdentityPolicy": "identity_policy",
+    "IdentityPolicyProvider": "identity_policy",
+    "InboundParser": "inbound",
+    "MailConfigurationSet": "sending",
+    "MailDomain": "mail_domain",
+    "MailForwarder": "inbound",
+    "SendConditions": "sending",
+    "SmtpCredentials": "inbound",
+    "WorkMailPrincipal": "workmail",
+    "WorkMailSendingAuthorization": "workmail",
+    "grant_send": "sending",
+}
 
 __all__ = [
     "SES_RECEIVING_REGIONS",
@@ -26,3 +47,25 @@ __all__ = [
     "WorkMailSendingAuthorization",
     "grant_send",
 ]
+
+if TYPE_CHECKING:
+    from .dns import DnsRecord
+    from .identity_policy import IdentityPolicy, IdentityPolicyProvider
+    from .inbound import InboundParser, MailForwarder, SmtpCredentials
+    from .mail_domain import MailDomain
+    from .regions import SES_RECEIVING_REGIONS, WORKMAIL_REGIONS
+    from .sending import DelegateSender, EmailTemplate, MailConfigurationSet, SendConditions, grant_send
+    from .workmail import WorkMailPrincipal, WorkMailSendingAuthorization
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sesmail' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
