@@ -1,0 +1,171 @@
+"""Activating a receipt rule set, which CloudFormation cannot do: a custom resource (``lambda/rule_set_activation``).
+
+SES evaluates one receipt rule set per account and region. The custom resource makes the stack's set the active one,
+records which set was active before, and restores that set (or deactivates receiving) when the resource is deleted.
+It refuses to replace an active set it did not activate, such as WorkMail's ``INBOUND_MAIL``, unless told to take
+over. The handler's module docstring describes every case of create, update and delete.
+"""
+
+from __future__ import annotations
+
+import typing
+
+import aws_cdk as cdk
+import aws_cdk.aws_iam as iam
+import aws_cdk.aws_lambda as lambda_
+import aws_cdk.aws_logs as logs
+import aws_cdk.aws_ses as ses
+import aws_cdk.custom_resources as cr
+from constructs import Construct
+
+from .._assets import handler_code
+from ..validation import is_token
+from .names import check_rule_set_name
+
+#: The SES actions the handler's role needs, and nothing else. Neither supports resource-level permissions (the
+#: service authorization reference lists no resource type for them), so they are granted on ``*``.
+ACTIVATION_ACTIONS = ("ses:DescribeActiveReceiptRuleSet", "ses:SetActiveReceiptRuleSet")
+
+_PROVIDER_ID = "SesmailRuleSetActivationProvider"
+
+
+class RuleSetActivationProvider(Construct):
+    """The one Lambda-backed provider per stack that activates receipt rule sets and restores the previous one."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        log_group = logs.LogGroup(
+            self, "Logs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=cdk.RemovalPolicy.DESTROY
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Activates sesmail's SES receipt rule set and restores the previous one",
+        )
+        log_group.grant_write(self.role)
+        self.role.add_to_principal_policy(iam.PolicyStatement(actions=list(ACTIVATION_ACTIONS), resources=["*"]))
+        cdk.Validations.of(self.role).acknowledge(
+            cdk.Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason=(
+                    "ses:DescribeActiveReceiptRuleSet and ses:SetActiveReceiptRuleSet act on the account's one active "
+                    "receipt rule set and support no resource-level permissions, so IAM accepts only '*' for them."
+                ),
+            )
+        )
+        self.function = lambda_.Function(
+            self,
+            "Handler",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            handler="index.handler",
+            code=handler_code("rule_set_activation"),
+            role=self.role,
+            # Covers SES's one-call-per-second throttling retried with backoff on each of up to three calls.
+            timeout=cdk.Duration.minutes(2),
+            log_group=log_group,
+            description="sesmail: SES receipt rule set activation custom resource",
+        )
+        # The framework gets its own role and log group rather than the managed AWSLambdaBasicExecutionRole.
+        framework_logs = logs.LogGroup(
+            self, "FrameworkLogs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=cdk.RemovalPolicy.DESTROY
+        )
+        framework_role = iam.Role(
+            self,
+            "FrameworkRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Invokes sesmail's receipt-rule-set activation handler for CloudFormation",
+        )
+        framework_logs.grant_write(framework_role)
+        self.provider = cr.Provider(
+            self,
+            "Provider",
+            on_event_handler=self.function,
+            framework_on_event_role=framework_role,
+            log_group=framework_logs,
+        )
+        handler_arn = cdk.Stack.of(self).get_logical_id(typing.cast(cdk.CfnElement, self.function.node.default_child))
+        cdk.Validations.of(framework_role).acknowledge(
+            cdk.Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::<{handler_arn}.Arn>:*]",
+                reason="The provider framework may invoke only the activation handler; ':*' covers its versions.",
+            )
+        )
+
+    @classmethod
+    def of(cls, scope: Construct) -> RuleSetActivationProvider:
+        """The stack's provider, created on first use."""
+        stack = cdk.Stack.of(scope)
+        existing = stack.node.try_find_child(_PROVIDER_ID)
+        return existing if isinstance(existing, RuleSetActivationProvider) else cls(stack, _PROVIDER_ID)
+
+
+class ReceiptRuleSetActivation(Construct):
+    """Makes a receipt rule set the active one in the stack's account and region; undoes that on delete.
+
+    On create the set that was active before (if any) is recorded; on delete it is restored, or receiving is
+    deactivated if there was none. If another set is active and was not activated by this resource, the deploy fails
+    with a message naming that set, unless ``take_over_active_rule_set`` is ``True``. If someone activates another set
+    after the deploy, deleting this resource leaves that set alone.
+
+    Make this construct depend on the rule set's rules (``node.add_dependency``) so that only a complete set is
+    activated, and, on delete, the set is deactivated before CloudFormation deletes its rules.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        rule_set_name: str | None = None,
+        rule_set: ses.IReceiptRuleSet | None = None,
+        take_over_active_rule_set: bool = False,
+        take_over_hint: str | None = None,
+    ) -> None:
+        """
+        :param rule_set_name: the name of the set to activate. Give this or ``rule_set``, not both.
+        :param rule_set: the set to activate, as an ``aws_ses`` rule set; this construct then depends on it, so the
+            set exists before activation and is deleted only after deactivation. Give this or ``rule_set_name``.
+        :param take_over_active_rule_set: default ``False``, the deploy fails if another set is active (WorkMail, for
+            one, runs its own ``INBOUND_MAIL`` set). ``True`` replaces it; it is restored when this resource is deleted.
+        :param take_over_hint: default ``None``, the failure message tells the user to set
+            ``take_over_active_rule_set=True``. Give the words that fit your configuration instead, such as
+            ``"takeOverActiveRuleSet: true (environments.prod)"``.
+        """
+        super().__init__(scope, construct_id)
+        if (rule_set_name is None) == (rule_set is None):
+            raise ValueError(
+                f"rule_set_name: give either rule_set_name or rule_set, not {rule_set_name!r} and {rule_set!r}"
+            )
+        name = rule_set_name if rule_set is None else rule_set.receipt_rule_set_name
+        if not is_token(name):
+            check_rule_set_name("rule_set_name", typing.cast(str, name))
+        if not isinstance(take_over_active_rule_set, bool):
+            raise ValueError(f"take_over_active_rule_set: {take_over_active_rule_set!r} is not a bool")
+        if take_over_hint is not None and not is_token(take_over_hint) and not take_over_hint.strip():
+            raise ValueError(f"take_over_hint: {take_over_hint!r} is empty")
+
+        self.rule_set_name: str = typing.cast(str, name)
+        provider = RuleSetActivationProvider.of(self)
+        properties: dict[str, str] = {
+            "RuleSetName": self.rule_set_name,
+            "TakeOverActiveRuleSet": "true" if take_over_active_rule_set else "false",
+        }
+        if take_over_hint is not None:
+            properties["TakeOverHint"] = take_over_hint
+        self.resource = cdk.CustomResource(
+            self,
+            "Resource",
+            service_token=provider.provider.service_token,
+            resource_type="Custom::SesReceiptRuleSetActivation",
+            properties=properties,
+        )
+        # The role must be able to act before the first activation, and until the last restore.
+        self.resource.node.add_dependency(provider.role)
+        if rule_set is not None:
+            self.node.add_dependency(rule_set)
+
+    @property
+    def previous_rule_set_name(self) -> str:
+        """The set that was active before this resource activated its own (empty if none); restored on delete."""
+        return self.resource.get_att_string("PreviousRuleSetName")

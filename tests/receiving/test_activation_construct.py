@@ -1,0 +1,191 @@
+"""ReceiptRuleSetActivation: the custom resource's properties, the handler role's exact policy, one provider per
+stack, dependencies, validation, and cdk-nag (AwsSolutions) on a small stack that uses it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import aws_cdk as cdk
+import aws_cdk.aws_ses as ses
+import pytest
+from aws_cdk import assertions
+from cdk_nag import AwsSolutionsChecks
+
+from sesmail.receiving.activation import ACTIVATION_ACTIONS, ReceiptRuleSetActivation, RuleSetActivationProvider
+
+ENV = cdk.Environment(account="123456789012", region="eu-west-1")
+
+
+def _stack(app: cdk.App | None = None) -> cdk.Stack:
+    return cdk.Stack(app or cdk.App(), "T", env=ENV)
+
+
+def _custom_resources(template: assertions.Template) -> Mapping[str, Any]:
+    return template.find_resources("Custom::SesReceiptRuleSetActivation")
+
+
+def test_custom_resource_properties() -> None:
+    stack = _stack()
+    ReceiptRuleSetActivation(
+        stack,
+        "Activation",
+        rule_set_name="sesmail-prod",
+        take_over_active_rule_set=True,
+        take_over_hint="takeOverActiveRuleSet: true (environments.prod)",
+    )
+    template = assertions.Template.from_stack(stack)
+    template.has_resource_properties(
+        "Custom::SesReceiptRuleSetActivation",
+        {
+            "ServiceToken": assertions.Match.any_value(),
+            "RuleSetName": "sesmail-prod",
+            "TakeOverActiveRuleSet": "true",
+            "TakeOverHint": "takeOverActiveRuleSet: true (environments.prod)",
+        },
+    )
+
+
+def test_defaults_refuse_takeover_and_send_no_hint() -> None:
+    stack = _stack()
+    ReceiptRuleSetActivation(stack, "Activation", rule_set_name="sesmail-prod")
+    (resource,) = _custom_resources(assertions.Template.from_stack(stack)).values()
+    props = resource["Properties"]
+    assert {k: v for k, v in props.items() if k != "ServiceToken"} == {
+        "RuleSetName": "sesmail-prod",
+        "TakeOverActiveRuleSet": "false",
+    }
+
+
+def test_handler_role_may_only_describe_and_set_the_active_rule_set() -> None:
+    stack = _stack()
+    ReceiptRuleSetActivation(stack, "Activation", rule_set_name="sesmail-prod")
+    template = assertions.Template.from_stack(stack)
+    provider = stack.node.find_child("SesmailRuleSetActivationProvider")
+    assert isinstance(provider, RuleSetActivationProvider)
+    role_id = stack.get_logical_id(provider.role.node.default_child)  # type: ignore[arg-type]
+    policies = template.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role_id}]}})
+    (policy,) = policies.values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    log_group_id = stack.get_logical_id(
+        provider.node.find_child("Logs").node.default_child  # type: ignore[arg-type]
+    )
+    assert statements == [
+        {
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [log_group_id, "Arn"]},
+        },
+        {
+            "Action": ["ses:DescribeActiveReceiptRuleSet", "ses:SetActiveReceiptRuleSet"],
+            "Effect": "Allow",
+            "Resource": "*",
+        },
+    ]
+    assert list(ACTIVATION_ACTIONS) == statements[1]["Action"]
+    # No managed policies on any role this construct creates.
+    for role in template.find_resources("AWS::IAM::Role").values():
+        assert "ManagedPolicyArns" not in role["Properties"]
+
+
+def test_handler_runtime_and_log_retention() -> None:
+    stack = _stack()
+    ReceiptRuleSetActivation(stack, "Activation", rule_set_name="sesmail-prod")
+    template = assertions.Template.from_stack(stack)
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {"Runtime": "python3.14", "Handler": "index.handler", "Timeout": 120},
+    )
+    template.resource_count_is("AWS::Logs::LogGroup", 2)
+    template.all_resources_properties("AWS::Logs::LogGroup", {"RetentionInDays": 365})
+
+
+def test_one_provider_per_stack() -> None:
+    stack = _stack()
+    ReceiptRuleSetActivation(stack, "A", rule_set_name="set-a")
+    ReceiptRuleSetActivation(stack, "B", rule_set_name="set-b")
+    template = assertions.Template.from_stack(stack)
+    assert len(_custom_resources(template)) == 2
+    template.resource_count_is("AWS::Lambda::Function", 2)  # the handler and the framework's onEvent
+    assert RuleSetActivationProvider.of(stack) is RuleSetActivationProvider.of(stack.node.find_child("A"))  # type: ignore[arg-type]
+
+
+def test_resource_depends_on_the_handler_policy() -> None:
+    stack = _stack()
+    activation = ReceiptRuleSetActivation(stack, "Activation", rule_set_name="sesmail-prod")
+    template = assertions.Template.from_stack(stack)
+    resource_id = stack.get_logical_id(activation.resource.node.default_child)  # type: ignore[arg-type]
+    depends_on = template.to_json()["Resources"][resource_id]["DependsOn"]
+    assert any(dep.startswith("SesmailRuleSetActivationProviderRoleDefaultPolicy") for dep in depends_on)
+
+
+def test_rule_set_prop_uses_its_name_and_depends_on_it() -> None:
+    stack = _stack()
+    rule_set = ses.ReceiptRuleSet(stack, "RuleSet", receipt_rule_set_name="sesmail-prod")
+    activation = ReceiptRuleSetActivation(stack, "Activation", rule_set=rule_set)
+    template = assertions.Template.from_stack(stack)
+    rule_set_id = stack.get_logical_id(rule_set.node.default_child)  # type: ignore[arg-type]
+    resource_id = stack.get_logical_id(activation.resource.node.default_child)  # type: ignore[arg-type]
+    resource = template.to_json()["Resources"][resource_id]
+    assert resource["Properties"]["RuleSetName"] == {"Ref": rule_set_id}
+    assert rule_set_id in resource["DependsOn"]
+
+
+def test_previous_rule_set_name_is_the_handlers_data() -> None:
+    stack = _stack()
+    activation = ReceiptRuleSetActivation(stack, "Activation", rule_set_name="sesmail-prod")
+    resource_id = stack.get_logical_id(activation.resource.node.default_child)  # type: ignore[arg-type]
+    assert stack.resolve(activation.previous_rule_set_name) == {"Fn::GetAtt": [resource_id, "PreviousRuleSetName"]}
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        ({}, "rule_set_name: give either rule_set_name or rule_set"),
+        ({"rule_set_name": "bad name"}, "rule_set_name: 'bad name' is not a receipt rule set name"),
+        ({"rule_set_name": "-starts-with-dash"}, "rule_set_name: '-starts-with-dash'"),
+        ({"rule_set_name": "ok", "take_over_active_rule_set": "yes"}, "take_over_active_rule_set: 'yes' is not a bool"),
+        ({"rule_set_name": "ok", "take_over_hint": " "}, "take_over_hint: ' ' is empty"),
+    ],
+)
+def test_invalid_props(props: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        ReceiptRuleSetActivation(_stack(), "Activation", **props)
+
+
+def test_both_name_and_rule_set_is_an_error() -> None:
+    stack = _stack()
+    rule_set = ses.ReceiptRuleSet(stack, "RuleSet", receipt_rule_set_name="sesmail-prod")
+    with pytest.raises(ValueError, match="rule_set_name: give either"):
+        ReceiptRuleSetActivation(stack, "Activation", rule_set_name="sesmail-prod", rule_set=rule_set)
+
+
+def test_unresolved_name_is_accepted() -> None:
+    stack = _stack()
+    name = cdk.CfnParameter(stack, "Name").value_as_string
+    activation = ReceiptRuleSetActivation(stack, "Activation", rule_set_name=name)
+    assert activation.rule_set_name == name
+
+
+def test_cdk_nag_passes_on_a_small_stack() -> None:
+    app = cdk.App()
+    stack = _stack(app)
+    rule_set = ses.ReceiptRuleSet(stack, "RuleSet", receipt_rule_set_name="sesmail-prod")
+    ReceiptRuleSetActivation(stack, "Activation", rule_set=rule_set, take_over_active_rule_set=True)
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    # Any unacknowledged AwsSolutions finding makes synth raise.
+    assembly = app.synth()
+    assert [artifact.stack_name for artifact in assembly.stacks] == ["T"]
+
+
+def test_cdk_nag_would_flag_the_wildcard_without_the_acknowledgement() -> None:
+    # Guards the acknowledgement's id: the same wildcard grant on an un-acknowledged role is a finding.
+    import aws_cdk.aws_iam as iam
+
+    app = cdk.App()
+    stack = _stack(app)
+    role = iam.Role(stack, "Bare", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    role.add_to_principal_policy(iam.PolicyStatement(actions=list(ACTIVATION_ACTIONS), resources=["*"]))
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    with pytest.raises(Exception, match=r"AwsSolutions-IAM5\[Resource::\*\]"):
+        app.synth()
