@@ -11,6 +11,7 @@ from sesmail.sending import DelegateSender, EmailTemplate, MailConfigurationSet,
 from sesmail.sending.example_sender import ExampleSender
 
 from .nag import acknowledge_framework_findings
+from .receiving import build_receiving
 from .settings import EnvironmentSettings, SendingSettings
 
 # The shipped example: the sign-up verification mail, sent from register@ by the example sender.
@@ -67,6 +68,8 @@ class MailStack(cdk.Stack):
                 organization_id=settings.workmail.organization_id,
                 principal=WorkMailPrincipal.legacy_account(legacy) if legacy else WorkMailPrincipal.service(),
             )
+        if settings.receiving is not None:
+            self.receiving = build_receiving(self, settings, settings.receiving)
         if "register" in settings.mailboxes:
             verification = EmailTemplate(self, "SignupVerification", **SIGNUP_VERIFICATION)
             ExampleSender(

@@ -21,13 +21,12 @@ from sesmail.validation import (
     check_workmail_organization_id,
 )
 
+from .reader import Reader, SettingsError, check_one_of
+from .receiving_settings import ReceivingSettings, mailbox_rule_name, parse_receiving
+
 DEFAULT_MAILBOXES = ("info", "support", "register")
 _ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 _HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
-
-
-class SettingsError(ValueError):
-    """A bad value in cdk.json; its message is the one line shown to the user."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +83,10 @@ class EnvironmentSettings:
     dmarc_report_address: str | None = None
     workmail: WorkMailSettings | None = None
     sending: SendingSettings | None = None
+    #: the rule set, mail bucket lifecycle and extra rules; ``None`` only when built by hand without receiving.
+    receiving: ReceivingSettings | None = None
+    #: replace a receipt rule set that sesmail did not activate (WorkMail's ``INBOUND_MAIL``, for one).
+    take_over_active_rule_set: bool = False
 
     @property
     def stack_name(self) -> str:
@@ -95,60 +98,8 @@ class EnvironmentSettings:
         return tuple(f"{box}@{self.domain}" for box in self.mailboxes)
 
 
-class _Reader:
-    """Reads one JSON object, naming every key it reports on and rejecting keys it was never asked about."""
-
-    def __init__(self, raw: Any, path: str) -> None:
-        if not isinstance(raw, Mapping):
-            raise SettingsError(f"{path}: expected an object, got {raw!r}")
-        self.raw = raw
-        self.path = path
-        self._seen: set[str] = set()
-
-    def key(self, key: str) -> str:
-        return f"{self.path}.{key}"
-
-    def get(self, key: str, kind: type | tuple[type, ...], *, required: bool = False, default: Any = None) -> Any:
-        self._seen.add(key)
-        if key not in self.raw:
-            if required:
-                raise SettingsError(f"{self.key(key)}: missing (required)")
-            return default
-        value = self.raw[key]
-        if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _as_tuple(kind)):
-            names = " or ".join(t.__name__ for t in _as_tuple(kind))
-            raise SettingsError(f"{self.key(key)}: {value!r} is not a {names}")
-        return value
-
-    def check(self, key: str, check: Callable[[str, Any], None], value: Any) -> Any:
-        try:
-            check(self.key(key), value)
-        except SettingsError:
-            raise
-        except ValueError as error:
-            raise SettingsError(str(error)) from None
-        return value
-
-    def finish(self) -> None:
-        unknown = sorted(set(self.raw) - self._seen)
-        if unknown:
-            raise SettingsError(f"{self.key(unknown[0])}: unknown setting (known: {', '.join(sorted(self._seen))})")
-
-
-def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
-    return kind if isinstance(kind, tuple) else (kind,)
-
-
 def _check_region(prop: str, value: str) -> None:
     regions.check_receiving_region(value, prop)
-
-
-def _check_one_of(options: tuple[str, ...]) -> Callable[[str, Any], None]:
-    def check(prop: str, value: Any) -> None:
-        if value not in options:
-            raise ValueError(f"{prop}: {value!r} is not one of {', '.join(options)}")
-
-    return check
 
 
 def _check_address(prop: str, value: str) -> None:
@@ -159,7 +110,7 @@ def _check_address(prop: str, value: str) -> None:
     check_domain(prop, domain)
 
 
-def _mailboxes(reader: _Reader) -> tuple[str, ...]:
+def _mailboxes(reader: Reader) -> tuple[str, ...]:
     raw = reader.get("mailboxes", list, default=list(DEFAULT_MAILBOXES))
     if not raw:
         raise SettingsError(f"{reader.key('mailboxes')}: [] must name at least one mailbox")
@@ -174,7 +125,7 @@ def _mailboxes(reader: _Reader) -> tuple[str, ...]:
     return tuple(raw)
 
 
-def _hosted_zone(reader: _Reader, domain: str) -> HostedZoneSettings | None:
+def _hosted_zone(reader: Reader, domain: str) -> HostedZoneSettings | None:
     zone_id = reader.get("hostedZoneId", str)
     zone_name = reader.get("hostedZoneName", str)
     if zone_id is None and zone_name is None:
@@ -191,11 +142,11 @@ def _hosted_zone(reader: _Reader, domain: str) -> HostedZoneSettings | None:
     return HostedZoneSettings(zone_id=zone_id, zone_name=zone)
 
 
-def _workmail(reader: _Reader) -> WorkMailSettings | None:
+def _workmail(reader: Reader) -> WorkMailSettings | None:
     raw = reader.get("workmail", dict)
     if raw is None:
         return None
-    section = _Reader(raw, reader.key("workmail"))
+    section = Reader(raw, reader.key("workmail"))
     org = section.check(
         "organizationId", check_workmail_organization_id, section.get("organizationId", str, required=True)
     )
@@ -211,26 +162,31 @@ def parse_environment(name: str, raw: Any) -> EnvironmentSettings:
     path = f"environments.{name}"
     if not _ENV_NAME.match(name):
         raise SettingsError(f"{path}: environment name {name!r} must be lowercase letters, digits and '-'")
-    reader = _Reader(raw, path)
+    reader = Reader(raw, path)
     account = reader.check("account", check_account, reader.get("account", str, required=True))
     region = reader.check("region", _check_region, reader.get("region", str, required=True))
     domain = reader.check("domain", check_domain, reader.get("domain", str, required=True)).lower().rstrip(".")
+    mailboxes = _mailboxes(reader)
+    workmail = _workmail(reader)
+    workmail_arn = f"arn:aws:workmail:{region}:{account}:organization/{workmail.organization_id}" if workmail else None
     settings = EnvironmentSettings(
         name=name,
         account=account,
         region=region,
         domain=domain,
-        mailboxes=_mailboxes(reader),
+        mailboxes=mailboxes,
         hosted_zone=_hosted_zone(reader, domain),
         mail_from_subdomain=reader.check(
             "mailFromSubdomain", check_local_part, reader.get("mailFromSubdomain", str, default="mail")
         ),
         dmarc_policy=reader.check(
-            "dmarcPolicy", _check_one_of(DMARC_POLICIES), reader.get("dmarcPolicy", str, default="none")
+            "dmarcPolicy", check_one_of(DMARC_POLICIES), reader.get("dmarcPolicy", str, default="none")
         ),
         dmarc_report_address=_optional(reader, "dmarcReportAddress", _check_address),
-        workmail=_workmail(reader),
+        workmail=workmail,
         sending=_sending(reader),
+        receiving=parse_receiving(reader, name, tuple(mailbox_rule_name(box) for box in mailboxes), workmail_arn),
+        take_over_active_rule_set=reader.get("takeOverActiveRuleSet", bool, default=False),
     )
     if settings.workmail is not None and region not in regions.WORKMAIL_REGIONS:
         supported = ", ".join(sorted(regions.WORKMAIL_REGIONS))
@@ -239,17 +195,17 @@ def parse_environment(name: str, raw: Any) -> EnvironmentSettings:
     return settings
 
 
-def _sending(reader: _Reader) -> SendingSettings | None:
+def _sending(reader: Reader) -> SendingSettings | None:
     raw = reader.get("sending", dict)
     if raw is None:
         return None
-    section = _Reader(raw, reader.key("sending"))
+    section = Reader(raw, reader.key("sending"))
     reasons = section.get("suppressionReasons", str, default="BOUNCES_AND_COMPLAINTS")
-    section.check("suppressionReasons", _check_one_of(SUPPRESSION_REASONS), reasons)
+    section.check("suppressionReasons", check_one_of(SUPPRESSION_REASONS), reasons)
     mailboxes = set(reader.raw.get("mailboxes", DEFAULT_MAILBOXES))
     delegates = []
     for i, item in enumerate(section.get("delegates", list, default=[])):
-        entry = _Reader(item, section.key(f"delegates[{i}]"))
+        entry = Reader(item, section.key(f"delegates[{i}]"))
         name = entry.get("policyName", str, required=True)
         principal = entry.check("principal", check_account_or_iam_arn, entry.get("principal", str, required=True))
         boxes = entry.get("from", list, required=True)
@@ -264,7 +220,7 @@ def _sending(reader: _Reader) -> SendingSettings | None:
     return SendingSettings(suppression_reasons=reasons, delegates=tuple(delegates))
 
 
-def _optional(reader: _Reader, key: str, check: Callable[[str, Any], None]) -> str | None:
+def _optional(reader: Reader, key: str, check: Callable[[str, Any], None]) -> str | None:
     value = reader.get(key, str)
     return None if value is None else reader.check(key, check, value)
 

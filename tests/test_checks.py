@@ -18,8 +18,11 @@ from tests.conftest import ROOT, cdk_json_context
 #: Logical ids of resources whose replacement would lose state (DKIM keys, stored mail). Changing one is a breaking
 #: change that must be called out, never a side effect of a refactor.
 STATEFUL_LOGICAL_IDS = {
-    "AWS::SES::EmailIdentity": "MailDomain015C2F1B",
+    "AWS::SES::EmailIdentity": ["MailDomain015C2F1B"],
+    "AWS::S3::Bucket": ["MailBucket7A1944CB", "MailBucketAccessLogsD40CBDAE"],
 }
+#: Keys that encrypt stored state; other keys of the stack (delivery events) are not in this contract.
+STATEFUL_KEY_LOGICAL_IDS = ["MailBucketKey93255E91"]
 
 
 def test_cdk_nag_passes_on_every_environment(project_app: cdk.App) -> None:
@@ -47,6 +50,15 @@ def test_cfn_lint_reports_nothing(project_app: cdk.App, tmp_path: Path) -> None:
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
 
 
-@pytest.mark.parametrize(("resource_type", "logical_id"), sorted(STATEFUL_LOGICAL_IDS.items()))
-def test_stateful_logical_ids_are_stable(example_template: Template, resource_type: str, logical_id: str) -> None:
-    assert list(example_template.find_resources(resource_type)) == [logical_id]
+@pytest.mark.parametrize(("resource_type", "logical_ids"), sorted(STATEFUL_LOGICAL_IDS.items()))
+def test_stateful_logical_ids_are_stable(
+    example_template: Template, resource_type: str, logical_ids: list[str]
+) -> None:
+    assert sorted(example_template.find_resources(resource_type)) == sorted(logical_ids)
+
+
+def test_stateful_resources_survive_stack_delete_and_replacement(example_template: Template) -> None:
+    resources = example_template.to_json()["Resources"]
+    for logical_id in [*STATEFUL_KEY_LOGICAL_IDS, *STATEFUL_LOGICAL_IDS["AWS::S3::Bucket"]]:
+        assert resources[logical_id]["DeletionPolicy"] == "Retain", logical_id
+        assert resources[logical_id]["UpdateReplacePolicy"] == "Retain", logical_id

@@ -1,0 +1,126 @@
+"""The bucket received mail is stored in: encrypted, private, versioned, logged, and never deleted with the stack."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+import aws_cdk.aws_kms as kms
+import aws_cdk.aws_s3 as s3
+from constructs import Construct
+
+
+class MailBucket(Construct):
+    """An S3 bucket for received mail and its rotating KMS key, both retained on stack delete and replacement.
+
+    Public access is blocked, requests without TLS are denied, objects are encrypted with the key (SSE-KMS, bucket
+    key on), versioning keeps overwritten or deleted messages, and server access logs go to a second bucket. Nothing
+    expires unless a lifecycle prop says so: an update or delete of the stack never removes received mail.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        expire_after_days: int | None = None,
+        noncurrent_versions_expire_after_days: int | None = None,
+        infrequent_access_after_days: int | None = None,
+        access_logs_bucket: s3.IBucket | None = None,
+        access_logs_retention_days: int = 365,
+    ) -> None:
+        """
+        :param expire_after_days: default ``None``, messages are kept until someone deletes them. A number deletes
+            each message that many days after it arrived (it stays as a noncurrent version; see below).
+        :param noncurrent_versions_expire_after_days: default ``None``, overwritten or deleted messages stay
+            recoverable indefinitely. A number removes them for good that many days after they became noncurrent.
+        :param infrequent_access_after_days: default ``None``, messages stay in S3 Standard. A number (at least 30)
+            moves them to Standard-IA that many days after arrival.
+        :param access_logs_bucket: default ``None``, a retained log bucket is created (SSE-S3: S3 log delivery
+            cannot write with a KMS key). Pass a bucket to collect logs centrally.
+        :param access_logs_retention_days: default 365, how long the created log bucket keeps logs.
+        """
+        super().__init__(scope, construct_id)
+        for prop, value, minimum in (
+            ("expire_after_days", expire_after_days, 1),
+            ("noncurrent_versions_expire_after_days", noncurrent_versions_expire_after_days, 1),
+            ("infrequent_access_after_days", infrequent_access_after_days, 30),
+            ("access_logs_retention_days", access_logs_retention_days, 1),
+        ):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < minimum):
+                raise ValueError(f"{prop}: {value!r} must be a whole number of days, at least {minimum}")
+        if (
+            expire_after_days is not None
+            and infrequent_access_after_days is not None
+            and infrequent_access_after_days >= expire_after_days
+        ):
+            raise ValueError(
+                f"infrequent_access_after_days: {infrequent_access_after_days!r} must be less than "
+                f"expire_after_days ({expire_after_days!r})"
+            )
+
+        self.key = kms.Key(
+            self,
+            "Key",
+            description="sesmail: encrypts received mail at rest",
+            enable_key_rotation=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        if access_logs_bucket is None:
+            access_logs_bucket = s3.Bucket(
+                self,
+                "AccessLogs",
+                encryption=s3.BucketEncryption.S3_MANAGED,
+                block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+                enforce_ssl=True,
+                object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+                lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(access_logs_retention_days))],
+                removal_policy=cdk.RemovalPolicy.RETAIN,
+            )
+            cdk.Validations.of(access_logs_bucket).acknowledge(
+                cdk.Acknowledgment(
+                    id="AwsSolutions-S1",
+                    reason="This is the access-log bucket of the mail bucket; logging it into itself would loop.",
+                )
+            )
+        self.access_logs_bucket = access_logs_bucket
+
+        transitions = (
+            [
+                s3.Transition(
+                    storage_class=s3.StorageClass.INFREQUENT_ACCESS,
+                    transition_after=cdk.Duration.days(infrequent_access_after_days),
+                )
+            ]
+            if infrequent_access_after_days is not None
+            else None
+        )
+        lifecycle = [
+            s3.LifecycleRule(id="AbortIncompleteUploads", abort_incomplete_multipart_upload_after=cdk.Duration.days(7))
+        ]
+        if expire_after_days is not None or noncurrent_versions_expire_after_days is not None or transitions:
+            lifecycle.append(
+                s3.LifecycleRule(
+                    id="MailRetention",
+                    expiration=cdk.Duration.days(expire_after_days) if expire_after_days is not None else None,
+                    noncurrent_version_expiration=(
+                        cdk.Duration.days(noncurrent_versions_expire_after_days)
+                        if noncurrent_versions_expire_after_days is not None
+                        else None
+                    ),
+                    transitions=transitions,
+                )
+            )
+        self.bucket = s3.Bucket(
+            self,
+            "Resource",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.key,
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=access_logs_bucket,
+            server_access_logs_prefix="mail-bucket/",
+            lifecycle_rules=lifecycle,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )

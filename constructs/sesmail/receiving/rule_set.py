@@ -1,0 +1,165 @@
+"""A receipt rule set with ordered, explicitly named rules, activated by a custom resource."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+import aws_cdk.aws_ses as ses
+from constructs import Construct
+
+from .. import regions
+from ..validation import is_token
+from .actions import ReceiptAction
+from .activation import ReceiptRuleSetActivation
+from .grants import RuleContext
+from .names import (
+    MAX_RULES_PER_RULE_SET,
+    check_recipients,
+    check_rule_name,
+    check_rule_set_name,
+    receipt_rule_arn,
+    rule_set_arn,
+)
+
+
+class ReceiptRule(Construct):
+    """One rule: which recipients it matches and the ordered actions SES takes for them.
+
+    Created through :meth:`ReceiptRuleSet.add_rule`, which places it after the set's previous rule.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        rule_set_name: str,
+        rule_name: str,
+        actions: Sequence[ReceiptAction],
+        recipients: Sequence[str] = (),
+        after: ReceiptRule | None = None,
+        enabled: bool = True,
+        scan_enabled: bool = True,
+        tls_required: bool = True,
+    ) -> None:
+        """
+        :param rule_set_name: the set the rule belongs to.
+        :param rule_name: the rule's name, unique in the set (part of its ARN, which SES's grants are scoped to).
+        :param actions: what SES does, in order; at least one.
+        :param recipients: default ``()``, every recipient of every verified domain. Addresses
+            (``info@example.com``), domains (``example.com``) or ``.example.com`` for all its subdomains.
+        :param after: default ``None``, the first rule of the set.
+        :param enabled: default ``True``.
+        :param scan_enabled: default ``True``, SES scans for spam and viruses and adds its verdict headers.
+        :param tls_required: default ``True``, SES rejects messages not delivered over TLS.
+        """
+        super().__init__(scope, construct_id)
+        check_rule_set_name("rule_set_name", rule_set_name)
+        check_rule_name("rule_name", rule_name)
+        check_recipients("recipients", list(recipients))
+        if not actions:
+            raise ValueError(f"actions: rule {rule_name!r} has no actions")
+        self.rule_name = rule_name
+        self.rule_arn = receipt_rule_arn(cdk.Stack.of(self), rule_set_name, rule_name)
+        context = RuleContext(rule=self, rule_set_name=rule_set_name, rule_name=rule_name, rule_arn=self.rule_arn)
+        self.resource = ses.CfnReceiptRule(
+            self,
+            "Resource",
+            rule_set_name=rule_set_name,
+            after=after.rule_name if after is not None else None,
+            rule=ses.CfnReceiptRule.RuleProperty(
+                name=rule_name,
+                enabled=enabled,
+                recipients=list(recipients) or None,
+                scan_enabled=scan_enabled,
+                tls_policy="Require" if tls_required else "Optional",
+                actions=[action.bind(context) for action in actions],
+            ),
+        )
+        if after is not None:
+            # SES places a rule after an existing one: the earlier rule must exist first.
+            self.node.add_dependency(after)
+
+
+class ReceiptRuleSet(Construct):
+    """A receipt rule set, its rules in order, and (by default) its activation.
+
+    Only one rule set is active per account and region, and CloudFormation cannot activate one: a custom resource
+    does, and restores the previously active set when the stack is deleted. It refuses to replace an active set
+    it did not activate unless ``take_over_active_rule_set`` is set.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        rule_set_name: str,
+        activate: bool = True,
+        take_over_active_rule_set: bool = False,
+        take_over_hint: str | None = None,
+    ) -> None:
+        """
+        :param rule_set_name: the set's name (1-64 letters, digits, ``_``, ``-``), part of every rule's ARN.
+        :param activate: default ``True``, the set becomes the account's active set in this region once its rules
+            exist. ``False`` leaves activation to you (for example while migrating from another set).
+        :param take_over_active_rule_set: default ``False``, deploying fails if another set (such as WorkMail's
+            ``INBOUND_MAIL``) is active. ``True`` replaces it; it is restored when the stack is deleted.
+        :param take_over_hint: default ``None``, the refusal tells the user to set ``take_over_active_rule_set``.
+            Other words for how to allow it, for apps configured otherwise (the sesmail app names its cdk.json key).
+        """
+        super().__init__(scope, construct_id)
+        check_rule_set_name("rule_set_name", rule_set_name)
+        stack = cdk.Stack.of(self)
+        if not is_token(stack.region):
+            regions.check_receiving_region(stack.region, "region")
+        self.rule_set_name = rule_set_name
+        self.rule_set_arn = rule_set_arn(stack, rule_set_name)
+        self.resource = ses.CfnReceiptRuleSet(self, "Resource", rule_set_name=rule_set_name)
+        self.rules: list[ReceiptRule] = []
+        self.activation: ReceiptRuleSetActivation | None = None
+        if activate:
+            self.activation = ReceiptRuleSetActivation(
+                self,
+                "Activation",
+                rule_set_name=rule_set_name,
+                take_over_active_rule_set=take_over_active_rule_set,
+                take_over_hint=take_over_hint,
+            )
+            # Activate only a complete set; on delete, deactivate before SES can be asked to delete an active set.
+            self.activation.node.add_dependency(self.resource)
+
+    def add_rule(
+        self,
+        rule_name: str,
+        *,
+        actions: Sequence[ReceiptAction],
+        recipients: Sequence[str] = (),
+        enabled: bool = True,
+        scan_enabled: bool = True,
+        tls_required: bool = True,
+    ) -> ReceiptRule:
+        """Append a rule after the set's last one. See :class:`ReceiptRule` for the props."""
+        if len(self.rules) >= MAX_RULES_PER_RULE_SET:
+            raise ValueError(f"rules: SES allows {MAX_RULES_PER_RULE_SET} rules per rule set")
+        if any(rule.rule_name == rule_name for rule in self.rules):
+            raise ValueError(f"rule_name: {rule_name!r} is already a rule of set {self.rule_set_name!r}")
+        check_rule_name("rule_name", rule_name)
+        rule = ReceiptRule(
+            self,
+            f"Rule-{rule_name}",
+            rule_set_name=self.rule_set_name,
+            rule_name=rule_name,
+            actions=actions,
+            recipients=recipients,
+            after=self.rules[-1] if self.rules else None,
+            enabled=enabled,
+            scan_enabled=scan_enabled,
+            tls_required=tls_required,
+        )
+        rule.node.add_dependency(self.resource)
+        if self.activation is not None:
+            self.activation.node.add_dependency(rule)
+        self.rules.append(rule)
+        return rule

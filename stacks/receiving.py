@@ -1,0 +1,163 @@
+"""One environment's receiving: the mail bucket, one rule per mailbox, the extra rules from cdk.json, activation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+import aws_cdk.aws_kms as kms
+import aws_cdk.aws_lambda as lambda_
+import aws_cdk.aws_s3 as s3
+import aws_cdk.aws_sns as sns
+from constructs import Construct
+
+from sesmail.receiving import (
+    AddHeaderAction,
+    BounceAction,
+    LambdaAction,
+    MailBucket,
+    ReceiptAction,
+    ReceiptRuleSet,
+    S3Action,
+    SnsAction,
+    StopAction,
+    WorkMailAction,
+)
+
+from .receiving_settings import ActionSettings, ReceivingSettings, RuleSettings, mailbox_rule_name
+from .settings import EnvironmentSettings
+
+
+@dataclass(frozen=True)
+class Receiving:
+    """What the stack's other parts (parser, forwarder) attach to."""
+
+    rule_set: ReceiptRuleSet
+    mail_bucket: MailBucket
+
+
+def build_receiving(scope: Construct, settings: EnvironmentSettings, receiving: ReceivingSettings) -> Receiving:
+    """The rule set: ``before`` extra rules, one rule per mailbox (store under ``<mailbox>/``, then WorkMail when
+    configured), then ``after`` extra rules."""
+    lifecycle = receiving.mail_bucket
+    mail_bucket = MailBucket(
+        scope,
+        "MailBucket",
+        expire_after_days=lifecycle.expire_after_days,
+        noncurrent_versions_expire_after_days=lifecycle.noncurrent_versions_expire_after_days,
+        infrequent_access_after_days=lifecycle.infrequent_access_after_days,
+    )
+    rule_set = ReceiptRuleSet(
+        scope,
+        "ReceiptRuleSet",
+        rule_set_name=receiving.rule_set_name,
+        take_over_active_rule_set=settings.take_over_active_rule_set,
+        take_over_hint=f"takeOverActiveRuleSet: true (environments.{settings.name} in cdk.json)",
+    )
+    imports = _Imports(scope)
+    for rule in (r for r in receiving.rules if r.position == "before"):
+        _add_extra_rule(rule_set, rule, mail_bucket, imports)
+    workmail_arn = None
+    if settings.workmail is not None:
+        workmail_arn = cdk.Stack.of(scope).format_arn(
+            service="workmail",
+            resource="organization",
+            resource_name=settings.workmail.organization_id,
+            arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
+        )
+    for mailbox, address in zip(settings.mailboxes, settings.addresses(), strict=True):
+        actions: list[ReceiptAction] = [S3Action(bucket=mail_bucket.bucket, object_key_prefix=f"{mailbox}/")]
+        if workmail_arn is not None:
+            actions.append(WorkMailAction(organization_arn=workmail_arn))
+        rule_set.add_rule(mailbox_rule_name(mailbox), recipients=[address], actions=actions)
+    for rule in (r for r in receiving.rules if r.position == "after"):
+        _add_extra_rule(rule_set, rule, mail_bucket, imports)
+    return Receiving(rule_set=rule_set, mail_bucket=mail_bucket)
+
+
+class _Imports:
+    """Existing buckets, keys, topics and functions named by ARN in cdk.json, imported once each."""
+
+    def __init__(self, scope: Construct) -> None:
+        self._scope = Construct(scope, "Imported")
+        self._cache: dict[str, object] = {}
+
+    def _get(self, kind: str, name: str) -> object:
+        key = f"{kind}:{name}"
+        if key not in self._cache:
+            construct_id = f"{kind}{len(self._cache)}"
+            if kind == "Bucket":
+                self._cache[key] = s3.Bucket.from_bucket_name(self._scope, construct_id, name)
+            elif kind == "Key":
+                self._cache[key] = kms.Key.from_key_arn(self._scope, construct_id, name)
+            elif kind == "Topic":
+                self._cache[key] = sns.Topic.from_topic_arn(self._scope, construct_id, name)
+            else:
+                self._cache[key] = lambda_.Function.from_function_attributes(
+                    self._scope, construct_id, function_arn=name, same_environment=_same_account(self._scope, name)
+                )
+        return self._cache[key]
+
+    def bucket(self, name: str) -> s3.IBucket:
+        return self._get("Bucket", name)  # type: ignore[return-value]
+
+    def key(self, arn: str | None) -> kms.IKey | None:
+        return None if arn is None else self._get("Key", arn)  # type: ignore[return-value]
+
+    def topic(self, arn: str | None) -> sns.ITopic | None:
+        return None if arn is None else self._get("Topic", arn)  # type: ignore[return-value]
+
+    def function(self, arn: str) -> lambda_.IFunction:
+        return self._get("Function", arn)  # type: ignore[return-value]
+
+
+def _same_account(scope: Construct, arn: str) -> bool:
+    # A permission can be added to a function of this account only; another account's owner must add it.
+    return arn.split(":")[4] == cdk.Stack.of(scope).account
+
+
+def _action(settings: ActionSettings, mail_bucket: MailBucket, imports: _Imports) -> ReceiptAction:
+    topic = imports.topic(settings.topic_arn)
+    if settings.type == "s3":
+        bucket = mail_bucket.bucket if settings.bucket_name is None else imports.bucket(settings.bucket_name)
+        return S3Action(
+            bucket=bucket,
+            object_key_prefix=settings.prefix,
+            kms_key=imports.key(settings.kms_key_arn),
+            topic=topic,
+        )
+    if settings.type == "lambda":
+        assert settings.function_arn is not None
+        return LambdaAction(
+            function=imports.function(settings.function_arn), invocation_type=settings.invocation_type, topic=topic
+        )
+    if settings.type == "sns":
+        assert topic is not None
+        return SnsAction(topic=topic, encoding=settings.encoding)
+    if settings.type == "workmail":
+        assert settings.organization_arn is not None
+        return WorkMailAction(organization_arn=settings.organization_arn, topic=topic)
+    if settings.type == "addHeader":
+        assert settings.header_name is not None and settings.header_value is not None
+        return AddHeaderAction(header_name=settings.header_name, header_value=settings.header_value)
+    if settings.type == "bounce":
+        assert settings.smtp_reply_code and settings.message and settings.sender
+        return BounceAction(
+            smtp_reply_code=settings.smtp_reply_code,
+            message=settings.message,
+            sender=settings.sender,
+            status_code=settings.status_code,
+            topic=topic,
+        )
+    return StopAction(topic=topic)
+
+
+def _add_extra_rule(rule_set: ReceiptRuleSet, rule: RuleSettings, mail_bucket: MailBucket, imports: _Imports) -> None:
+    rule_set.add_rule(
+        rule.name,
+        actions=[_action(action, mail_bucket, imports) for action in rule.actions],
+        recipients=rule.recipients,
+        enabled=rule.enabled,
+        scan_enabled=rule.scan_enabled,
+        tls_required=rule.tls_required,
+    )
