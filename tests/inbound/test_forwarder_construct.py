@@ -38,7 +38,7 @@ def test_send_permission_and_environment() -> None:
                             "Effect": "Allow",
                             "Action": ["ses:SendEmail", "ses:SendRawEmail"],
                             "Resource": IDENTITY,
-                            "Condition": {"ForAllValues:StringEquals": {"ses:FromAddress": ["info@example.com"]}},
+                            "Condition": {"StringEquals": {"ses:FromAddress": ["info@example.com"]}},
                         }
                     ]
                 )

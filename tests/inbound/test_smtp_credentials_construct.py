@@ -37,9 +37,7 @@ def test_user_policy_exact_json(template: assertions.Template) -> None:
                 "Effect": "Allow",
                 "Action": "ses:SendRawEmail",
                 "Resource": IDENTITY,
-                "Condition": {
-                    "ForAllValues:StringEquals": {"ses:FromAddress": ["info@example.com", "support@example.com"]}
-                },
+                "Condition": {"StringEquals": {"ses:FromAddress": ["info@example.com", "support@example.com"]}},
             }
         ],
     }

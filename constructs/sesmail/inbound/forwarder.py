@@ -69,7 +69,8 @@ class MailForwarder(Construct):
             iam.PolicyStatement(
                 actions=["ses:SendEmail", "ses:SendRawEmail"],
                 resources=[identity_arn],
-                conditions={"ForAllValues:StringEquals": {"ses:FromAddress": list(mailboxes)}},
+                # FromAddress is single-valued: ForAllValues would also pass a request without one.
+                conditions={"StringEquals": {"ses:FromAddress": list(mailboxes)}},
             )
         )
         # S3 rejects an empty key filter: without a prefix the notification covers the whole bucket.

@@ -55,7 +55,8 @@ class SmtpCredentials(Construct):
             iam.PolicyStatement(
                 actions=["ses:SendRawEmail"],
                 resources=[identity_arn],
-                conditions={"ForAllValues:StringEquals": {"ses:FromAddress": addresses}},
+                # FromAddress is single-valued: ForAllValues would also pass a request without one.
+                conditions={"StringEquals": {"ses:FromAddress": addresses}},
             )
         )
         self.key = encryption_key or kms.Key(self, "Key", enable_key_rotation=True, description="SES SMTP credentials")
