@@ -1,17 +1,20 @@
 """Forward each stored inbound message to staff addresses through SES, as the original recipient.
 
-Triggered like the parser (S3 ``ObjectCreated`` on the mail prefix). Environment: ``FORWARD_TO`` (comma-separated staff
-addresses), ``MAILBOXES`` (comma-separated addresses the domain receives for; the forward is sent from the first one the
-message was addressed to). The forward keeps the original MIME (attachments intact), replaces From/To/Return-Path
-headers, sets Reply-To to the original sender and marks itself ``Auto-Submitted: auto-forwarded`` plus
-``X-Sesmail-Forwarded``. Skipped (loop and bounce protection): messages already forwarded, auto-submitted or
-bounce messages (empty or MAILER-DAEMON sender, ``multipart/report``), and mail from the staff addresses themselves.
-Messages above SES's 40 MB limit become a short summary with a pre-signed link to the raw message (signed with the
-function's role session, so valid for hours, never more than 7 days).
+Triggered either like the parser (S3 ``ObjectCreated`` on the mail prefix) or as a receipt rule's Lambda action placed
+after its S3 action (SES event records; the object is ``MAIL_BUCKET``/``<prefix of the matched recipient><message
+id>``, prefixes from ``KEY_PREFIXES``, a JSON object address -> prefix). Environment: ``FORWARD_TO`` (comma-separated
+staff addresses), ``MAILBOXES`` (comma-separated addresses the domain receives for; the forward is sent from the
+recipient the rule matched, else the first mailbox the message was addressed to). The forward keeps the original MIME
+(attachments intact), replaces From/To/Return-Path headers, sets Reply-To to the original sender and marks itself
+``Auto-Submitted: auto-forwarded`` plus ``X-Sesmail-Forwarded``. Skipped (loop and bounce protection): messages
+already forwarded, auto-submitted or bounce messages (empty or MAILER-DAEMON sender, ``multipart/report``), and mail
+from the staff addresses themselves. Messages above SES's 40 MB limit become a short summary with a pre-signed link to
+the raw message (signed with the function's role session, so valid for hours, never more than 7 days).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import urllib.parse
@@ -85,17 +88,35 @@ def _recipient(msg: EmailMessage, mailboxes: list[str]) -> str:
     return next((m for m in mailboxes if m.lower() in addressed), mailboxes[0])
 
 
+def targets(event: dict[str, Any], environ: dict[str, str]) -> list[tuple[str, str, str | None]]:
+    """``(bucket, key, recipient)`` of each message in an S3 notification or an SES receipt-rule Lambda event.
+
+    ``recipient`` is the mailbox the receipt rule matched (SES events), or None (S3 events: read from the headers).
+    """
+    found: list[tuple[str, str, str | None]] = []
+    prefixes: dict[str, str] = {k.lower(): v for k, v in json.loads(environ.get("KEY_PREFIXES") or "{}").items()}
+    for record in event.get("Records", []):
+        if "s3" in record:
+            key = urllib.parse.unquote_plus(record["s3"]["object"]["key"])
+            if not (key.endswith(".json") or ".attachments/" in key):
+                found.append((record["s3"]["bucket"]["name"], key, None))
+        elif "ses" in record:
+            matched = [r for r in record["ses"]["receipt"].get("recipients", []) if r.lower() in prefixes]
+            if not matched:
+                LOG.warning("no stored copy known for recipients %s", record["ses"]["receipt"].get("recipients"))
+                continue
+            key = prefixes[matched[0].lower()] + record["ses"]["mail"]["messageId"]
+            found.append((environ["MAIL_BUCKET"], key, matched[0]))
+    return found
+
+
 def handler(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:
     s3 = boto3.client("s3")
     ses = boto3.client("sesv2")
     staff = [a.strip() for a in os.environ["FORWARD_TO"].split(",") if a.strip()]
     mailboxes = [a.strip() for a in os.environ["MAILBOXES"].split(",") if a.strip()]
     results: list[dict[str, Any]] = []
-    for record in event.get("Records", []):
-        bucket = record["s3"]["bucket"]["name"]
-        key = urllib.parse.unquote_plus(record["s3"]["object"]["key"])
-        if key.endswith(".json") or ".attachments/" in key:
-            continue
+    for bucket, key, recipient in targets(event, dict(os.environ)):
         raw = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         msg: EmailMessage = BytesParser(policy=policy.default).parsebytes(raw)
         reason = skip_reason(msg, {a.lower() for a in staff})
@@ -103,7 +124,7 @@ def handler(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:
             LOG.info("not forwarding %s: %s", key, reason)
             results.append({"key": key, "skipped": reason})
             continue
-        sender = _recipient(msg, mailboxes)
+        sender = recipient or _recipient(msg, mailboxes)
         if len(raw) > SES_MAX_BYTES:
             link = s3.generate_presigned_url(
                 "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=LINK_SECONDS

@@ -75,3 +75,48 @@ def test_handler_sends_through_ses_and_skips_bounces(monkeypatch) -> None:
         records = [{"s3": {"bucket": {"name": "mail"}, "object": {"key": k}}} for k in ("inbound/a", "inbound/b")]
         results = fwd.handler({"Records": records})["results"]
     assert results == [{"key": "inbound/a", "forwarded": 1}, {"key": "inbound/b", "skipped": "bounce"}]
+
+
+def _ses_record(message_id: str, recipients: list[str]) -> dict:
+    """The shape of an SES receipt-rule Lambda action record (fields the forwarder reads)."""
+    return {
+        "eventSource": "aws:ses",
+        "ses": {
+            "mail": {"messageId": message_id, "destination": recipients},
+            "receipt": {"recipients": recipients, "action": {"type": "Lambda", "invocationType": "Event"}},
+        },
+    }
+
+
+def test_ses_event_reads_the_stored_copy_under_the_matched_mailbox_prefix(monkeypatch) -> None:
+    monkeypatch.setenv("FORWARD_TO", "staff@corp.example")
+    monkeypatch.setenv("MAILBOXES", "info@example.com,support@example.com")
+    monkeypatch.setenv("MAIL_BUCKET", "mail")
+    monkeypatch.setenv("KEY_PREFIXES", '{"info@example.com": "info/", "support@example.com": "support/"}')
+    with mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="mail")
+        boto3.client("sesv2").create_email_identity(EmailIdentity="example.com")
+        # Addressed to info@ in the headers, but the rule that ran matched support@ (e.g. Bcc): send as support@.
+        s3.put_object(Bucket="mail", Key="support/m1", Body=RAW)
+        sent: list[dict] = []
+        real_client = boto3.client
+
+        def recording_client(name: str, *args, **kwargs):  # type: ignore[no-untyped-def]
+            client = real_client(name, *args, **kwargs)
+            if name == "sesv2":
+                client.meta.events.register(
+                    "provide-client-params.sesv2.SendEmail", lambda params, **_: sent.append(params)
+                )
+            return client
+
+        monkeypatch.setattr(fwd.boto3, "client", recording_client)
+        results = fwd.handler({"Records": [_ses_record("m1", ["Support@example.com"]), _ses_record("m2", ["x@y.z"])]})
+    assert results["results"] == [{"key": "support/m1", "forwarded": 1}]
+    assert sent[0]["FromEmailAddress"] == "Support@example.com"
+    assert sent[0]["Destination"] == {"ToAddresses": ["staff@corp.example"]}
+
+
+def test_targets_skip_derived_objects_of_s3_events() -> None:
+    records = [{"s3": {"bucket": {"name": "b"}, "object": {"key": k}}} for k in ("a", "a.json", "a.attachments/1-x")]
+    assert fwd.targets({"Records": records}, {}) == [("b", "a", None)]
