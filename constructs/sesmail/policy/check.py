@@ -185,7 +185,10 @@ def check(args: argparse.Namespace, *, now: datetime | None = None) -> tuple[Req
         scan, principal_text = hits[0]
         identity_owners.add((str(scan.path), logical_id))
         if "${Unresolved:" in principal_text:
-            raise UsageError(f"--principal: the ARN of {logical_id!r} cannot be resolved offline ({principal_text})")
+            raise UsageError(
+                f"--principal: the ARN of {logical_id!r} cannot be resolved offline ({principal_text}): "
+                "pass --account and --region"
+            )
     try:
         principal = parse_principal(principal_text)
     except ValueError as error:

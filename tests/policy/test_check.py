@@ -1,0 +1,318 @@
+"""``sesmail check`` (sesmail.policy.check) on small hand-written templates: selection of the identity and resource
+policies, context parsing, output, exit codes and usage errors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sesmail.policy import check
+
+ACCT = "123456789012"
+OTHER = "111122223333"
+IDENTITY = f"arn:aws:ses:us-east-1:{ACCT}:identity/example.com"
+ORG = f"arn:aws:workmail:us-east-1:{ACCT}:organization/m-0123456789abcdef0123456789abcdef"
+RULE = f"arn:aws:ses:us-east-1:{ACCT}:receipt-rule-set/mail:receipt-rule/info"
+
+APP_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "SendAsInfo",
+            "Effect": "Allow",
+            "Action": ["ses:SendEmail", "ses:SendRawEmail"],
+            "Resource": {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/example.com"},
+            "Condition": {
+                "StringEquals": {"ses:FromAddress": "info@example.com"},
+                "ForAllValues:StringLike": {"ses:Recipients": "*@example.com"},
+            },
+        }
+    ],
+}
+WORKMAIL_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "AllowWorkMailToSendAsDomain",
+            "Effect": "Allow",
+            "Principal": {"Service": "workmail.us-east-1.amazonaws.com"},
+            "Action": ["ses:SendEmail", "ses:SendRawEmail"],
+            "Resource": IDENTITY,
+            "Condition": {"StringEquals": {"aws:SourceAccount": ACCT}, "ArnEquals": {"aws:SourceArn": ORG}},
+        }
+    ],
+}
+
+
+def template() -> dict[str, Any]:
+    """A role with an identity policy, an SES identity policy, and a bucket policy for SES receiving."""
+    return {
+        "Resources": {
+            "AppRole": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "RoleName": "App",
+                    "AssumeRolePolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "lambda.amazonaws.com"},
+                                "Action": "sts:AssumeRole",
+                            }
+                        ],
+                    },
+                },
+            },
+            "AppRolePolicy": {
+                "Type": "AWS::IAM::Policy",
+                "Properties": {"PolicyName": "send", "PolicyDocument": APP_POLICY, "Roles": [{"Ref": "AppRole"}]},
+            },
+            "IdentityPolicy": {
+                "Type": "Custom::SesIdentityPolicy",
+                "Properties": {
+                    "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:provider",
+                    "Identity": "example.com",
+                    "PolicyName": "sesmail-workmail-send",
+                    "Policy": json.dumps(WORKMAIL_POLICY),
+                },
+            },
+            "MailBucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "mail-bucket"}},
+            "MailBucketPolicy": {
+                "Type": "AWS::S3::BucketPolicy",
+                "Properties": {
+                    "Bucket": {"Ref": "MailBucket"},
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Deny",
+                                "Principal": {"AWS": "*"},
+                                "Action": "s3:*",
+                                "Resource": [
+                                    {"Fn::GetAtt": ["MailBucket", "Arn"]},
+                                    {"Fn::Join": ["", [{"Fn::GetAtt": ["MailBucket", "Arn"]}, "/*"]]},
+                                ],
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            },
+                            {
+                                "Sid": "AllowSesPut",
+                                "Effect": "Allow",
+                                "Principal": {"Service": "ses.amazonaws.com"},
+                                "Action": "s3:PutObject",
+                                "Resource": {"Fn::Join": ["", [{"Fn::GetAtt": ["MailBucket", "Arn"]}, "/info/*"]]},
+                                "Condition": {
+                                    "StringEquals": {"aws:SourceAccount": ACCT},
+                                    "ArnEquals": {"aws:SourceArn": RULE},
+                                },
+                            },
+                        ],
+                    },
+                },
+            },
+        }
+    }
+
+
+@pytest.fixture
+def assembly(tmp_path: Path) -> Path:
+    """A minimal cloud assembly: the template and a manifest that gives its account and region."""
+    (tmp_path / "mail.template.json").write_text(json.dumps(template()))
+    manifest = {
+        "artifacts": {
+            "mail": {
+                "type": "aws:cloudformation:stack",
+                "environment": f"aws://{ACCT}/us-east-1",
+                "properties": {"templateFile": "mail.template.json", "stackName": "mail"},
+            }
+        }
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    return tmp_path
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="sesmail check")
+    check.add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = check.run(parse(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def send_as(assembly: Path, *extra: str) -> list[str]:
+    return [
+        str(assembly),
+        "--principal",
+        "logical:AppRole",
+        "--action",
+        "ses:SendRawEmail",
+        "--resource",
+        IDENTITY,
+        *extra,
+    ]
+
+
+def test_logical_principal_allowed_by_its_identity_policy(assembly: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(
+        send_as(assembly, "--context", "ses:FromAddress=info@example.com", "--context", "ses:Recipients=a@example.com"),
+        capsys,
+    )
+    assert code == 0, err
+    assert out.startswith("ALLOW (allowed): arn:aws:iam::123456789012:role/App ses:SendRawEmail")
+    assert "allowed by " in out and "mail.template.json:AppRolePolicy:SendAsInfo" in out
+
+
+def test_other_from_address_is_implicitly_denied(assembly: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(send_as(assembly, "--context", "ses:FromAddress=ceo@example.com"), capsys)
+    assert code == 1
+    assert out.startswith("DENY (implicit-deny)")
+    assert "no statement allows the request" in out
+
+
+def test_repeated_context_key_is_multi_valued(assembly: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["--context", "ses:FromAddress=info@example.com", "--context", "ses:Recipients=a@example.com"]
+    code, _, _ = run(send_as(assembly, *base, "--context", "ses:Recipients=x@evil.test"), capsys)
+    assert code == 1  # ForAllValues: one recipient outside example.com fails the whole set
+    code, _, _ = run(send_as(assembly, *base, "--context", "SES:Recipients=b@example.com"), capsys)
+    assert code == 0
+
+
+def test_arn_principal_finds_its_role_in_the_template(assembly: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = send_as(assembly, "--context", "ses:FromAddress=info@example.com")
+    argv[argv.index("logical:AppRole")] = f"arn:aws:sts::{ACCT}:assumed-role/App/session-1"
+    code, out, _ = run(argv, capsys)
+    assert code == 0
+    assert "evaluated 1 identity and 1 resource policies" in out
+
+
+def test_workmail_json_output(assembly: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [str(assembly), "--principal", "workmail.us-east-1.amazonaws.com", "--action", "ses:SendRawEmail"]
+    argv += ["--resource", IDENTITY, "--context", f"aws:SourceAccount={ACCT}", "--context", f"aws:SourceArn={ORG}"]
+    code, out, _ = run([*argv, "--json"], capsys)
+    data = json.loads(out)
+    assert code == 0
+    assert data["decision"] == "ALLOW" and data["reason"] == "allowed"
+    assert [m["label"] for m in data["deciding"]] == [
+        f"{assembly}/mail.template.json:IdentityPolicy:AllowWorkMailToSendAsDomain"
+    ]
+    assert data["request"]["context"]["aws:SourceArn"] == [ORG]
+    assert data["identity_policies"] == []
+    other_org = ORG.replace(ACCT, OTHER)
+    code, out, _ = run([*argv[:-1], f"aws:SourceArn={other_org}", "--json"], capsys)
+    assert code == 1
+    assert json.loads(out)["decision"] == "DENY"
+
+
+def test_bucket_policy_covers_objects_for_ses_receiving(assembly: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [str(assembly), "--principal", "ses.amazonaws.com", "--action", "s3:PutObject"]
+    ctx = ["--context", f"aws:SourceAccount={ACCT}", "--context", f"aws:SourceArn={RULE}"]
+    code, out, _ = run([*argv, "--resource", "arn:aws:s3:::mail-bucket/info/msg-1", *ctx], capsys)
+    assert code == 0, out
+    assert "MailBucketPolicy:AllowSesPut" in out
+    code, _, _ = run([*argv, "--resource", "arn:aws:s3:::mail-bucket/support/msg-1", *ctx], capsys)
+    assert code == 1
+    code, out, _ = run(
+        [*argv, "--resource", "arn:aws:s3:::mail-bucket/info/msg-1", *ctx, "--context", "aws:SecureTransport=false"],
+        capsys,
+    )
+    assert code == 1
+    assert out.startswith("DENY (explicit-deny)")
+    assert "denied by " in out and "MailBucketPolicy:0" in out
+
+
+def test_cross_account_principal_needs_both_sides(assembly: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [str(assembly), "--principal", f"arn:aws:iam::{OTHER}:user/partner", "--action", "ses:SendRawEmail"]
+    code, out, _ = run([*argv, "--resource", IDENTITY], capsys)
+    assert code == 1
+    assert out.startswith("DENY (implicit-deny)")
+
+
+def test_trust_policy_answers_assume_role(assembly: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [str(assembly), "--principal", "lambda.amazonaws.com", "--action", "sts:AssumeRole"]
+    code, out, _ = run([*argv, "--resource", f"arn:aws:iam::{ACCT}:role/App"], capsys)
+    assert code == 0, out
+
+
+def test_template_file_outside_an_assembly_takes_account_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "loose.template.json"
+    path.write_text(json.dumps(template()))
+    argv = [str(path), "--principal", "logical:AppRole", "--action", "ses:SendEmail", "--resource", IDENTITY]
+    argv += ["--context", "ses:FromAddress=info@example.com"]
+    code, _, _ = run([*argv, "--account", ACCT, "--region", "us-east-1"], capsys)
+    assert code == 0
+    # Without the account the role's ARN cannot be known, which is a usage error that says what to pass.
+    code, _, err = run(argv, capsys)
+    assert code == 2
+    assert "cannot be resolved offline" in err and "pass --account and --region" in err
+
+
+def test_parse_context() -> None:
+    assert check.parse_context(["a:b=1", "A:B=2", "c:d=x=y", "e:f="]) == {
+        "a:b": ("1", "2"),
+        "c:d": ("x=y",),
+        "e:f": ("",),
+    }
+
+
+def test_default_context_fills_time_and_tls_unless_given(assembly: Path) -> None:
+    now = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
+    request, _, _ = check.check(parse(send_as(assembly)), now=now)
+    assert request.context["aws:CurrentTime"] == ("2026-11-25T06:00:00Z",)
+    assert request.context["aws:EpochTime"] == (str(int(now.timestamp())),)
+    assert request.context["aws:SecureTransport"] == ("true",)
+    request, _, _ = check.check(parse(send_as(assembly, "--context", "aws:securetransport=false")), now=now)
+    assert "aws:SecureTransport" not in request.context
+    assert request.context["aws:securetransport"] == ("false",)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--context", "no-equals-sign"], "--context: 'no-equals-sign' is not KEY=VALUE"),
+        (["--principal", "somebody"], "--principal: 'somebody' is not an IAM ARN"),
+        (["--principal", "logical:Nope"], "no AWS::IAM::Role or AWS::IAM::User 'Nope'"),
+        (["--action", "ses:Send*"], "is not service:Action"),
+        (["--resource-account", "12"], "--resource-account: '12' is not a 12-digit account id"),
+    ],
+)
+def test_usage_errors_are_one_line(
+    assembly: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    code, out, err = run([*send_as(assembly), *argv], capsys)
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("sesmail check: ")
+    assert message in err
+
+
+def test_missing_path_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(send_as(tmp_path / "nowhere"), capsys)
+    assert code == 2
+    assert "no such file or directory" in err and err.count("\n") == 1
+
+
+def test_unknown_action_is_a_usage_error(assembly: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("policy_sentry")
+    argv = send_as(assembly)
+    argv[argv.index("ses:SendRawEmail")] = "ses:SendRawMail"
+    code, _, err = run(argv, capsys)
+    assert code == 2
+    assert "'ses:SendRawMail'" in err and "no such action" in err
+
+
+def test_unsupported_context_key_is_noted(assembly: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("policy_sentry")
+    code, out, _ = run(send_as(assembly, "--context", "ses:FromAdress=info@example.com"), capsys)
+    assert code == 1
+    assert "note: --context ses:FromAdress: ses:SendRawEmail does not support this key" in out
