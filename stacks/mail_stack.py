@@ -7,11 +7,13 @@ import aws_cdk.aws_route53 as route53
 from constructs import Construct
 
 from sesmail import MailDomain, WorkMailPrincipal, WorkMailSendingAuthorization
+from sesmail.inbound import InboundParser, MailForwarder, SmtpCredentials
 from sesmail.sending import DelegateSender, EmailTemplate, MailConfigurationSet, SendConditions
 from sesmail.sending.example_sender import ExampleSender
 
+from .inbound_settings import InboundSettings
 from .nag import acknowledge_framework_findings
-from .receiving import build_receiving
+from .receiving import Receiving, build_receiving
 from .settings import EnvironmentSettings, SendingSettings
 
 # The shipped example: the sign-up verification mail, sent from register@ by the example sender.
@@ -70,6 +72,8 @@ class MailStack(cdk.Stack):
             )
         if settings.receiving is not None:
             self.receiving = build_receiving(self, settings, settings.receiving)
+            if settings.inbound is not None:
+                self._inbound(settings, settings.inbound, self.receiving)
         if "register" in settings.mailboxes:
             verification = EmailTemplate(self, "SignupVerification", **SIGNUP_VERIFICATION)
             ExampleSender(
@@ -93,3 +97,31 @@ class MailStack(cdk.Stack):
                 ),
             )
         acknowledge_framework_findings(self)
+
+    def _inbound(self, settings: EnvironmentSettings, inbound: InboundSettings, receiving: Receiving) -> None:
+        """The WorkMail-free path: parse every stored message, forward it to staff, SMTP credentials to reply."""
+        bucket = receiving.mail_bucket.bucket
+        if inbound.parse:
+            InboundParser(self, "InboundParser", bucket=bucket)
+        if inbound.forward_to:
+            forwarder = MailForwarder(
+                self,
+                "MailForwarder",
+                bucket=bucket,
+                identity_arn=self.mail_domain.identity_arn,
+                mailboxes=settings.addresses(),
+                forward_to=inbound.forward_to,
+                key_prefixes=dict(zip(settings.addresses(), receiving.mailbox_prefixes, strict=True)),
+            )
+            # The bucket's one ObjectCreated notification belongs to the parser: forwarding runs from each
+            # mailbox rule, after its S3 action has stored the message.
+            for rule in receiving.mailbox_rules:
+                rule.add_action(forwarder.receipt_action())
+        if inbound.smtp_credentials:
+            SmtpCredentials(
+                self,
+                "SmtpCredentials",
+                identity_arn=self.mail_domain.identity_arn,
+                from_addresses=settings.addresses(),
+                rotation_token=inbound.smtp_rotation_token,
+            )

@@ -17,6 +17,7 @@ from sesmail.receiving import (
     LambdaAction,
     MailBucket,
     ReceiptAction,
+    ReceiptRule,
     ReceiptRuleSet,
     S3Action,
     SnsAction,
@@ -34,6 +35,10 @@ class Receiving:
 
     rule_set: ReceiptRuleSet
     mail_bucket: MailBucket
+    #: one rule per mailbox, in the order of ``mailboxes``
+    mailbox_rules: tuple[ReceiptRule, ...]
+    #: the S3 prefix each mailbox rule stores under, in the same order
+    mailbox_prefixes: tuple[str, ...]
 
 
 def build_receiving(scope: Construct, settings: EnvironmentSettings, receiving: ReceivingSettings) -> Receiving:
@@ -65,14 +70,21 @@ def build_receiving(scope: Construct, settings: EnvironmentSettings, receiving: 
             resource_name=settings.workmail.organization_id,
             arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
         )
-    for mailbox, address in zip(settings.mailboxes, settings.addresses(), strict=True):
-        actions: list[ReceiptAction] = [S3Action(bucket=mail_bucket.bucket, object_key_prefix=f"{mailbox}/")]
+    mailbox_rules = []
+    prefixes = tuple(f"{mailbox}/" for mailbox in settings.mailboxes)
+    for mailbox, address, prefix in zip(settings.mailboxes, settings.addresses(), prefixes, strict=True):
+        actions: list[ReceiptAction] = [S3Action(bucket=mail_bucket.bucket, object_key_prefix=prefix)]
         if workmail_arn is not None:
             actions.append(WorkMailAction(organization_arn=workmail_arn))
-        rule_set.add_rule(mailbox_rule_name(mailbox), recipients=[address], actions=actions)
+        mailbox_rules.append(rule_set.add_rule(mailbox_rule_name(mailbox), recipients=[address], actions=actions))
     for rule in (r for r in receiving.rules if r.position == "after"):
         _add_extra_rule(rule_set, rule, mail_bucket, imports)
-    return Receiving(rule_set=rule_set, mail_bucket=mail_bucket)
+    return Receiving(
+        rule_set=rule_set,
+        mail_bucket=mail_bucket,
+        mailbox_rules=tuple(mailbox_rules),
+        mailbox_prefixes=prefixes,
+    )
 
 
 class _Imports:

@@ -21,6 +21,7 @@ from sesmail.validation import (
     check_workmail_organization_id,
 )
 
+from .inbound_settings import InboundSettings, parse_inbound
 from .reader import Reader, SettingsError, check_one_of
 from .receiving_settings import ReceivingSettings, mailbox_rule_name, parse_receiving
 
@@ -87,6 +88,8 @@ class EnvironmentSettings:
     receiving: ReceivingSettings | None = None
     #: replace a receipt rule set that sesmail did not activate (WorkMail's ``INBOUND_MAIL``, for one).
     take_over_active_rule_set: bool = False
+    #: the WorkMail-free path: parsing, forwarding to staff, SMTP send-as credentials.
+    inbound: InboundSettings | None = None
 
     @property
     def stack_name(self) -> str:
@@ -187,6 +190,7 @@ def parse_environment(name: str, raw: Any) -> EnvironmentSettings:
         sending=_sending(reader),
         receiving=parse_receiving(reader, name, tuple(mailbox_rule_name(box) for box in mailboxes), workmail_arn),
         take_over_active_rule_set=reader.get("takeOverActiveRuleSet", bool, default=False),
+        inbound=parse_inbound(reader, tuple(f"{box}@{domain}" for box in mailboxes)),
     )
     if settings.workmail is not None and region not in regions.WORKMAIL_REGIONS:
         supported = ", ".join(sorted(regions.WORKMAIL_REGIONS))

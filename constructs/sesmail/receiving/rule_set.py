@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Sequence
 
 import aws_cdk as cdk
@@ -62,24 +63,30 @@ class ReceiptRule(Construct):
             raise ValueError(f"actions: rule {rule_name!r} has no actions")
         self.rule_name = rule_name
         self.rule_arn = receipt_rule_arn(cdk.Stack.of(self), rule_set_name, rule_name)
-        context = RuleContext(rule=self, rule_set_name=rule_set_name, rule_name=rule_name, rule_arn=self.rule_arn)
+        self._context = RuleContext(rule=self, rule_set_name=rule_set_name, rule_name=rule_name, rule_arn=self.rule_arn)
+        self._rule: dict[str, typing.Any] = {
+            "name": rule_name,
+            "enabled": enabled,
+            "recipients": list(recipients) or None,
+            "scan_enabled": scan_enabled,
+            "tls_policy": "Require" if tls_required else "Optional",
+        }
+        self._actions = [action.bind(self._context) for action in actions]
         self.resource = ses.CfnReceiptRule(
             self,
             "Resource",
             rule_set_name=rule_set_name,
             after=after.rule_name if after is not None else None,
-            rule=ses.CfnReceiptRule.RuleProperty(
-                name=rule_name,
-                enabled=enabled,
-                recipients=list(recipients) or None,
-                scan_enabled=scan_enabled,
-                tls_policy="Require" if tls_required else "Optional",
-                actions=[action.bind(context) for action in actions],
-            ),
+            rule=ses.CfnReceiptRule.RuleProperty(**self._rule, actions=self._actions),
         )
         if after is not None:
             # SES places a rule after an existing one: the earlier rule must exist first.
             self.node.add_dependency(after)
+
+    def add_action(self, action: ReceiptAction) -> None:
+        """Append ``action`` after the rule's current actions (granting what SES needs for it)."""
+        self._actions.append(action.bind(self._context))
+        self.resource.rule = ses.CfnReceiptRule.RuleProperty(**self._rule, actions=self._actions)
 
 
 class ReceiptRuleSet(Construct):
