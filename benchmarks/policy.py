@@ -84,12 +84,18 @@ def _name(policy: ExtractedPolicy) -> str:
     return f"{Path(policy.template).name}:{policy.logical_id}"
 
 
-def _actions(document: Any) -> list[str]:
-    found: list[str] = []
+def _granted(document: Any) -> list[tuple[str, str]]:
+    """(action, resource) pairs a document names: each concrete action with the statement's first resource."""
+    pairs: list[tuple[str, str]] = []
     for statement in document.get("Statement", []) if isinstance(document, dict) else []:
-        actions = statement.get("Action", []) if isinstance(statement, dict) else []
-        found += [a for a in ([actions] if isinstance(actions, str) else actions) if "*" not in a]
-    return found
+        if not isinstance(statement, dict):
+            continue
+        actions = statement.get("Action", [])
+        resources = statement.get("Resource", "*")
+        resources = [resources] if isinstance(resources, str) else resources
+        target = next((r for r in resources if isinstance(r, str) and "*" not in r and "${" not in r), "*")
+        pairs += [(a, target) for a in ([actions] if isinstance(actions, str) else actions) if "*" not in a]
+    return pairs
 
 
 def request_mix(cdk_out: Path, count: int) -> list[tuple[Request, list[PolicySource], list[PolicySource], str]]:
@@ -134,15 +140,17 @@ def request_mix(cdk_out: Path, count: int) -> list[tuple[Request, list[PolicySou
             arn = principal_arn(scan.template, logical_id, scan.context)
             attached = [p for p in scan.policies if p.kind == "identity" and logical_id in p.attached_to]
             identity_sources = [PolicySource(_name(p), p.document, "identity") for p in attached]
-            actions = [a for p in attached for a in _actions(p.document)] or ["s3:GetObject"]
-            for action in [*actions, "iam:CreateUser", "ses:DeleteEmailIdentity"]:
-                for target in identities[:1] or [f"arn:aws:ses:{region}:{account}:identity/example.com"]:
-                    ctx = {"ses:FromAddress": (rng.choice(["info@example.com", "ceo@example.com"]),)}
-                    templates.append(
-                        (Request(arn, action, target, ctx), identity_sources, resource_policies(target), account)
-                    )
+            granted = [pair for p in attached for pair in _granted(p.document)] or [("s3:GetObject", "*")]
+            denied = [("iam:CreateUser", "*"), ("ses:DeleteEmailIdentity", granted[0][1])]
+            for action, target in [*granted, *denied]:
+                ctx = {
+                    "ses:FromAddress": (rng.choice(["register@example.com", "info@example.com"]),),
+                    "ses:ApiVersion": (rng.choice(["2", "2", "1"]),),
+                }
+                req = Request(arn, action, target, ctx)
+                templates.append((req, identity_sources, resource_policies(target), account))
             other = arn.replace(f"::{account}:", "::111122223333:")
-            templates.append((Request(other, actions[0], "*"), identity_sources, [], account))
+            templates.append((Request(other, *granted[0]), identity_sources, resource_policies(granted[0][1]), account))
     return [templates[i % len(templates)] for i in range(count)]
 
 

@@ -519,6 +519,11 @@ CASES = [
         arn="arn:aws:s3:::mail/bob/1.eml",
     ),
     case(
+        "unresolved-not-resource-never-applies",
+        allowed=False,
+        identity=(doc(stmt(resource=None, NotResource='${Unresolved:{"Ref":"Secret"}}')),),
+    ),
+    case(
         "unresolved-resource-never-matches",
         allowed=False,
         identity=(doc(stmt(resource='${Unresolved:{"Ref":"Identity"}}')),),

@@ -308,7 +308,11 @@ def _action_matches(patterns: Any, action: str) -> bool:
     return any(isinstance(p, str) and wildcard_match(p, action, ignore_case=True) for p in _as_list(patterns))
 
 
-def _resource_matches(patterns: Any, resource: str, ctx: Mapping[str, tuple[str, ...]], notes: list[str]) -> bool:
+def _resource_matches(
+    patterns: Any, resource: str, ctx: Mapping[str, tuple[str, ...]], notes: list[str]
+) -> bool | None:
+    """True when a pattern matches; None when none did but one could not be evaluated (unresolved, no variable)."""
+    unknown = False
     for pattern in _as_list(patterns):
         if not isinstance(pattern, str):
             continue
@@ -317,7 +321,8 @@ def _resource_matches(patterns: Any, resource: str, ctx: Mapping[str, tuple[str,
                 return True
         except ConditionError as exc:
             notes.append(f"Resource {pattern!r}: {exc}")
-    return False
+            unknown = True
+    return None if unknown else False
 
 
 def _applies(
@@ -343,7 +348,8 @@ def _applies(
         if not _resource_matches(statement["Resource"], request.resource, ctx, notes):
             return _NO_MATCH
     elif "NotResource" in statement:
-        if _resource_matches(statement["NotResource"], request.resource, ctx, notes):
+        # An exclusion that cannot be evaluated might exclude this resource: the statement then does not apply.
+        if _resource_matches(statement["NotResource"], request.resource, ctx, notes) is not False:
             return _NO_MATCH
     elif not resource_policy:
         # An identity policy must name its resources; a resource policy may leave them implicit (trust policies).
