@@ -1,0 +1,130 @@
+"""The ``sesmail`` console script: ``sesmail lint`` and ``sesmail check``.
+
+Exit codes: 0 no finding / ALLOW, 1 findings / DENY, 2 usage error or unreadable input (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .intrinsics import StackContext, partition_of_region, unresolved
+
+DEFAULT_PATH = "cdk.out"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that prints one line and exits 2 on a usage error (its default is usage + message)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser(*, with_check: bool = True) -> argparse.ArgumentParser:
+    """The ``sesmail`` argument parser with its ``lint`` and ``check`` subcommands (``check``'s own arguments only
+    ``with_check``)."""
+    parser = _Parser(prog="sesmail", description="Offline checks of the policies in synthesized CDK templates.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    lint = commands.add_parser(
+        "lint",
+        help="report policy mistakes in synthesized templates",
+        description="Report policy mistakes in synthesized templates (exit 1 when any finding fails the lint).",
+    )
+    lint.add_argument(
+        "paths", nargs="*", metavar="PATH", help=f"template files or directories (default {DEFAULT_PATH}/)"
+    )
+    lint.add_argument("--config", help="suppression file (default: sesmail-lint.json in the working directory, if any)")
+    _add_context_options(lint)
+    lint.add_argument("--list-rules", action="store_true", help="print the rule ids and what each reports, then exit")
+    lint.set_defaults(handler=_run_lint)
+
+    check = commands.add_parser(
+        "check",
+        help="would this request be allowed? (evaluates the templates' policies)",
+        description="Evaluate one request against the policies in the templates: ALLOW (exit 0) or DENY (exit 1).",
+    )
+    if with_check:
+        # The check subcommand (its arguments and its run) lives in sesmail.policy.check; imported only when used.
+        from . import check as check_module
+
+        check_module.add_arguments(check)
+        check.set_defaults(handler=check_module.run)
+    return parser
+
+
+def _add_context_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("stack context (used when a template is not in a cloud assembly with a manifest)")
+    group.add_argument("--account", help="12-digit AWS account id")
+    group.add_argument("--region", help="AWS region, e.g. us-east-1")
+    group.add_argument("--partition", help="aws, aws-cn or aws-us-gov (default: from the region)")
+
+
+def context_defaults(args: argparse.Namespace) -> StackContext | None:
+    """The stack context given by ``--account``/``--region``/``--partition``, or ``None`` when none was."""
+    account = getattr(args, "account", None)
+    region = getattr(args, "region", None)
+    partition = getattr(args, "partition", None)
+    if not (account or region or partition):
+        return None
+    region = region or unresolved({"Ref": "AWS::Region"})
+    return StackContext(
+        account=account or unresolved({"Ref": "AWS::AccountId"}),
+        region=region,
+        partition=partition or partition_of_region(region),
+    )
+
+
+def _run_lint(args: argparse.Namespace) -> int:
+    from .findings import RULES
+    from .lint import lint
+
+    if args.list_rules:
+        for rule, text in RULES.items():
+            print(f"{rule}  {text}")
+        return 0
+    if args.account is not None and not (args.account.isdigit() and len(args.account) == 12):
+        raise _UsageError(f"--account: {args.account!r} is not a 12-digit AWS account id")
+    report = lint(args.paths or [DEFAULT_PATH], config=args.config, defaults=context_defaults(args))
+    for finding in report.findings:
+        print(finding.format())
+    for entry in report.unused:
+        where = f" {entry.template}:{entry.logical_id}" + (f":{entry.statement}" if entry.statement else "")
+        print(f"sesmail lint: warning: unused suppression {entry.rule}{where} ({entry.origin})", file=sys.stderr)
+    failing = sum(f.fails for f in report.findings)
+    suppressed = sum(f.suppressed is not None for f in report.findings)
+    notes = len(report.findings) - failing - suppressed
+    print(
+        f"sesmail lint: {report.templates} template(s), {failing} finding(s), {suppressed} suppressed, {notes} note(s)",
+        file=sys.stderr,
+    )
+    return 1 if report.failed else 0
+
+
+class _UsageError(Exception):
+    """Bad input: reported in one line, exit 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``sesmail`` with ``argv`` (default: the command line); returns the exit code."""
+    from .suppressions import ConfigError
+    from .templates import TemplateError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(with_check=next((a for a in argv if not a.startswith("-")), None) == "check")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:
+        return int(stop.code or 0)
+    try:
+        return int(args.handler(args))
+    except (_UsageError, TemplateError, ConfigError) as error:
+        print(f"sesmail {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
