@@ -27,22 +27,46 @@ _EXPORTS = {
     "WorkMailPrincipal": "workmail",
     "WorkMailSendingAuthorization": "workmail",
     "grant_send": "sending",
+    "AddHeaderAction": "receiving",
+    "BounceAction": "receiving",
+    "LambdaAction": "receiving",
+    "MailBucket": "receiving",
+    "ReceiptAction": "receiving",
+    "ReceiptRule": "receiving",
+    "ReceiptRuleSet": "receiving",
+    "ReceiptRuleSetActivation": "receiving",
+    "S3Action": "receiving",
+    "SnsAction": "receiving",
+    "StopAction": "receiving",
+    "WorkMailAction": "receiving",
 }
 
 __all__ = [
     "SES_RECEIVING_REGIONS",
     "WORKMAIL_REGIONS",
+    "AddHeaderAction",
+    "BounceAction",
     "DelegateSender",
     "DnsRecord",
     "EmailTemplate",
     "IdentityPolicy",
     "IdentityPolicyProvider",
     "InboundParser",
+    "LambdaAction",
+    "MailBucket",
     "MailConfigurationSet",
     "MailDomain",
     "MailForwarder",
+    "ReceiptAction",
+    "ReceiptRule",
+    "ReceiptRuleSet",
+    "ReceiptRuleSetActivation",
+    "S3Action",
     "SendConditions",
     "SmtpCredentials",
+    "SnsAction",
+    "StopAction",
+    "WorkMailAction",
     "WorkMailPrincipal",
     "WorkMailSendingAuthorization",
     "grant_send",
@@ -53,6 +77,20 @@ if TYPE_CHECKING:
     from .identity_policy import IdentityPolicy, IdentityPolicyProvider
     from .inbound import InboundParser, MailForwarder, SmtpCredentials
     from .mail_domain import MailDomain
+    from .receiving import (
+        AddHeaderAction,
+        BounceAction,
+        LambdaAction,
+        MailBucket,
+        ReceiptAction,
+        ReceiptRule,
+        ReceiptRuleSet,
+        ReceiptRuleSetActivation,
+        S3Action,
+        SnsAction,
+        StopAction,
+        WorkMailAction,
+    )
     from .regions import SES_RECEIVING_REGIONS, WORKMAIL_REGIONS
     from .sending import DelegateSender, EmailTemplate, MailConfigurationSet, SendConditions, grant_send
     from .workmail import WorkMailPrincipal, WorkMailSendingAuthorization
