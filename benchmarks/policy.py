@@ -56,7 +56,11 @@ def synth(out: Path) -> float:
 def lint_process(cdk_out: Path) -> tuple[float, int]:
     """Seconds and exit status of ``sesmail lint <cdk_out>`` in a fresh process, as ``make synth`` runs it."""
     script = Path(sys.executable).parent / "sesmail"
-    argv = [str(script)] if script.exists() else [sys.executable, "-c", "from sesmail.policy.cli import main; main()"]
+    argv = (
+        [str(script)]
+        if script.exists()
+        else [sys.executable, "-c", "import sys; from sesmail.policy.cli import main; sys.exit(main())"]
+    )
     start = time.perf_counter()
     done = subprocess.run([*argv, "lint", str(cdk_out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - start, done.returncode

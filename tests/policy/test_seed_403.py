@@ -10,7 +10,6 @@ and DENY for any other organization's ARN.
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 from typing import Any
@@ -61,15 +60,7 @@ def seed_template(principal: str) -> dict[str, Any]:
 
 def sesmail(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     """Run the ``sesmail`` command line in-process: (exit status, stdout, stderr)."""
-    try:
-        from sesmail.policy.cli import main
-    except ImportError:  # the console script's module not there yet: run the subcommand as cli.py dispatches it
-        from sesmail.policy import check
-
-        def main(argv: list[str] | None = None) -> int:
-            parser = argparse.ArgumentParser(prog="sesmail check")
-            check.add_arguments(parser)
-            return check.run(parser.parse_args((argv or [])[1:]))
+    from sesmail.policy.cli import main
 
     code = main(argv)
     out, err = capsys.readouterr()
