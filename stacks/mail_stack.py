@@ -12,7 +12,6 @@ from sesmail.sending import DelegateSender, EmailTemplate, MailConfigurationSet,
 from sesmail.sending.example_sender import ExampleSender
 
 from .inbound_settings import InboundSettings
-from .nag import acknowledge_framework_findings
 from .receiving import Receiving, build_receiving
 from .settings import EnvironmentSettings, SendingSettings
 
@@ -96,7 +95,6 @@ class MailStack(cdk.Stack):
                     from_addresses=tuple(self.mail_domain.address(box) for box in delegate.from_mailboxes)
                 ),
             )
-        acknowledge_framework_findings(self)
 
     def _inbound(self, settings: EnvironmentSettings, inbound: InboundSettings, receiving: Receiving) -> None:
         """The WorkMail-free path: parse every stored message, forward it to staff, SMTP credentials to reply."""
