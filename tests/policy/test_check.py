@@ -316,3 +316,62 @@ def test_unsupported_context_key_is_noted(assembly: Path, capsys: pytest.Capture
     code, out, _ = run(send_as(assembly, "--context", "ses:FromAdress=info@example.com"), capsys)
     assert code == 1
     assert "note: --context ses:FromAdress: ses:SendRawEmail does not support this key" in out
+
+
+def receipt_requests(assembly_dir: str) -> list[tuple[str, list[str], list[str]]]:
+    """What SES does for each S3/Lambda action of each AWS::SES::ReceiptRule in the synthesized app: (label, argv
+    for its own rule, argv for a foreign rule's SourceArn)."""
+    from sesmail.policy.templates import scan_templates
+
+    requests = []
+    for scan in scan_templates([assembly_dir]):
+        ctx = scan.context
+        for logical_id, resource in scan.template["Resources"].items():
+            if resource.get("Type") != "AWS::SES::ReceiptRule":
+                continue
+            props = scan.resolver.resolve(resource["Properties"])
+            rule = f"arn:{ctx.partition}:ses:{ctx.region}:{ctx.account}:receipt-rule-set/{props['RuleSetName']}"
+            rule += f":receipt-rule/{props['Rule']['Name']}"
+            for action in props["Rule"].get("Actions", []):
+                if "S3Action" in action:
+                    s3 = action["S3Action"]
+                    target = [
+                        "s3:PutObject",
+                        f"arn:{ctx.partition}:s3:::{s3['BucketName']}/{s3.get('ObjectKeyPrefix', '')}m1",
+                    ]
+                elif "LambdaAction" in action:
+                    target = ["lambda:InvokeFunction", action["LambdaAction"]["FunctionArn"]]
+                else:
+                    continue
+                argv = [
+                    assembly_dir,
+                    "--principal",
+                    "ses.amazonaws.com",
+                    "--action",
+                    target[0],
+                    "--resource",
+                    target[1],
+                ]
+                argv += ["--context", f"aws:SourceAccount={ctx.account}"]
+                foreign = rule.rsplit("/", 1)[0] + "/somebody-elses-rule"
+                requests.append(
+                    (
+                        f"{logical_id}:{target[0]}",
+                        [*argv, "--context", f"aws:SourceArn={rule}"],
+                        [*argv, "--context", f"aws:SourceArn={foreign}"],
+                    )
+                )
+    return requests
+
+
+def test_receipt_rule_actions_of_the_app_are_allowed_only_for_their_rule(
+    project_app: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    requests = receipt_requests(project_app.synth().directory)
+    if not requests:
+        pytest.skip("the example app has no S3/Lambda receipt actions")
+    for label, own, foreign in requests:
+        code, out, _ = run(own, capsys)
+        assert code == 0, f"{label}: {out}"
+        code, out, _ = run(foreign, capsys)
+        assert code == 1, f"{label}: {out}"
