@@ -1,0 +1,311 @@
+"""The app's receiving wiring: extra rules of every action around the mailbox rules, imports, warnings, activation."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Annotations, Match, Template
+
+from tests.conftest import build_app
+
+ACCOUNT = "111122223333"
+OTHER = "999988887777"
+ORG_ID = "m-0123456789abcdef0123456789abcdef"
+ORG_ARN = f"arn:aws:workmail:us-east-1:{ACCOUNT}:organization/{ORG_ID}"
+RULE_SET = "prod-inbound"
+RULE_ARN = f"arn:aws:ses:us-east-1:{ACCOUNT}:receipt-rule-set/{RULE_SET}:receipt-rule/%s"
+OUR_TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:mail-events"
+THEIR_TOPIC = f"arn:aws:sns:us-east-1:{OTHER}:their-events"
+OUR_FUNCTION = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:triage"
+THEIR_FUNCTION = f"arn:aws:lambda:us-east-1:{OTHER}:function:theirs"
+THEIR_KEY = f"arn:aws:kms:us-east-1:{OTHER}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+BOUNCE = {
+    "type": "bounce",
+    "smtpReplyCode": "550",
+    "statusCode": "5.1.1",
+    "message": "No such user",
+    "sender": "postmaster@example.com",
+}
+ENVIRONMENTS: dict[str, Any] = {
+    "prod": {
+        "account": ACCOUNT,
+        "region": "us-east-1",
+        "domain": "example.com",
+        "mailboxes": ["info", "support"],
+        "workmail": {"organizationId": ORG_ID},
+        "takeOverActiveRuleSet": True,
+        "receiving": {
+            "ruleSetName": RULE_SET,
+            "rules": [
+                # Listed out of order on purpose: position, not list order, puts a rule before the mailboxes.
+                {
+                    "name": "notify",
+                    "actions": [
+                        {"type": "sns", "topicArn": THEIR_TOPIC, "encoding": "Base64"},
+                        {"type": "lambda", "functionArn": THEIR_FUNCTION},
+                        {"type": "workmail"},
+                        {"type": "s3", "prefix": "catchall/"},
+                    ],
+                },
+                {
+                    "name": "block",
+                    "position": "before",
+                    "recipients": ["spam@example.com"],
+                    "scanEnabled": False,
+                    "actions": [{"type": "addHeader", "name": "X-Blocked", "value": "yes"}, BOUNCE, {"type": "stop"}],
+                },
+                {
+                    "name": "archive",
+                    "position": "before",
+                    "actions": [
+                        {"type": "s3", "bucketName": "central-archive", "prefix": "archive/", "kmsKeyArn": THEIR_KEY},
+                        {
+                            "type": "lambda",
+                            "functionArn": OUR_FUNCTION,
+                            "invocationType": "RequestResponse",
+                            "topicArn": OUR_TOPIC,
+                        },
+                    ],
+                },
+                {"name": "last", "position": "after", "actions": [{"type": "stop", "topicArn": OUR_TOPIC}]},
+            ],
+        },
+    },
+    "dev": {"account": ACCOUNT, "region": "eu-west-1", "domain": "dev.example.com", "mailboxes": ["info"]},
+}
+ORDER = ["block", "archive", "mailbox-info", "mailbox-support", "notify", "last"]
+
+
+class Built:
+    """The app with both environments and cdk-nag, synthesized once: any unacknowledged finding fails synth."""
+
+    def __init__(self) -> None:
+        self.app = build_app(ENVIRONMENTS, with_nag=True)
+        self.app.synth()
+        self.stacks = {name: self.app.node.find_child(f"sesmail-{name}") for name in ENVIRONMENTS}
+        self.templates = {name: Template.from_stack(stack) for name, stack in self.stacks.items()}  # type: ignore[arg-type]
+        self.resources: dict[str, dict[str, Any]] = {
+            name: template.to_json()["Resources"] for name, template in self.templates.items()
+        }
+
+    def rules(self, env: str) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Rule name -> (logical id, resource)."""
+        found: dict[str, dict[str, Any]] = self.templates[env].find_resources("AWS::SES::ReceiptRule")  # type: ignore[assignment]
+        return {
+            resource["Properties"]["Rule"]["Name"]: (logical_id, resource) for logical_id, resource in found.items()
+        }
+
+    def rule(self, env: str, name: str) -> dict[str, Any]:
+        rule: dict[str, Any] = self.rules(env)[name][1]["Properties"]["Rule"]
+        return rule
+
+    def id_of(self, env: str, path: str) -> str:
+        """The logical id of the CloudFormation resource under the construct at ``path`` (``MailBucket/Key``)."""
+        stack = self.stacks[env]
+        assert isinstance(stack, cdk.Stack)
+        construct: Any = stack
+        for part in path.split("/"):
+            construct = construct.node.find_child(part)
+        while not isinstance(construct, cdk.CfnElement):
+            assert construct.node.default_child is not None, construct.node.path
+            construct = construct.node.default_child
+        return stack.get_logical_id(construct)
+
+    def activation(self, env: str) -> dict[str, Any]:
+        (resource,) = self.templates[env].find_resources("Custom::SesReceiptRuleSetActivation").values()
+        return dict(resource)
+
+
+@pytest.fixture(scope="module")
+def built() -> Built:
+    return Built()
+
+
+def test_rules_chain_before_rules_then_mailboxes_then_after_rules(built: Built) -> None:
+    rules = built.rules("prod")
+    assert sorted(rules) == sorted(ORDER)
+    chain = [name for name, (_, rule) in rules.items() if "After" not in rule["Properties"]]
+    while len(chain) < len(rules):
+        following = [name for name, (_, rule) in rules.items() if rule["Properties"].get("After") == chain[-1]]
+        assert len(following) == 1, (chain, following)
+        chain.extend(following)
+    assert chain == ORDER
+    for previous, name in itertools.pairwise(ORDER):
+        assert rules[previous][0] in rules[name][1]["DependsOn"], name
+    assert {rule["Properties"]["RuleSetName"] for _, rule in rules.values()} == {RULE_SET}
+
+
+def test_mailbox_rules_store_under_the_mailbox_then_deliver_to_workmail(built: Built) -> None:
+    bucket_ref = {"Ref": built.id_of("prod", "MailBucket")}
+    for box in ("info", "support"):
+        rule = built.rule("prod", f"mailbox-{box}")
+        assert rule["Recipients"] == [f"{box}@example.com"]
+        assert (rule["Enabled"], rule["ScanEnabled"], rule["TlsPolicy"]) == (True, True, "Require")
+        assert rule["Actions"] == [
+            {"S3Action": {"BucketName": bucket_ref, "ObjectKeyPrefix": f"{box}/"}},
+            {"WorkmailAction": {"OrganizationArn": ORG_ARN}},
+        ]
+
+
+def _mail_bucket_statements(built: Built, env: str) -> list[dict[str, Any]]:
+    bucket_id = built.id_of(env, "MailBucket")
+    (policy,) = (
+        built.templates[env]
+        .find_resources("AWS::S3::BucketPolicy", {"Properties": {"Bucket": {"Ref": bucket_id}}})
+        .values()
+    )
+    statements: list[dict[str, Any]] = policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def test_mail_bucket_allows_each_rule_to_put_under_its_prefix_only(built: Built) -> None:
+    bucket_arn = {"Fn::GetAtt": [built.id_of("prod", "MailBucket"), "Arn"]}
+    puts = {
+        statement["Sid"]: statement
+        for statement in _mail_bucket_statements(built, "prod")
+        if statement.get("Principal") == {"Service": "ses.amazonaws.com"}
+    }
+    expected = {
+        "AllowSesPutProdInboundMailboxInfo": ("mailbox-info", "info/"),
+        "AllowSesPutProdInboundMailboxSupport": ("mailbox-support", "support/"),
+        "AllowSesPutProdInboundNotify": ("notify", "catchall/"),
+    }
+    assert sorted(puts) == sorted(expected)
+    for sid, (rule, prefix) in expected.items():
+        assert puts[sid] == {
+            "Sid": sid,
+            "Effect": "Allow",
+            "Principal": {"Service": "ses.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": {"Fn::Join": ["", [bucket_arn, f"/{prefix}*"]]},
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": ACCOUNT},
+                "ArnEquals": {"aws:SourceArn": RULE_ARN % rule},
+            },
+        }
+
+
+def test_rules_writing_to_the_mail_bucket_wait_for_its_policy_and_key(built: Built) -> None:
+    needed = {built.id_of("prod", "MailBucket/Resource/Policy"), built.id_of("prod", "MailBucket/Key")}
+    rules = built.rules("prod")
+    for name in ("mailbox-info", "mailbox-support", "notify"):
+        assert needed <= set(rules[name][1]["DependsOn"]), name
+
+
+def test_extra_rules_render_every_action_type(built: Built) -> None:
+    block = built.rule("prod", "block")
+    assert (block["Recipients"], block["ScanEnabled"], block["TlsPolicy"]) == (["spam@example.com"], False, "Require")
+    assert block["Actions"] == [
+        {"AddHeaderAction": {"HeaderName": "X-Blocked", "HeaderValue": "yes"}},
+        {
+            "BounceAction": {
+                "SmtpReplyCode": "550",
+                "StatusCode": "5.1.1",
+                "Message": "No such user",
+                "Sender": "postmaster@example.com",
+            }
+        },
+        {"StopAction": {"Scope": "RuleSet"}},
+    ]
+    assert built.rule("prod", "archive")["Actions"] == [
+        {"S3Action": {"BucketName": "central-archive", "ObjectKeyPrefix": "archive/", "KmsKeyArn": THEIR_KEY}},
+        {"LambdaAction": {"FunctionArn": OUR_FUNCTION, "InvocationType": "RequestResponse", "TopicArn": OUR_TOPIC}},
+    ]
+    assert built.rule("prod", "notify")["Actions"] == [
+        {"SNSAction": {"TopicArn": THEIR_TOPIC, "Encoding": "Base64"}},
+        {"LambdaAction": {"FunctionArn": THEIR_FUNCTION, "InvocationType": "Event"}},
+        {"WorkmailAction": {"OrganizationArn": ORG_ARN}},
+        {"S3Action": {"BucketName": {"Ref": built.id_of("prod", "MailBucket")}, "ObjectKeyPrefix": "catchall/"}},
+    ]
+    assert built.rule("prod", "last")["Actions"] == [{"StopAction": {"Scope": "RuleSet", "TopicArn": OUR_TOPIC}}]
+    assert "Recipients" not in built.rule("prod", "notify")
+
+
+def test_same_account_function_gets_a_permission_scoped_to_its_rule(built: Built) -> None:
+    permissions = built.templates["prod"].find_resources(
+        "AWS::Lambda::Permission", {"Properties": {"Principal": "ses.amazonaws.com"}}
+    )
+    assert [resource["Properties"] for resource in permissions.values()] == [
+        {
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": OUR_FUNCTION,
+            "Principal": "ses.amazonaws.com",
+            "SourceAccount": ACCOUNT,
+            "SourceArn": RULE_ARN % "archive",
+        }
+    ]
+    # SES checks the permission when it creates the rule.
+    assert next(iter(permissions)) in built.rules("prod")["archive"][1]["DependsOn"]
+
+
+def _policy_warnings(built: Built, rule: str) -> list[str]:
+    found = Annotations.from_stack(built.stacks["prod"]).find_warning(  # type: ignore[arg-type]
+        f"/sesmail-prod/ReceiptRuleSet/Rule-{rule}", Match.string_like_regexp("cannot add SES's permission")
+    )
+    return sorted(str(message.entry.data) for message in found)
+
+
+def test_other_accounts_function_and_topic_get_a_warning_with_the_statement(built: Built) -> None:
+    function, topic = _policy_warnings(built, "notify")
+    assert function.startswith(
+        f"receipt rule 'notify': cannot add SES's permission to the imported function {THEIR_FUNCTION}"
+    )
+    assert '"Action": "lambda:InvokeFunction"' in function and f'"Resource": "{THEIR_FUNCTION}"' in function
+    assert topic.startswith(f"receipt rule 'notify': cannot add SES's permission to the imported topic {THEIR_TOPIC}")
+    assert '"Action": "sns:Publish"' in topic
+    for warning in (function, topic):
+        assert f'"aws:SourceArn": "{RULE_ARN % "notify"}"' in warning
+        assert f'"aws:SourceAccount": "{ACCOUNT}"' in warning
+    assert not built.templates["prod"].find_resources(
+        "AWS::Lambda::Permission", {"Properties": {"FunctionName": THEIR_FUNCTION}}
+    )
+
+
+def test_imported_bucket_and_key_get_a_warning_with_the_statement(built: Built) -> None:
+    bucket, key = _policy_warnings(built, "archive")
+    assert bucket.startswith(
+        "receipt rule 'archive': cannot add SES's permission to the imported bucket central-archive"
+    )
+    assert '"Resource": "arn:aws:s3:::central-archive/archive/*"' in bucket
+    assert key.startswith(f"receipt rule 'archive': cannot add SES's permission to the imported key {THEIR_KEY}")
+    assert '"kms:EncryptionContext:aws:ses:rule-name": "archive"' in key
+
+
+def test_same_account_topic_and_function_need_no_warning(built: Built) -> None:
+    assert _policy_warnings(built, "last") == []
+    everything = Annotations.from_stack(built.stacks["prod"]).find_warning("*", Match.any_value())  # type: ignore[arg-type]
+    assert not [m for m in everything if OUR_FUNCTION in str(m.entry.data) or OUR_TOPIC in str(m.entry.data)]
+    for rule in ("block", "mailbox-info", "mailbox-support"):
+        assert _policy_warnings(built, rule) == []
+
+
+def test_activation_takes_over_as_configured_and_waits_for_every_rule(built: Built) -> None:
+    for env, take_over, rule_set in (("prod", "true", RULE_SET), ("dev", "false", "sesmail-dev")):
+        activation = built.activation(env)
+        assert activation["Properties"]["RuleSetName"] == rule_set
+        assert activation["Properties"]["TakeOverActiveRuleSet"] == take_over
+        assert (
+            activation["Properties"]["TakeOverHint"] == f"takeOverActiveRuleSet: true (environments.{env} in cdk.json)"
+        )
+        rule_ids = {logical_id for logical_id, _ in built.rules(env).values()}
+        assert rule_ids and rule_ids <= set(activation["DependsOn"]), env
+
+
+def test_without_workmail_no_workmail_action(built: Built) -> None:
+    rules = built.rules("dev")
+    assert list(rules) == ["mailbox-info"]
+    assert built.rule("dev", "mailbox-info")["Actions"] == [
+        {"S3Action": {"BucketName": {"Ref": built.id_of("dev", "MailBucket")}, "ObjectKeyPrefix": "info/"}}
+    ]
+    assert "WorkmailAction" not in str(built.resources["dev"])
+    # The default rule set and a mail bucket that keeps mail forever.
+    (rule_set,) = built.templates["dev"].find_resources("AWS::SES::ReceiptRuleSet").values()
+    assert rule_set["Properties"] == {"RuleSetName": "sesmail-dev"}
+    bucket = built.resources["dev"][built.id_of("dev", "MailBucket")]
+    assert [rule["Id"] for rule in bucket["Properties"]["LifecycleConfiguration"]["Rules"]] == [
+        "AbortIncompleteUploads"
+    ]
