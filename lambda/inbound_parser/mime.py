@@ -1,18 +1,23 @@
-"""Raw MIME bytes -> a JSON-ready document plus attachment payloads. Pure: no AWS calls, never raises on bad input."""
+"""Raw MIME bytes -> a JSON-ready document plus attachment payloads. Pure: no AWS calls, never raises on bad input.
+
+The message is never handed to ``email.parser`` whole: ``mime_split`` parses each part's header block with the
+standard library (``policy.default``) and finds bodies as offsets in the one raw buffer; bodies are decoded one at a
+time (``mime_decode``), text when the document is built, attachments only when asked for.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from email import policy
 from email.message import EmailMessage
-from email.parser import BytesParser
 from typing import Any
 
-MAX_DEPTH = 20
+from mime_split import MAX_DEPTH, Buffer, Part, walk
+
+__all__ = ["MAX_DEPTH", "MAX_PARTS", "Attachment", "Parsed", "measured", "parse", "safe_name", "verdicts"]
+
 MAX_PARTS = 1000
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -25,13 +30,17 @@ class Attachment:
     filename: str
     safe_name: str
     content_type: str
-    part: EmailMessage = field(repr=False)
+    part: Part = field(repr=False)
+    errors: list[str] = field(repr=False)
 
     def payload(self) -> bytes:
-        decoded = self.part.get_payload(decode=True)
-        return decoded if isinstance(decoded, bytes) else b""
+        """The decoded payload; decoding defects (bad base64, ...) are appended to the document's ``errors``."""
+        decoded, found = self.part.decoded()
+        _record(found, self.content_type, self.errors)
+        return bytes(decoded)
 
     def describe(self) -> dict[str, Any]:
+        """The attachment's entry in the document, before it is measured."""
         return {"filename": self.filename, "contentType": self.content_type}
 
 
@@ -44,6 +53,8 @@ def measured(attachment: Attachment, described: dict[str, Any]) -> bytes:
 
 @dataclass
 class Parsed:
+    """The JSON-ready document and the attachments in the order of ``document["attachments"]``."""
+
     document: dict[str, Any]
     attachments: list[Attachment]
 
@@ -55,14 +66,17 @@ def safe_name(filename: str, index: int) -> str:
     return f"{index:03d}-{cleaned or 'attachment'}"
 
 
+def _record(found: list[Any], content_type: str, errors: list[str]) -> None:
+    errors.extend(f"defect in {content_type}: {type(defect).__name__}" for defect in found)
+
+
 def _header(msg: EmailMessage, name: str, errors: list[str]) -> str | None:
     try:
         value = msg.get(name)
         return None if value is None else str(value)
     except Exception as error:  # a header policy.default cannot decode: keep the raw text
         errors.append(f"header {name}: {type(error).__name__}: {error}")
-        raw = msg.get_all(name, failobj=[None])
-        return None if raw[0] is None else str(raw[0])
+        return next((str(raw) for key, raw in msg.raw_items() if key.lower() == name.lower()), None)
 
 
 def _addresses(msg: EmailMessage, name: str, errors: list[str]) -> list[dict[str, str]]:
@@ -76,23 +90,19 @@ def _addresses(msg: EmailMessage, name: str, errors: list[str]) -> list[dict[str
         return []
 
 
-def _text(part: EmailMessage, errors: list[str]) -> str:
+def _text(part: Part, errors: list[str]) -> str:
+    ctype = part.headers.get_content_type()
+    decoded, found = part.decoded()
+    _record(found, ctype, errors)
+    # As EmailMessage.get_content() does: the charset parameter, ASCII by default, undecodable bytes replaced.
+    charset = part.headers.get_param("charset", "ascii")
+    if not isinstance(charset, str):  # an RFC 2231 value: let the stdlib turn it into a name
+        charset = part.headers.get_content_charset("ascii")
     try:
-        return str(part.get_content())
-    except (LookupError, UnicodeError) as error:  # unknown or wrong charset: decode leniently, say so
-        errors.append(f"part {part.get_content_type()}: {type(error).__name__}: {error}")
-        payload = part.get_payload(decode=True)
-        return payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
-
-
-def _walk(part: EmailMessage, depth: int, errors: list[str]) -> Iterator[EmailMessage]:
-    if depth > MAX_DEPTH:
-        errors.append(f"nesting deeper than {MAX_DEPTH} levels: inner parts not parsed")
-        return
-    yield part
-    if part.is_multipart():
-        for child in part.iter_parts():
-            yield from _walk(child, depth + 1, errors)  # type: ignore[arg-type]
+        return str(decoded, charset, "replace")
+    except (LookupError, UnicodeError) as error:  # unknown charset: decode leniently, say so
+        errors.append(f"part {ctype}: {type(error).__name__}: {error}")
+        return str(decoded, "utf-8", "replace")
 
 
 def verdicts(msg: EmailMessage) -> dict[str, str | None]:
@@ -113,45 +123,49 @@ def verdicts(msg: EmailMessage) -> dict[str, str | None]:
     }
 
 
-def parse(raw: bytes) -> Parsed:
-    """Parse ``raw``; problems (and the parser's defects) are listed in ``document["errors"]``, not raised."""
+def parse(raw: Buffer) -> Parsed:
+    """Parse ``raw`` (bytes, or a bytearray the caller will not change); problems are in ``document["errors"]``.
+
+    The result refers to ``raw`` (attachments are decoded from it later), so keep it alive until they are.
+    """
     errors: list[str] = []
-    msg: EmailMessage = BytesParser(policy=policy.default).parsebytes(raw)
     text: list[str] = []
     html: list[str] = []
     attachments: list[Attachment] = []
-    parts = 0
-    for part in _walk(msg, 0, errors):
-        parts += 1
-        if parts > MAX_PARTS:
+    root: EmailMessage | None = None
+    for count, part in enumerate(walk(raw, errors), start=1):
+        if count > MAX_PARTS:
             errors.append(f"more than {MAX_PARTS} parts: the rest not parsed")
             break
-        for defect in part.defects:
-            errors.append(f"defect in {part.get_content_type()}: {type(defect).__name__}")
-        if part.is_multipart():
+        headers = part.headers
+        if root is None:
+            root = headers
+        _record(headers.defects, headers.get_content_type(), errors)
+        if part.multipart:
             continue
-        disposition = part.get_content_disposition()
-        ctype = part.get_content_type()
+        disposition = headers.get_content_disposition()
+        ctype = headers.get_content_type()
         if disposition != "attachment" and ctype == "text/plain":
             text.append(_text(part, errors))
         elif disposition != "attachment" and ctype == "text/html":
             html.append(_text(part, errors))
-        elif disposition is not None or part.get_filename() or not ctype.startswith("text/"):
+        elif disposition is not None or headers.get_filename() or not ctype.startswith("text/"):
             index = len(attachments)
-            filename = part.get_filename() or ""
-            attachments.append(Attachment(index, filename, safe_name(filename, index), ctype, part))
+            filename = headers.get_filename() or ""
+            attachments.append(Attachment(index, filename, safe_name(filename, index), ctype, part, errors))
+    assert root is not None  # walk always yields the message itself first
     document = {
-        "subject": _header(msg, "Subject", errors),
-        "date": _header(msg, "Date", errors),
-        "messageId": _header(msg, "Message-ID", errors),
-        "inReplyTo": _header(msg, "In-Reply-To", errors),
-        "references": (_header(msg, "References", errors) or "").split(),
-        "from": _addresses(msg, "From", errors),
-        "to": _addresses(msg, "To", errors),
-        "cc": _addresses(msg, "Cc", errors),
-        "replyTo": _addresses(msg, "Reply-To", errors),
-        "headers": [[name, _safe_str(value)] for name, value in msg.items()],
-        "verdicts": verdicts(msg),
+        "subject": _header(root, "Subject", errors),
+        "date": _header(root, "Date", errors),
+        "messageId": _header(root, "Message-ID", errors),
+        "inReplyTo": _header(root, "In-Reply-To", errors),
+        "references": (_header(root, "References", errors) or "").split(),
+        "from": _addresses(root, "From", errors),
+        "to": _addresses(root, "To", errors),
+        "cc": _addresses(root, "Cc", errors),
+        "replyTo": _addresses(root, "Reply-To", errors),
+        "headers": _all_headers(root, errors),
+        "verdicts": verdicts(root),
         "text": "\n".join(text) or None,
         "html": "\n".join(html) or None,
         "attachments": [a.describe() for a in attachments],
@@ -161,8 +175,13 @@ def parse(raw: bytes) -> Parsed:
     return Parsed(document, attachments)
 
 
-def _safe_str(value: object) -> str:
-    try:
-        return str(value)
-    except Exception:
-        return repr(value)
+def _all_headers(msg: EmailMessage, errors: list[str]) -> list[list[str]]:
+    decoded = []
+    for name, raw in msg.raw_items():
+        try:
+            value = str(msg.policy.header_fetch_parse(name, raw))
+        except Exception as error:  # e.g. an address group the header registry cannot build: keep the raw text
+            errors.append(f"header {name}: {type(error).__name__}: {error}")
+            value = str(raw)
+        decoded.append([name, value])
+    return decoded
