@@ -86,13 +86,14 @@ def _action(reader: Reader, workmail_organization_arn: str | None) -> ActionSett
     kind = reader.get("type", str, required=True)
     if kind not in ACTION_TYPES:
         raise SettingsError(f"{reader.key('type')}: {kind!r} is not one of {', '.join(ACTION_TYPES)}")
-    topic = _checked(reader, "topicArn", lambda p, v: checks.check_arn(p, v, "sns"))
+    # Every action but add-header can notify a topic; for add-header the key stays unread, so it is reported.
+    topic = None if kind == "addHeader" else _checked(reader, "topicArn", lambda p, v: checks.check_arn(p, v, "sns"))
     result: ActionSettings
     if kind == "s3":
         result = ActionSettings(
             type=kind,
             prefix=_checked(reader, "prefix", checks.check_object_key_prefix, default="") or "",
-            bucket_name=reader.get("bucketName", str),
+            bucket_name=_checked(reader, "bucketName", checks.check_bucket_name),
             kms_key_arn=_checked(reader, "kmsKeyArn", lambda p, v: checks.check_arn(p, v, "kms")),
             topic_arn=topic,
         )

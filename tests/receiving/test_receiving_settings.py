@@ -376,21 +376,12 @@ def test_bad_receiving_value_is_one_line_naming_the_key_path(
     assert "\n" not in str(error.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="addHeader has no topic in SES, but parse reads topicArn for every type first, so finish() never "
-    "reports it: the topic is dropped silently instead of being an unknown setting",
-)
 def test_topic_on_add_header_is_an_unknown_setting() -> None:
     with pytest.raises(SettingsError) as error:
         parse_environment("prod", environment(_add_header(topicArn=TOPIC_ARN)))
     assert str(error.value).startswith(f"{ACTION}.topicArn: unknown setting")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="s3 bucketName is not validated: a name S3 rejects reaches CloudFormation instead of failing synth",
-)
 def test_bad_bucket_name_is_rejected() -> None:
     with pytest.raises(SettingsError) as error:
         parse_environment("prod", environment(one_rule({"type": "s3", "bucketName": "Bad Bucket"})))

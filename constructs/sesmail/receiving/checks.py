@@ -13,6 +13,7 @@ _HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,49}$")
 _SMTP_REPLY_CODE = re.compile(r"^5\d\d$")
 _STATUS_CODE = re.compile(r"^5\.\d{1,3}\.\d{1,3}$")
 _WORKMAIL_ORGANIZATION_ARN = re.compile(r"^arn:aws[a-z-]*:workmail:[a-z0-9-]+:\d{12}:organization/m-[0-9a-f]{32}$")
+_BUCKET_NAME = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _ARN = re.compile(r"^arn:aws[a-z-]*:(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*):(?P<account>\d{12}|):\S+$")
 
 #: SES's limit on an added header's value.
@@ -44,6 +45,12 @@ def check_object_key_prefix(prop: str, value: str) -> None:
     """An S3 key prefix: at most 1024 characters, not starting with ``/``."""
     if not is_token(value) and (len(value) > MAX_PREFIX_LENGTH or value.startswith("/")):
         raise ValueError(f"{prop}: {value!r} must be at most {MAX_PREFIX_LENGTH} characters and not start with '/'")
+
+
+def check_bucket_name(prop: str, value: str) -> None:
+    """An S3 bucket name: 3-63 lowercase letters, digits, ``.`` and ``-``; first and last a letter or digit."""
+    if not is_token(value) and not (isinstance(value, str) and _BUCKET_NAME.match(value)):
+        raise ValueError(f"{prop}: {value!r} is not an S3 bucket name")
 
 
 def check_arn(prop: str, value: str, service: str) -> None:

@@ -45,11 +45,15 @@ class MailBucket(Construct):
             ("infrequent_access_after_days", infrequent_access_after_days, 30),
             ("access_logs_retention_days", access_logs_retention_days, 1),
         ):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < minimum):
+            if value is None or cdk.Token.is_unresolved(value):
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
                 raise ValueError(f"{prop}: {value!r} must be a whole number of days, at least {minimum}")
         if (
-            expire_after_days is not None
-            and infrequent_access_after_days is not None
+            isinstance(expire_after_days, int)
+            and isinstance(infrequent_access_after_days, int)
+            and not cdk.Token.is_unresolved(expire_after_days)
+            and not cdk.Token.is_unresolved(infrequent_access_after_days)
             and infrequent_access_after_days >= expire_after_days
         ):
             raise ValueError(
