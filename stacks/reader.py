@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+#: How cdk.json's users know the types: JSON's words, not Python's.
+_JSON_TYPES = {str: "a string", int: "a whole number", bool: "true or false", list: "a list", dict: "an object"}
+
 
 class SettingsError(ValueError):
     """A bad value in cdk.json; its message is the one line shown to the user."""
@@ -31,8 +34,8 @@ class Reader:
             return default
         value = self.raw[key]
         if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _as_tuple(kind)):
-            names = " or ".join(t.__name__ for t in _as_tuple(kind))
-            raise SettingsError(f"{self.key(key)}: {value!r} is not a {names}")
+            names = " or ".join(_JSON_TYPES.get(t, t.__name__) for t in _as_tuple(kind))
+            raise SettingsError(f"{self.key(key)}: {value!r} is not {names}")
         return value
 
     def check(self, key: str, check: Callable[[str, Any], None], value: Any) -> Any:

@@ -178,7 +178,7 @@ def _rule(reader: Reader, workmail_organization_arn: str | None) -> RuleSettings
 def _days(reader: Reader, key: str, minimum: int) -> int | None:
     value = reader.get(key, int)
     if value is not None and value < minimum:
-        raise SettingsError(f"{reader.key(key)}: {value!r} must be at least {minimum} days")
+        raise SettingsError(f"{reader.key(key)}: {value!r} must be a number of days, at least {minimum}")
     return value
 
 

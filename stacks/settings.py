@@ -26,7 +26,8 @@ from .reader import Reader, SettingsError, check_one_of
 from .receiving_settings import ReceivingSettings, mailbox_rule_name, parse_receiving
 
 DEFAULT_MAILBOXES = ("info", "support", "register")
-_ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+# Ends in a letter or digit: the name becomes part of the stack and rule-set names.
+_ENV_NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 _HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
 
 

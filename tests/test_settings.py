@@ -68,7 +68,7 @@ def test_shipped_example_environment_is_valid() -> None:
         ("region", ..., "environments.prod.region: missing (required)"),
         ("domain", ..., "environments.prod.domain: missing (required)"),
         ("account", "12345", "environments.prod.account: '12345' is not a 12-digit AWS account id"),
-        ("account", 111122223333, "environments.prod.account: 111122223333 is not a str"),
+        ("account", 111122223333, "environments.prod.account: 111122223333 is not a string"),
         ("domain", "exa mple.com", "environments.prod.domain: 'exa mple.com' is not a valid DNS domain name"),
         ("domain", "localhost", "environments.prod.domain: 'localhost' is not a valid DNS domain name"),
         ("domain", "-bad.example.com", "environments.prod.domain: '-bad.example.com' is not a valid DNS domain name"),

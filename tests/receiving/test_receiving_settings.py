@@ -220,7 +220,7 @@ NO_WORKMAIL = ("workmail",)
 
 BAD: list[tuple[Any, tuple[str, ...], dict[str, Any], str]] = [
     # (receiving, top-level keys dropped, top-level keys set, message prefix)
-    ("x", (), {}, "environments.prod.receiving: 'x' is not a dict"),
+    ("x", (), {}, "environments.prod.receiving: 'x' is not an object"),
     ({"rulesets": []}, (), {}, "environments.prod.receiving.rulesets: unknown setting"),
     ({"ruleSetName": "bad name"}, (), {}, "environments.prod.receiving.ruleSetName: 'bad name' is not a receipt rule"),
     ({"ruleSetName": "a.b"}, (), {}, "environments.prod.receiving.ruleSetName: 'a.b' is not a receipt rule set name"),
@@ -237,7 +237,7 @@ BAD: list[tuple[Any, tuple[str, ...], dict[str, Any], str]] = [
     (_stop(recipent=["a@example.com"]), (), {}, f"{RULE}.recipent: unknown setting"),
     (_stop(tlsRequire=True), (), {}, f"{RULE}.tlsRequire: unknown setting"),
     ({"mailBucket": {"expireAfterDay": 30}}, (), {}, f"{BUCKET}.expireAfterDay: unknown setting"),
-    ({"mailBucket": []}, (), {}, f"{BUCKET}: [] is not a dict"),
+    ({"mailBucket": []}, (), {}, f"{BUCKET}: [] is not an object"),
     # missing required keys, per type
     (one_rule({"type": "lambda"}), (), {}, f"{ACTION}.functionArn: missing (required)"),
     (one_rule({"type": "lambda", "invocationType": "Event"}), (), {}, f"{ACTION}.functionArn: missing (required)"),
@@ -295,7 +295,7 @@ BAD: list[tuple[Any, tuple[str, ...], dict[str, Any], str]] = [
     (_stop(position="first"), (), {}, f"{RULE}.position: 'first' is not one of before, after"),
     (one_rule({"type": "s3", "prefix": "/abs/"}), (), {}, f"{ACTION}.prefix: '/abs/' must be at most 1024 characters"),
     (_bounce(smtpReplyCode="250"), (), {}, f"{ACTION}.smtpReplyCode: '250' is not a 5xx SMTP reply code"),
-    (_bounce(smtpReplyCode=550), (), {}, f"{ACTION}.smtpReplyCode: 550 is not a str"),
+    (_bounce(smtpReplyCode=550), (), {}, f"{ACTION}.smtpReplyCode: 550 is not a string"),
     (_bounce(statusCode="4.1.1"), (), {}, f"{ACTION}.statusCode: '4.1.1' is not an enhanced status code 5.x.y"),
     (_bounce(message=" "), (), {}, f"{ACTION}.message: ' ' must be one non-empty line"),
     (_bounce(sender="postmaster"), (), {}, f"{ACTION}.sender: 'postmaster' is not an e-mail address"),
@@ -328,20 +328,30 @@ BAD: list[tuple[Any, tuple[str, ...], dict[str, Any], str]] = [
         f"{RULE}.recipients: 101 recipients; SES allows 100 per rule",
     ),
     # mail bucket lifecycle
-    ({"mailBucket": {"expireAfterDays": 0}}, (), {}, f"{BUCKET}.expireAfterDays: 0 must be at least 1 days"),
-    ({"mailBucket": {"expireAfterDays": -5}}, (), {}, f"{BUCKET}.expireAfterDays: -5 must be at least 1 days"),
-    ({"mailBucket": {"expireAfterDays": 1.5}}, (), {}, f"{BUCKET}.expireAfterDays: 1.5 is not a int"),
+    (
+        {"mailBucket": {"expireAfterDays": 0}},
+        (),
+        {},
+        f"{BUCKET}.expireAfterDays: 0 must be a number of days, at least 1",
+    ),
+    (
+        {"mailBucket": {"expireAfterDays": -5}},
+        (),
+        {},
+        f"{BUCKET}.expireAfterDays: -5 must be a number of days, at least 1",
+    ),
+    ({"mailBucket": {"expireAfterDays": 1.5}}, (), {}, f"{BUCKET}.expireAfterDays: 1.5 is not a whole number"),
     (
         {"mailBucket": {"noncurrentVersionsExpireAfterDays": 0}},
         (),
         {},
-        f"{BUCKET}.noncurrentVersionsExpireAfterDays: 0 must be at least 1 days",
+        f"{BUCKET}.noncurrentVersionsExpireAfterDays: 0 must be a number of days, at least 1",
     ),
     (
         {"mailBucket": {"infrequentAccessAfterDays": 29}},
         (),
         {},
-        f"{BUCKET}.infrequentAccessAfterDays: 29 must be at least 30 days",
+        f"{BUCKET}.infrequentAccessAfterDays: 29 must be a number of days, at least 30",
     ),
     (
         {"mailBucket": {"infrequentAccessAfterDays": 90, "expireAfterDays": 90}},
@@ -356,13 +366,13 @@ BAD: list[tuple[Any, tuple[str, ...], dict[str, Any], str]] = [
         f"{BUCKET}.infrequentAccessAfterDays: 91 must be less than expireAfterDays (90)",
     ),
     # booleans given as strings (or numbers)
-    ({}, (), {"takeOverActiveRuleSet": "true"}, "environments.prod.takeOverActiveRuleSet: 'true' is not a bool"),
-    ({}, (), {"takeOverActiveRuleSet": 1}, "environments.prod.takeOverActiveRuleSet: 1 is not a bool"),
-    (_stop(enabled="false"), (), {}, f"{RULE}.enabled: 'false' is not a bool"),
-    (_stop(scanEnabled="true"), (), {}, f"{RULE}.scanEnabled: 'true' is not a bool"),
-    (_stop(tlsRequired=0), (), {}, f"{RULE}.tlsRequired: 0 is not a bool"),
-    ({"mailBucket": {"expireAfterDays": True}}, (), {}, f"{BUCKET}.expireAfterDays: True is not a int"),
-    ({"mailBucket": {"expireAfterDays": "30"}}, (), {}, f"{BUCKET}.expireAfterDays: '30' is not a int"),
+    ({}, (), {"takeOverActiveRuleSet": "true"}, "environments.prod.takeOverActiveRuleSet: 'true' is not true or false"),
+    ({}, (), {"takeOverActiveRuleSet": 1}, "environments.prod.takeOverActiveRuleSet: 1 is not true or false"),
+    (_stop(enabled="false"), (), {}, f"{RULE}.enabled: 'false' is not true or false"),
+    (_stop(scanEnabled="true"), (), {}, f"{RULE}.scanEnabled: 'true' is not true or false"),
+    (_stop(tlsRequired=0), (), {}, f"{RULE}.tlsRequired: 0 is not true or false"),
+    ({"mailBucket": {"expireAfterDays": True}}, (), {}, f"{BUCKET}.expireAfterDays: True is not a whole number"),
+    ({"mailBucket": {"expireAfterDays": "30"}}, (), {}, f"{BUCKET}.expireAfterDays: '30' is not a whole number"),
 ]
 
 
