@@ -28,8 +28,10 @@ synth: setup
 	cdk synth --quiet
 	$(MAKE) --no-print-directory lint
 
+# cfn-lint, then the policy lint (sesmail lint: SES and IAM policy mistakes, see README); both fail on any finding.
 lint: setup
 	$(VENV)/bin/cfn-lint
+	$(VENV)/bin/sesmail lint cdk.out
 
 test: setup
 	$(PY) -m pytest
