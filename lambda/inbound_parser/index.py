@@ -109,6 +109,7 @@ def process(s3: Any, bucket: str, key: str, ses: dict[str, Any] | None) -> dict[
                     Key=described["key"],
                     Body=payload,
                     ContentType="application/octet-stream",
+                    ChecksumAlgorithm="SHA256",
                     ChecksumSHA256=base64.b64encode(bytes.fromhex(described["sha256"])).decode(),
                 )
                 del payload

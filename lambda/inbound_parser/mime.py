@@ -181,7 +181,9 @@ def _all_headers(msg: EmailMessage, errors: list[str]) -> list[list[str]]:
         try:
             value = str(msg.policy.header_fetch_parse(name, raw))
         except Exception as error:  # e.g. an address group the header registry cannot build: keep the raw text
-            errors.append(f"header {name}: {type(error).__name__}: {error}")
+            message = f"header {name}: {type(error).__name__}: {error}"
+            if message not in errors:  # _header/_addresses may have said so already
+                errors.append(message)
             value = str(raw)
         decoded.append([name, value])
     return decoded

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.util
+import io
 import json
+import os
+from email import policy
+from email.message import Message
+from email.parser import BytesParser
+from pathlib import Path
 
 import boto3
 import pytest
@@ -187,3 +194,263 @@ def test_ses_action_event_uses_receipt_verdicts_and_envelope(s3, monkeypatch) ->
 )
 def test_safe_name(name: str, expected: str) -> None:
     assert mime.safe_name(name, 0) == expected
+
+
+# --- the streaming splitter: same parts and bytes as email.parser, without parsing the whole message with it ---
+
+STDLIB_DATA = Path(str(getattr(importlib.util.find_spec("test"), "origin", None) or ".")).parent / "test_email" / "data"
+STDLIB_MESSAGES = sorted(STDLIB_DATA.glob("msg_*.txt"))
+
+
+def stdlib_view(raw: bytes) -> dict:
+    """What email.parser over the whole message yields for the document's bodies (the parser's old path)."""
+    msg = BytesParser(policy=policy.default).parsebytes(raw)
+    text: list[str] = []
+    html: list[str] = []
+    attachments: list[tuple[str, str, int, str]] = []
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        disposition, ctype = part.get_content_disposition(), part.get_content_type()
+        if disposition != "attachment" and ctype in ("text/plain", "text/html"):
+            try:
+                content = str(part.get_content())
+            except LookupError:
+                content = _payload(part).decode("utf-8", "replace")
+            (text if ctype == "text/plain" else html).append(content)
+        elif disposition is not None or part.get_filename() or not ctype.startswith("text/"):
+            payload = _payload(part)
+            attachments.append((ctype, part.get_filename() or "", len(payload), hashlib.sha256(payload).hexdigest()))
+    return {
+        "text": "\n".join(text) or None,
+        "html": "\n".join(html) or None,
+        "attachments": attachments,
+        "headers": [[k, str(v)] for k, v in msg.items()],
+    }
+
+
+def _payload(part: Message) -> bytes:
+    decoded = part.get_payload(decode=True)
+    return decoded if isinstance(decoded, bytes) else b""
+
+
+def parser_view(raw: bytes | bytearray) -> dict:
+    parsed = mime.parse(raw)
+    for attachment, described in zip(parsed.attachments, parsed.document["attachments"], strict=True):
+        mime.measured(attachment, described)
+    doc = parsed.document
+    return {
+        "text": doc["text"],
+        "html": doc["html"],
+        "attachments": [(a["contentType"], a["filename"], a["size"], a["sha256"]) for a in doc["attachments"]],
+        "headers": doc["headers"],
+    }
+
+
+@pytest.mark.skipif(not STDLIB_MESSAGES, reason="this Python ships no test package")
+@pytest.mark.parametrize("path", STDLIB_MESSAGES, ids=lambda p: p.name)
+def test_stdlib_test_emails_split_as_email_parser_does(path: Path) -> None:
+    raw = path.read_bytes()
+    assert parser_view(raw) == stdlib_view(raw)
+
+
+def test_bytearray_input_gives_the_same_document() -> None:
+    raw = nested_with_attachments()
+    assert parser_view(bytearray(raw)) == parser_view(raw) == stdlib_view(raw)
+
+
+def test_delimiters_padding_look_alikes_repeats_preamble_epilogue() -> None:
+    raw = (
+        b'Subject: edges\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="b"\n\n'
+        b"preamble mentions --b mid-line\n--bX is no delimiter\n"
+        b"--b \t\n"  # transport padding after the boundary
+        b"Content-Type: text/plain\n\nfirst line\n--bogus\nmid-line --b\n"
+        b"--b\n--b\n"  # repeated delimiter lines make no empty part
+        b"Content-Type: text/html\n\n<p>second</p>\n"
+        b"--b-- \t\n"  # close delimiter with padding
+        b"--b\nepilogue: ignored\n"
+    )
+    doc = mime.parse(raw).document
+    assert doc["errors"] == []
+    assert doc["text"] == "first line\n--bogus\nmid-line --b" and doc["html"] == "<p>second</p>"
+    assert doc["attachments"] == []
+    assert parser_view(raw) == stdlib_view(raw)
+
+
+def test_missing_close_delimiter_keeps_the_last_part() -> None:
+    raw = (
+        b'Subject: x\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n\r\nbody\r\n'
+        b"--b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(PDF)
+    )
+    parsed = mime.parse(raw)
+    assert parsed.document["errors"] == ["defect in multipart/mixed: CloseBoundaryNotFoundDefect"]
+    assert parsed.document["text"] == "body" and parsed.attachments[0].payload() == PDF
+    assert parser_view(raw) == stdlib_view(raw)
+
+
+def test_close_delimiter_first_keeps_the_body_as_one_attachment() -> None:
+    raw = b'Subject: x\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\nsome text\r\n--b--\r\nlost?\r\n'
+    parsed = mime.parse(raw)
+    assert parsed.document["errors"] == [
+        "defect in multipart/mixed: StartBoundaryNotFoundDefect",
+        "defect in multipart/mixed: MultipartInvariantViolationDefect",
+    ]
+    assert parsed.attachments[0].content_type == "multipart/mixed"
+    assert parsed.attachments[0].payload() == b"some text\r\n"
+    assert parser_view(raw) == stdlib_view(raw)
+
+
+def test_unclosed_inner_multipart_ends_at_the_outer_delimiter() -> None:
+    raw = (
+        b'Subject: x\r\nContent-Type: multipart/mixed; boundary="outer"\r\n\r\n'
+        b'--outer\r\nContent-Type: multipart/alternative; boundary="inner"\r\n\r\n'
+        b"--inner\r\nContent-Type: text/plain\r\n\r\nplain\r\n\r\n"
+        b"--outer\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=a.txt\r\n\r\nfile\r\n"
+        b"--outer--\r\n"
+    )
+    parsed = mime.parse(raw)
+    assert parsed.document["errors"] == ["defect in multipart/alternative: CloseBoundaryNotFoundDefect"]
+    assert parsed.document["text"] == "plain\r\n"  # one line break before the delimiter belongs to it
+    assert [a.filename for a in parsed.attachments] == ["a.txt"] and parsed.attachments[0].payload() == b"file"
+    assert parser_view(raw) == stdlib_view(raw)
+
+
+def test_forwarded_message_and_digest_are_walked_like_email_parser() -> None:
+    inner = (
+        b"From: c@example.org\r\nSubject: inner\r\n"
+        b'Content-Type: multipart/mixed; boundary="in"\r\n\r\n'
+        b"--in\r\nContent-Type: text/plain\r\n\r\ninner text\r\n"
+        b"--in\r\nContent-Type: image/png\r\nContent-Disposition: attachment; filename=pic.png\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(b"\x89PNG fake") + b"--in--\r\n"
+    )
+    raw = (
+        b'Subject: fwd\r\nContent-Type: multipart/mixed; boundary="out"\r\n\r\n'
+        b"--out\r\nContent-Type: text/plain\r\n\r\nsee below\r\n"
+        b"--out\r\nContent-Type: message/rfc822\r\n\r\n" + inner + b"\r\n"
+        b'--out\r\nContent-Type: multipart/digest; boundary="d"\r\n\r\n'
+        b"--d\r\n\r\nSubject: digest entry\r\n\r\ndigest text\r\n--d--\r\n"
+        b"--out--\r\n"
+    )
+    parsed = mime.parse(raw)
+    assert parsed.document["errors"] == []
+    assert parsed.document["text"] == "see below\ninner text\ndigest text"
+    assert [(a.filename, a.payload()) for a in parsed.attachments] == [("pic.png", b"\x89PNG fake")]
+    assert parser_view(raw) == stdlib_view(raw)
+
+
+def _base64_message(body: bytes) -> bytes:
+    return (
+        b"Subject: b64\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n"
+        b"Content-Disposition: attachment; filename=f.bin\r\n\r\n" + body
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "defects"),
+    [
+        (base64.encodebytes(PDF), []),  # LF every 76 characters
+        (base64.encodebytes(PDF).replace(b"\n", b"\r\n"), []),
+        (base64.b64encode(PDF), []),  # one line
+        (base64.encodebytes(PDF).replace(b"\n", b" !\r\n"), ["InvalidBase64CharactersDefect"]),
+        (base64.b64encode(PDF)[:-2] + b"\r\n", ["InvalidBase64PaddingDefect"]),  # '=' padding cut off
+        (b"QUJD==RA==\r\n", ["InvalidBase64CharactersDefect"]),  # padding in the middle
+        (b"QUJDR\r\n", ["InvalidBase64LengthDefect"]),  # undecodable: the stdlib keeps the text
+    ],
+    ids=["lf", "crlf", "one-line", "garbage", "no-padding", "mid-padding", "bad-length"],
+)
+def test_base64_decodes_as_the_stdlib_with_its_defects(body: bytes, defects: list[str]) -> None:
+    raw = _base64_message(body)
+    parsed = mime.parse(raw)
+    (attachment,) = parsed.attachments
+    payload = attachment.payload()
+    reference = Message()
+    reference["Content-Transfer-Encoding"] = "base64"
+    reference.set_payload(body.decode("ascii"))
+    assert payload == reference.get_payload(decode=True)
+    assert [type(d).__name__ for d in reference.defects] == defects
+    assert parsed.document["errors"] == [f"defect in application/octet-stream: {d}" for d in defects]
+    if not defects:
+        assert payload == PDF
+
+
+def test_quoted_printable_and_8bit_text_bodies() -> None:
+    raw = (
+        b'Subject: qp\r\nContent-Type: multipart/alternative; boundary="a"\r\n\r\n'
+        b"--a\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+        b"Gr=C3=BC=C3=9Fe, a long line that is soft=\r\n-wrapped\r\n"
+        b"--a\r\nContent-Type: text/html; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        b"<p>K\xf6ln</p>\r\n--a--\r\n"
+    )
+    doc = mime.parse(raw).document
+    assert doc["text"] == "Grüße, a long line that is soft-wrapped" and doc["html"] == "<p>Köln</p>"
+    assert doc["errors"] == []
+
+
+def test_headers_the_registry_cannot_build_are_kept_raw_and_recorded() -> None:
+    raw = b"To: IETF-Announce:;\r\n\taccess-type=anon-ftp;\r\nMessage-ID: <abc@\r\nSubject: ok\r\n\r\nbody\r\n"
+    doc = mime.parse(raw).document
+    assert doc["subject"] == "ok" and doc["text"] == "body\r\n" and doc["messageId"] == "<abc@"
+    assert doc["to"] == [] and [name for name, _ in doc["headers"]] == ["To", "Message-ID", "Subject"]
+    assert len(doc["errors"]) == 2
+    assert doc["errors"][0].startswith("header Message-ID: ") and doc["errors"][1].startswith("header To: ")
+
+
+def test_too_many_parts_stops_splitting() -> None:
+    parts = b"".join(b"--b\r\n\r\np\r\n" for _ in range(mime.MAX_PARTS + 10))
+    raw = b'Subject: many\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n' + parts + b"--b--\r\n"
+    doc = mime.parse(raw).document
+    assert doc["errors"] == [f"more than {mime.MAX_PARTS} parts: the rest not parsed"]
+    assert doc["text"] == "\n".join(["p"] * (mime.MAX_PARTS - 1))
+
+
+# --- the handler around it: one buffer, attachments written as decoded ---
+
+
+class ChunkStream(io.BytesIO):
+    """A file-like body that records how much each ``readinto`` asked for."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.requests: list[int] = []
+
+    def readinto(self, buffer) -> int:
+        self.requests.append(len(buffer))
+        return super().readinto(buffer)
+
+
+def test_read_body_fills_one_buffer_in_bounded_steps() -> None:
+    data = os.urandom(2 * index.READ_CHUNK + 5)
+    stream = ChunkStream(data)
+    buffer = index.read_body(stream, len(data))
+    assert isinstance(buffer, bytearray) and buffer == data
+    assert stream.requests == [index.READ_CHUNK, index.READ_CHUNK, 5]
+    with pytest.raises(ValueError, match="ended after 3 of 10 bytes"):
+        index.read_body(io.BytesIO(b"abc"), 10)
+
+
+def test_large_attachment_is_decoded_hashed_and_written_with_its_checksum(s3) -> None:
+    big = os.urandom(5 * 1024 * 1024 + 3)
+    raw = (
+        b'From: a@example.org\r\nSubject: big\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
+        b"--b\r\nContent-Type: application/zip\r\nContent-Transfer-Encoding: base64\r\n"
+        b'Content-Disposition: attachment; filename="big.zip"\r\n\r\n'
+        + base64.encodebytes(big).replace(b"\n", b"\r\n")
+        + b"--b--\r\n"
+    )
+    doc = _run(s3, "inbound/big", raw)
+    assert doc["status"] == "parsed" and doc["errors"] == [] and doc["text"] == "see attached"
+    (described,) = doc["attachments"]
+    digest = hashlib.sha256(big).digest()
+    assert described["size"] == len(big) and described["sha256"] == digest.hex()
+    assert s3.get_object(Bucket=BUCKET, Key=described["key"])["Body"].read() == big
+    head = s3.head_object(Bucket=BUCKET, Key=described["key"], ChecksumMode="ENABLED")
+    assert head["ChecksumSHA256"] == base64.b64encode(digest).decode()
+
+
+def test_oversize_message_is_recorded_not_read(s3, monkeypatch) -> None:
+    monkeypatch.setattr(index, "MAX_BYTES", 100)
+    doc = _run(s3, "inbound/huge", nested_with_attachments())
+    assert doc["status"] == "unparsed" and "exceeds MAX_MESSAGE_BYTES=100" in doc["errors"][0]
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
+    assert keys == {"inbound/huge", "inbound/huge.json"}
