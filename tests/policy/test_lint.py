@@ -195,6 +195,27 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, Any], str]] = [
         "ses:GetSendQuota does not support the condition key ses:FromAddress",
     ),
     (
+        "key-of-another-service",
+        "SES001",
+        iam(
+            {
+                "Effect": "Allow",
+                "Action": "s3:PutObject",
+                "Resource": "arn:aws:s3:::m/*",
+                "Condition": {"StringEquals": {"ses:FromAddress": "a@example.com"}},
+            }
+        ),
+        iam(
+            {
+                "Effect": "Allow",
+                "Action": "s3:PutObject",
+                "Resource": "arn:aws:s3:::m/*",
+                "Condition": {"StringEquals": {"s3:x-amz-acl": "private"}},
+            }
+        ),
+        "s3:PutObject does not support the condition key ses:FromAddress",
+    ),
+    (
         "global-key-ses-does-not-provide",
         "SES001",
         iam(send({"StringLike": {"aws:Referer": "https://example.com/*"}})),

@@ -69,7 +69,7 @@ def _key_exists_and_supported(statement: Statement, condition: Condition) -> Ite
             statement, "SES001", f"write {exact[0]} (IAM ignores the case of key names, {key} works)", NOTE
         )
     for entry in statement.actions:
-        if entry == "*" or is_unresolved(entry) or entry.partition(":")[0].lower() != prefix:
+        if entry == "*" or is_unresolved(entry):
             continue
         covered = iamdb.expand(entry)
         if covered and not any(a.supports_key(key) for a in covered):
