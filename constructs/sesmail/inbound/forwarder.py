@@ -8,7 +8,6 @@ from collections.abc import Mapping, Sequence
 import aws_cdk as cdk
 import aws_cdk.aws_iam as iam
 import aws_cdk.aws_lambda as lambda_
-import aws_cdk.aws_logs as logs
 import aws_cdk.aws_s3 as s3
 import aws_cdk.aws_s3_notifications as s3n
 from constructs import Construct
@@ -16,6 +15,12 @@ from constructs import Construct
 from .._assets import handler_code
 from ..receiving.actions import LambdaAction
 from ..validation import is_token
+from ._permissions import (
+    acknowledge_notifications_handler,
+    check_configuration_set_arn,
+    grant_objects,
+    lambda_role,
+)
 
 
 class MailForwarder(Construct):
@@ -23,9 +28,10 @@ class MailForwarder(Construct):
 
     Two triggers: by default the bucket's ``ObjectCreated`` notification under ``prefix``; with ``key_prefixes``,
     a receipt rule instead (put :meth:`receipt_action` after the rule's S3 action), which leaves the bucket's one
-    notification per prefix free for the parser. The function may send only as ``mailboxes`` on ``identity_arn``
-    and read only the mail prefixes; it is invoked asynchronously with no retries, so a failure never sends
-    duplicates.
+    notification per prefix free for the parser. The function's role (:attr:`role`) may send only as ``mailboxes``
+    on ``identity_arn`` (and its default configuration set), read only objects under the mail prefixes, decrypt with
+    the bucket's KMS key, and write its own log group; no managed policies. It is invoked asynchronously with no
+    retries, so a failure never sends duplicates.
     """
 
     def __init__(
@@ -39,6 +45,7 @@ class MailForwarder(Construct):
         forward_to: Sequence[str],
         prefix: str = "",
         key_prefixes: Mapping[str, str] | None = None,
+        configuration_set_arn: str | None = None,
     ) -> None:
         """
         :param bucket: the mail bucket SES stores messages in.
@@ -49,6 +56,9 @@ class MailForwarder(Construct):
         :param key_prefixes: default ``None``, the bucket notification triggers forwarding. A mapping from each
             receiving address to the S3 prefix its rule stores under switches to the receipt-rule trigger: no
             notification, the object is read at ``<prefix of the matched recipient><message id>``.
+        :param configuration_set_arn: default ``None``, the send grant covers the identity only. Give the ARN of the
+            identity's default configuration set, if it has one: SES v2 authorizes the send on that set too, and
+            without it every forward fails with AccessDenied.
         """
         for prop, values in (("mailboxes", list(mailboxes)), ("forward_to", list(forward_to))):
             if not values:
@@ -58,19 +68,19 @@ class MailForwarder(Construct):
                     raise ValueError(f"{prop}: {value!r} is not an e-mail address")
         if key_prefixes is not None and not key_prefixes:
             raise ValueError(f"key_prefixes: {dict(key_prefixes)!r} must map at least one address to its prefix")
+        check_configuration_set_arn("configuration_set_arn", configuration_set_arn)
         super().__init__(scope, construct_id)
         environment = {"FORWARD_TO": ",".join(forward_to), "MAILBOXES": ",".join(mailboxes)}
         if key_prefixes is not None:
             environment |= {"MAIL_BUCKET": bucket.bucket_name, "KEY_PREFIXES": json.dumps(dict(key_prefixes))}
-        log_group = logs.LogGroup(
-            self, "Logs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=cdk.RemovalPolicy.DESTROY
-        )
+        self.role, log_group = lambda_role(self, description="sesmail: forwards inbound mail to staff")
         self.function = lambda_.Function(
             self,
             "Resource",
             runtime=lambda_.Runtime.PYTHON_3_14,
             handler="index.handler",
             code=handler_code("mail_forwarder"),
+            role=self.role,
             memory_size=1024,
             timeout=cdk.Duration.minutes(2),
             retry_attempts=0,
@@ -78,12 +88,25 @@ class MailForwarder(Construct):
             environment=environment,
             description="sesmail: forward inbound mail to staff",
         )
-        for read_prefix in sorted(set(key_prefixes.values())) if key_prefixes is not None else [prefix]:
-            bucket.grant_read(self.function, f"{read_prefix}*")
-        self.function.add_to_role_policy(
+        read_prefixes = sorted(set(key_prefixes.values())) if key_prefixes is not None else [prefix]
+        # GetObject only: the pre-signed link for oversize messages is signed with this role, so it needs no more.
+        grant_objects(
+            self.role,
+            bucket,
+            actions=["s3:GetObject"],
+            key_patterns=[f"{read_prefix}*" for read_prefix in read_prefixes],
+            reason=(
+                "SES stores each message under its mailbox's prefix with the message id as the key, known only when "
+                "mail arrives; the forwarder reads each one to re-send it."
+            ),
+        )
+        if bucket.encryption_key is not None:
+            bucket.encryption_key.grant(self.role, "kms:Decrypt")
+        # SES v2 SendEmail with raw content is authorized as ses:SendRawEmail; ses:SendEmail covers the simple form.
+        self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["ses:SendEmail", "ses:SendRawEmail"],
-                resources=[identity_arn],
+                resources=[identity_arn, *([configuration_set_arn] if configuration_set_arn else [])],
                 # FromAddress is single-valued: ForAllValues would also pass a request without one.
                 conditions={"StringEquals": {"ses:FromAddress": list(mailboxes)}},
             )
@@ -92,6 +115,7 @@ class MailForwarder(Construct):
             # S3 rejects an empty key filter: without a prefix the notification covers the whole bucket.
             filters = [s3.NotificationKeyFilter(prefix=prefix)] if prefix else []
             bucket.add_event_notification(s3.EventType.OBJECT_CREATED, s3n.LambdaDestination(self.function), *filters)
+            acknowledge_notifications_handler(self)
 
     def receipt_action(self) -> LambdaAction:
         """The Lambda action that forwards a rule's messages; place it after the rule's S3 action."""

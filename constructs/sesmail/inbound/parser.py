@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 import aws_cdk.aws_lambda as lambda_
-import aws_cdk.aws_logs as logs
 import aws_cdk.aws_s3 as s3
 import aws_cdk.aws_s3_notifications as s3n
 from constructs import Construct
 
 from .._assets import handler_code
+from ._permissions import acknowledge_notifications_handler, grant_objects, lambda_role
+
+#: The handler's outputs beside each message ``<key>``: its document and its attachments.
+OUTPUT_SUFFIXES = (".json", ".attachments/*")
 
 
 class InboundParser(Construct):
     """Parses every message stored under ``prefix`` in ``bucket`` into ``<key>.json`` and ``<key>.attachments/``.
 
     The function is invoked asynchronously by S3 with no retries: the handler records its own failures in the JSON
-    document instead of raising, so a retry could only repeat them.
+    document instead of raising, so a retry could only repeat them. Its role (:attr:`role`) may read objects under
+    ``prefix``, write only ``*.json`` and ``*.attachments/*`` objects there, use the bucket's KMS key for exactly
+    that, and write its own log group; no managed policies.
     """
 
     def __init__(
@@ -41,15 +46,14 @@ class InboundParser(Construct):
         if max_message_bytes <= 0:
             raise ValueError(f"max_message_bytes must be positive, got {max_message_bytes!r}")
         super().__init__(scope, construct_id)
-        log_group = logs.LogGroup(
-            self, "Logs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=cdk.RemovalPolicy.DESTROY
-        )
+        self.role, log_group = lambda_role(self, description="sesmail: parses stored inbound mail into JSON")
         self.function = lambda_.Function(
             self,
             "Resource",
             runtime=lambda_.Runtime.PYTHON_3_14,
             handler="index.handler",
             code=handler_code("inbound_parser"),
+            role=self.role,
             memory_size=memory_size,
             timeout=cdk.Duration.minutes(5),
             retry_attempts=0,
@@ -57,8 +61,23 @@ class InboundParser(Construct):
             environment={"MAX_MESSAGE_BYTES": str(max_message_bytes)},
             description="sesmail: parse inbound mail into JSON",
         )
-        bucket.grant_read(self.function, f"{prefix}*")
-        bucket.grant_put(self.function, f"{prefix}*")
+        reason = (
+            "Messages are stored under the prefix by SES with their message id as the key, known only when mail "
+            "arrives; the parser reads each one and writes its .json and .attachments/ beside it."
+        )
+        # The handler calls only GetObject and PutObject (single part): no List, no multipart, no versions.
+        grant_objects(self.role, bucket, actions=["s3:GetObject"], key_patterns=[f"{prefix}*"], reason=reason)
+        grant_objects(
+            self.role,
+            bucket,
+            actions=["s3:PutObject"],
+            key_patterns=[f"{prefix}*{suffix}" for suffix in OUTPUT_SUFFIXES],
+            reason=reason,
+        )
+        if bucket.encryption_key is not None:
+            # SSE-KMS: S3 decrypts reads with the caller's kms:Decrypt and encrypts writes with its GenerateDataKey.
+            bucket.encryption_key.grant(self.role, "kms:Decrypt", "kms:GenerateDataKey")
         # S3 rejects an empty key filter: without a prefix the notification covers the whole bucket.
         filters = [s3.NotificationKeyFilter(prefix=prefix)] if prefix else []
         bucket.add_event_notification(s3.EventType.OBJECT_CREATED, s3n.LambdaDestination(self.function), *filters)
+        acknowledge_notifications_handler(self)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Sequence
 
 import aws_cdk as cdk
@@ -15,6 +16,7 @@ from constructs import Construct
 
 from .._assets import handler_code
 from ..validation import is_token
+from ._permissions import check_configuration_set_arn, lambda_role
 
 
 class SmtpCredentials(Construct):
@@ -23,6 +25,11 @@ class SmtpCredentials(Construct):
     The access key is created at deploy time by a custom resource, which derives the SMTP password (SES version 4) and
     stores ``{"username", "password", "endpoint", "port"}`` in :attr:`secret`. Neither appears in the template, the
     outputs or the logs. Change ``rotation_token`` to rotate the key.
+
+    The custom resource's handler may only create and delete this user's access keys and put this secret's value
+    (with the key's ``kms:GenerateDataKey``/``kms:Decrypt``); it and the provider framework have their own roles and
+    log groups, no managed policies. Secrets Manager's automatic rotation is not used: the password is derived from
+    the access key, so rotating means a new key, which ``rotation_token`` does on deploy.
     """
 
     def __init__(
@@ -34,6 +41,7 @@ class SmtpCredentials(Construct):
         from_addresses: Sequence[str],
         encryption_key: kms.IKey | None = None,
         rotation_token: str = "1",
+        configuration_set_arn: str | None = None,
     ) -> None:
         """
         :param identity_arn: ARN of the SES identity (domain) the user may send through.
@@ -41,6 +49,8 @@ class SmtpCredentials(Construct):
         :param encryption_key: KMS key for the secret. Default: a new customer-managed key with rotation enabled.
         :param rotation_token: any string; changing it creates a new access key and deletes the old one.
             Default ``"1"``: the key is created once and kept.
+        :param configuration_set_arn: default ``None``, the user may send through the identity only. Give the ARN of
+            the identity's default configuration set, if it has one: SES authorizes the send on that set too.
         """
         addresses = list(from_addresses)
         if not addresses:
@@ -48,13 +58,14 @@ class SmtpCredentials(Construct):
         for address in addresses:
             if not is_token(address) and address.count("@") != 1:
                 raise ValueError(f"from_addresses: {address!r} is not an e-mail address")
+        check_configuration_set_arn("configuration_set_arn", configuration_set_arn)
         super().__init__(scope, construct_id)
         region = cdk.Stack.of(self).region
         self.user = iam.User(self, "Resource")
         self.user.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["ses:SendRawEmail"],
-                resources=[identity_arn],
+                resources=[identity_arn, *([configuration_set_arn] if configuration_set_arn else [])],
                 # FromAddress is single-valued: ForAllValues would also pass a request without one.
                 conditions={"StringEquals": {"ses:FromAddress": addresses}},
             )
@@ -63,27 +74,61 @@ class SmtpCredentials(Construct):
         self.secret = secretsmanager.Secret(
             self, "Secret", encryption_key=self.key, description="SES SMTP username and password"
         )
-        log_group = logs.LogGroup(
-            self, "Logs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=cdk.RemovalPolicy.DESTROY
+        cdk.Validations.of(self.secret).acknowledge(
+            cdk.Acknowledgment(
+                id="AwsSolutions-SMG4",
+                reason=(
+                    "The SMTP password is derived from the IAM user's access key, so rotation must replace the key; "
+                    "a Secrets Manager rotation Lambda doing that is not built. The key is rotated on deploy by "
+                    "changing rotation_token (smtpRotationToken), which creates a new key and deletes the old one."
+                ),
+            )
         )
+        self.handler_role, log_group = lambda_role(self, description="sesmail: creates the SMTP user's access key")
         function = lambda_.Function(
             self,
             "Handler",
             runtime=lambda_.Runtime.PYTHON_3_14,
             handler="index.handler",
             code=handler_code("smtp_credentials"),
+            role=self.handler_role,
             timeout=cdk.Duration.minutes(1),
             log_group=log_group,
             description="sesmail: SES SMTP credentials custom resource",
         )
-        function.add_to_role_policy(
+        self.handler_role.add_to_principal_policy(
             iam.PolicyStatement(actions=["iam:CreateAccessKey", "iam:DeleteAccessKey"], resources=[self.user.user_arn])
         )
-        self.secret.grant_write(function)
+        # The handler only puts the value; Secrets Manager encrypts it on the caller's behalf with the key.
+        self.handler_role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["secretsmanager:PutSecretValue"], resources=[self.secret.secret_arn])
+        )
+        self.key.grant(self.handler_role, "kms:GenerateDataKey", "kms:Decrypt")
+        # The framework gets its own role and log group rather than the managed AWSLambdaBasicExecutionRole.
         framework_logs = logs.LogGroup(
             self, "FrameworkLogs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=cdk.RemovalPolicy.DESTROY
         )
-        provider = cr.Provider(self, "Provider", on_event_handler=function, log_group=framework_logs)
+        framework_role = iam.Role(
+            self,
+            "FrameworkRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Invokes sesmail's SMTP credentials handler for CloudFormation",
+        )
+        framework_logs.grant_write(framework_role)
+        provider = cr.Provider(
+            self,
+            "Provider",
+            on_event_handler=function,
+            framework_on_event_role=framework_role,
+            log_group=framework_logs,
+        )
+        handler_arn = cdk.Stack.of(self).get_logical_id(typing.cast(cdk.CfnElement, function.node.default_child))
+        cdk.Validations.of(framework_role).acknowledge(
+            cdk.Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::<{handler_arn}.Arn>:*]",
+                reason="The provider framework may invoke only the SMTP credentials handler; ':*' covers its versions.",
+            )
+        )
         self.access_key = cdk.CustomResource(
             self,
             "AccessKey",
@@ -96,6 +141,8 @@ class SmtpCredentials(Construct):
                 "RotationToken": rotation_token,
             },
         )
+        # The handler must be allowed to act before the first create, and until the last delete.
+        self.access_key.node.add_dependency(self.handler_role)
         self.smtp_endpoint = f"email-smtp.{region}.amazonaws.com"
         cdk.CfnOutput(self, "SmtpEndpoint", value=self.smtp_endpoint, description="SES SMTP endpoint (port 587)")
         cdk.CfnOutput(self, "SecretArn", value=self.secret.secret_arn, description="Secret with SMTP username/password")

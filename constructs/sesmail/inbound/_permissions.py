@@ -1,0 +1,105 @@
+"""Least-privilege plumbing shared by the inbound Lambdas: own roles and log groups, exact object grants, cdk-nag.
+
+aws-cdk-lib's defaults (the ``AWSLambdaBasicExecutionRole`` managed policy, ``bucket.grant_read``'s ``s3:GetObject*``
+and ``s3:List*``, ``key.grant_encrypt_decrypt``'s ``kms:ReEncrypt*``) grant more than the handlers call, so these
+helpers build the role and each statement explicitly, and acknowledge a cdk-nag wildcard only where the wildcard is
+the point of the grant (object keys that are SES message ids, known only when mail arrives).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import aws_cdk as cdk
+import aws_cdk.aws_iam as iam
+import aws_cdk.aws_logs as logs
+import aws_cdk.aws_s3 as s3
+from constructs import Construct
+
+#: Id of aws-cdk-lib's singleton behind ``bucket.add_event_notification`` (fixed in aws-cdk-lib).
+NOTIFICATIONS_HANDLER_ID = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"
+
+_CONFIGURATION_SET_ARN = re.compile(r"^arn:aws[a-z-]*:ses:[a-z0-9-]+:\d{12}:configuration-set/[A-Za-z0-9_-]{1,64}$")
+
+
+def lambda_role(scope: Construct, *, description: str) -> tuple[iam.Role, logs.LogGroup]:
+    """A role for one function, allowed to write only to its own log group (retained one year), and that group."""
+    log_group = logs.LogGroup(
+        scope, "Logs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=cdk.RemovalPolicy.DESTROY
+    )
+    role = iam.Role(scope, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description=description)
+    log_group.grant_write(role)
+    return role, log_group
+
+
+def nag_resource(scope: Construct, value: str) -> str:
+    """``value`` (an ARN, possibly a token) as cdk-nag writes it in a finding id: ``<Logical.Arn>/prefix/*``."""
+
+    def visit(node: Any) -> str:
+        # The same flattening as cdk-nag's flattenCfnReference, so acknowledgement ids match its findings.
+        if isinstance(node, str):
+            return node.replace("${", "<").replace("}", ">")
+        if isinstance(node, dict) and "Fn::Join" in node:
+            delimiter, items = node["Fn::Join"]
+            return str(delimiter).join(visit(item) for item in items)
+        if isinstance(node, dict) and "Fn::Sub" in node:
+            return visit(node["Fn::Sub"])
+        if isinstance(node, dict) and "Fn::GetAtt" in node:
+            resource, attribute = node["Fn::GetAtt"]
+            return f"<{visit(resource)}.{visit(attribute)}>"
+        if isinstance(node, dict) and "Fn::ImportValue" in node:
+            return visit(node["Fn::ImportValue"])
+        if isinstance(node, dict) and "Ref" in node:
+            return f"<{visit(node['Ref'])}>"
+        return cdk.Stack.of(scope).to_json_string(node)
+
+    return visit(cdk.Stack.of(scope).resolve(value))
+
+
+def grant_objects(
+    role: iam.Role, bucket: s3.IBucket, *, actions: Sequence[str], key_patterns: Sequence[str], reason: str
+) -> None:
+    """Allow exactly ``actions`` on the objects matching ``key_patterns``, acknowledging each pattern's wildcard.
+
+    :param reason: why the keys cannot be listed in advance; recorded with each acknowledgement.
+    """
+    resources = [bucket.arn_for_objects(pattern) for pattern in key_patterns]
+    role.add_to_principal_policy(iam.PolicyStatement(actions=list(actions), resources=resources))
+    for resource in resources:
+        flat = nag_resource(role, resource)
+        if "*" in flat:
+            cdk.Validations.of(role).acknowledge(
+                cdk.Acknowledgment(id=f"AwsSolutions-IAM5[Resource::{flat}]", reason=reason)
+            )
+
+
+def acknowledge_notifications_handler(scope: Construct) -> None:
+    """Acknowledge cdk-nag's IAM4 on aws-cdk-lib's bucket-notifications singleton; call after adding a notification.
+
+    That handler's role is created by aws-cdk-lib with ``AWSLambdaBasicExecutionRole`` and cannot be replaced; its own
+    statement is ``s3:PutBucketNotification`` for the custom resource that writes the bucket's configuration.
+    """
+    handler = cdk.Stack.of(scope).node.try_find_child(NOTIFICATIONS_HANDLER_ID)
+    if handler is None:
+        # An imported bucket in another stack, or none added: nothing of ours to acknowledge.
+        return
+    cdk.Validations.of(handler).acknowledge(
+        cdk.Acknowledgment(
+            id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+            reason=(
+                "aws-cdk-lib's BucketNotificationsHandler singleton creates its own role with the managed "
+                "AWSLambdaBasicExecutionRole (log writing only) and offers no way to replace it; it runs only "
+                "during deployment to put the bucket's notification configuration."
+            ),
+        )
+    )
+
+
+def check_configuration_set_arn(prop: str, value: str | None) -> None:
+    """``None``, a token, or ``arn:<partition>:ses:<region>:<account>:configuration-set/<name>``."""
+    if value is None or (isinstance(value, str) and cdk.Token.is_unresolved(value)):
+        return
+    if not isinstance(value, str) or not _CONFIGURATION_SET_ARN.match(value):
+        raise ValueError(f"{prop}: {value!r} is not an SES configuration set ARN")
