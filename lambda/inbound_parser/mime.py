@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
-from mime_split import MAX_DEPTH, Buffer, Part, walk
+from mime_split import MAX_DEPTH, MAX_PARTS, Buffer, Part, walk
 
 __all__ = ["MAX_DEPTH", "MAX_PARTS", "Attachment", "Parsed", "measured", "parse", "safe_name", "verdicts"]
 
-MAX_PARTS = 1000
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 

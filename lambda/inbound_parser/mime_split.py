@@ -29,6 +29,7 @@ import mime_decode
 Buffer = bytes | bytearray
 
 MAX_DEPTH = 20
+MAX_PARTS = 1000
 # email.feedparser's headerRE and boundary line pattern, over bytes.
 _HEADER_LINE = re.compile(rb"From |[\041-\071\073-\176]*:|[\t ]")
 _EOL = re.compile(rb"\r\n|\r|\n")
@@ -169,7 +170,7 @@ def _split(part: Part) -> list[tuple[int, int]] | None:
     for line_start, line_end, close in delimiters:
         if line_start != cursor:  # delimiter lines directly after a delimiter are skipped (no empty parts)
             children.append((cursor, line_start))
-            if close:
+            if close or len(children) > MAX_PARTS:  # past MAX_PARTS the message is cut anyway: bound the list
                 return children
         cursor = line_end
     children.append((cursor, part.end))
