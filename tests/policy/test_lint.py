@@ -232,6 +232,20 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, Any], str]] = [
         "ses:Recipients is multi-valued",
     ),
     (
+        "set-operator-on-single-valued-key",
+        "SES002",
+        iam(
+            send(
+                {
+                    "ForAllValues:StringEquals": {"ses:FromAddress": "info@example.com"},
+                    "Null": {"ses:FromAddress": "false"},
+                }
+            )
+        ),
+        iam(send({"StringEquals": {"ses:FromAddress": "info@example.com"}})),
+        "ses:FromAddress is single-valued but ForAllValues:StringEquals treats it as a set",
+    ),
+    (
         "forallvalues-without-guard",
         "SES003",
         iam(send({"ForAllValues:StringLike": {"ses:Recipients": ["*@example.com"]}})),

@@ -11,7 +11,8 @@ RULES: dict[str, str] = {
     "SES000": "a policy document that cannot be read (e.g. a Policy string that is not JSON)",
     "SES001": "a condition key that does not exist (misspelled, with the intended key named) or that the action "
     "does not support, or a global key SES does not provide",
-    "SES002": "a multi-valued condition key (ses:Recipients, aws:TagKeys...) tested without ForAllValues:/ForAnyValue:",
+    "SES002": "a multi-valued condition key (ses:Recipients, aws:TagKeys...) tested without "
+    "ForAllValues:/ForAnyValue:, or a set operator on a single-valued key (ses:FromAddress...)",
     "SES003": "ForAllValues: in an Allow without a guard against an absent/empty key (it is then true)",
     "SES004": 'a Resource the action cannot be scoped to (it supports only "*", or no resource type matches)',
     "SES005": "an SES ARN that is malformed, or for another partition/region/account than the stack's, or an identity "

@@ -69,6 +69,7 @@ GLOBAL_KEYS: dict[str, str] = {
 }
 #: Global keys with a free-form suffix.
 GLOBAL_KEY_PREFIXES = ("aws:RequestTag/", "aws:ResourceTag/", "aws:PrincipalTag/")
+GLOBAL_KEY_PREFIXES_LOWER = tuple(p.lower() for p in GLOBAL_KEY_PREFIXES)
 #: Global keys that hold a set of values.
 GLOBAL_MULTIVALUED = frozenset(
     k.lower()

@@ -13,7 +13,8 @@ SES001  A condition key that does not exist (``ses:FromAdress`` names ``ses:From
         global key SES does not provide (seed 004: SES implements aws:CurrentTime, aws:EpochTime, aws:SecureTransport,
         aws:SourceIp, aws:SourceVpc, aws:SourceVpce, aws:UserAgent, aws:VpcSourceIp). A key that differs only in
         case (``SES:fromaddress``) is a note naming the canonical key: IAM matches key names case-insensitively.
-SES002  A multi-valued key (``ses:Recipients``, ``aws:TagKeys``...) tested without ``ForAllValues:``/``ForAnyValue:``.
+SES002  A multi-valued key (``ses:Recipients``, ``aws:TagKeys``...) tested without ``ForAllValues:``/``ForAnyValue:``,
+        or a set operator on a single-valued key (``ForAllValues:StringEquals`` on ``ses:FromAddress``).
 SES003  ``ForAllValues:`` in an Allow without a guard: on an absent key it is true (seed 002). A guard is
         ``"Null": {"<key>": "false"}`` or a ``ForAnyValue:`` condition on the same key in the same statement.
 SES004  A Resource the action cannot be scoped to: the action supports only ``"*"``, or none of the Resource

@@ -93,6 +93,13 @@ def _set_operators(statement: Statement, condition: Condition, conditions: list[
             f"value: use ForAllValues:{condition.operator} (every value must match) or "
             f"ForAnyValue:{condition.operator} (at least one)",
         )
+    if condition.qualifier is not None and not multivalued and _single_valued(key):
+        yield Finding.at(
+            statement,
+            "SES002",
+            f"{key} is single-valued but {condition.operator} treats it as a set (ForAllValues is then also true "
+            f"when the key is absent): use {condition.base}{'IfExists' if condition.if_exists else ''}",
+        )
     if condition.qualifier == "ForAllValues" and statement.effect == "Allow" and condition.base != "Null":
         guarded = any(
             other.key.lower() == key.lower()
@@ -113,6 +120,13 @@ def _set_operators(statement: Statement, condition: Condition, conditions: list[
                 f"{condition.operator} on {key} is true when the request has no {key} at all (an empty set), so "
                 f'this Allow also matches such requests: add "Null": {{"{key}": "false"}} to the same statement',
             )
+
+
+def _single_valued(key: str) -> bool:
+    if key.lower().startswith("aws:"):
+        return iamdb.canonical_global(key) is not None and not key.lower().startswith(iamdb.GLOBAL_KEY_PREFIXES_LOWER)
+    kind = iamdb.key_type(key)
+    return bool(kind) and not str(kind).startswith("ArrayOf")
 
 
 def _did_you_mean(key: str, candidates: list[str]) -> str:
