@@ -1,59 +1,136 @@
-"""MailForwarder construct: send permission limited to the mailboxes, environment, validation."""
+"""MailForwarder construct: the role's exact least-privilege policy in both trigger modes, environment, validation,
+and cdk-nag (AwsSolutions) on a small stack with the project's MailBucket."""
 
 from __future__ import annotations
+
+import json
+from typing import Any
 
 import aws_cdk as cdk
 import aws_cdk.aws_s3 as s3
 import pytest
 from aws_cdk import assertions
+from cdk_nag import AwsSolutionsChecks
 
 from sesmail.inbound import MailForwarder
+from sesmail.receiving import LambdaAction, MailBucket
+from tests.conftest import cdk_json_context
 
 IDENTITY = "arn:aws:ses:eu-west-1:123456789012:identity/example.com"
+CONFIGURATION_SET = "arn:aws:ses:eu-west-1:123456789012:configuration-set/sesmail-prod"
+ENV = cdk.Environment(account="123456789012", region="eu-west-1")
+MAILBOXES = ["info@example.com", "support@example.com"]
+PREFIXES = {"info@example.com": "info/", "support@example.com": "support/"}
 
 
-def _stack() -> tuple[cdk.Stack, s3.Bucket]:
-    stack = cdk.Stack(cdk.App(), "T", env=cdk.Environment(account="123456789012", region="eu-west-1"))
-    return stack, s3.Bucket(stack, "Mail")
+def _app() -> cdk.App:
+    """An app with the project's feature flags (cdk.json), which MailBucket's access logging needs."""
+    return cdk.App(context={key: value for key, value in cdk_json_context().items() if key != "environments"})
 
 
-def test_send_permission_and_environment() -> None:
-    stack, bucket = _stack()
-    MailForwarder(
-        stack,
-        "Fwd",
-        bucket=bucket,
-        identity_arn=IDENTITY,
-        mailboxes=["info@example.com"],
-        forward_to=["s@corp.example"],
-    )
-    template = assertions.Template.from_stack(stack)
-    template.has_resource_properties(
-        "AWS::IAM::Policy",
+def _stack(app: cdk.App | None = None) -> tuple[cdk.Stack, MailBucket]:
+    stack = cdk.Stack(app or _app(), "T", env=ENV)
+    return stack, MailBucket(stack, "Mail")
+
+
+def _forwarder(stack: cdk.Stack, bucket: s3.IBucket, **props: Any) -> MailForwarder:
+    defaults: dict[str, Any] = {"identity_arn": IDENTITY, "mailboxes": MAILBOXES, "forward_to": ["s@corp.example"]}
+    return MailForwarder(stack, "Fwd", bucket=bucket, **{**defaults, **props})
+
+
+def _role_statements(stack: cdk.Stack, template: assertions.Template, forwarder: MailForwarder) -> list[Any]:
+    role_id = stack.get_logical_id(forwarder.role.node.default_child)  # type: ignore[arg-type]
+    (policy,) = template.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role_id}]}}).values()
+    return list(policy["Properties"]["PolicyDocument"]["Statement"])
+
+
+def _expected(stack: cdk.Stack, mail: MailBucket, forwarder: MailForwarder, read: list[str]) -> list[Any]:
+    bucket_arn = {"Fn::GetAtt": [stack.get_logical_id(mail.bucket.node.default_child), "Arn"]}  # type: ignore[arg-type]
+    key_arn = {"Fn::GetAtt": [stack.get_logical_id(mail.key.node.default_child), "Arn"]}  # type: ignore[arg-type]
+    logs = forwarder.node.find_child("Logs").node.default_child
+    objects = [{"Fn::Join": ["", [bucket_arn, f"/{pattern}"]]} for pattern in read]
+    return [
         {
-            "PolicyDocument": {
-                "Statement": assertions.Match.array_with(
-                    [
-                        {
-                            "Effect": "Allow",
-                            "Action": ["ses:SendEmail", "ses:SendRawEmail"],
-                            "Resource": IDENTITY,
-                            "Condition": {"StringEquals": {"ses:FromAddress": ["info@example.com"]}},
-                        }
-                    ]
-                )
-            }
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [stack.get_logical_id(logs), "Arn"]},  # type: ignore[arg-type]
         },
-    )
+        {"Action": "s3:GetObject", "Effect": "Allow", "Resource": objects[0] if len(objects) == 1 else objects},
+        {"Action": "kms:Decrypt", "Effect": "Allow", "Resource": key_arn},
+        {
+            "Action": ["ses:SendEmail", "ses:SendRawEmail"],
+            "Condition": {"StringEquals": {"ses:FromAddress": MAILBOXES}},
+            "Effect": "Allow",
+            "Resource": IDENTITY,
+        },
+    ]
+
+
+def test_notification_mode_policy_and_environment() -> None:
+    stack, mail = _stack()
+    forwarder = _forwarder(stack, mail.bucket, prefix="inbound/")
+    template = assertions.Template.from_stack(stack)
+    assert _role_statements(stack, template, forwarder) == _expected(stack, mail, forwarder, ["inbound/*"])
     template.has_resource_properties(
         "AWS::Lambda::Function",
-        {"Environment": {"Variables": {"FORWARD_TO": "s@corp.example", "MAILBOXES": "info@example.com"}}},
+        {"Environment": {"Variables": {"FORWARD_TO": "s@corp.example", "MAILBOXES": ",".join(MAILBOXES)}}},
     )
+    config = json.dumps(template.find_resources("Custom::S3BucketNotifications"))
+    assert "inbound/" in config and "s3:ObjectCreated:*" in config
 
 
-@pytest.mark.parametrize(("prop", "value"), [("forward_to", []), ("mailboxes", ["nope"])])
-def test_invalid_addresses(prop: str, value: list[str]) -> None:
-    stack, bucket = _stack()
-    props = {"mailboxes": ["info@example.com"], "forward_to": ["s@corp.example"], prop: value}
+def test_key_prefixes_mode_reads_each_prefix_without_notification() -> None:
+    stack, mail = _stack()
+    forwarder = _forwarder(stack, mail.bucket, key_prefixes=PREFIXES)
+    template = assertions.Template.from_stack(stack)
+    assert _role_statements(stack, template, forwarder) == _expected(stack, mail, forwarder, ["info/*", "support/*"])
+    template.resource_count_is("Custom::S3BucketNotifications", 0)
+    (function,) = template.find_resources("AWS::Lambda::Function").values()
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert variables["MAIL_BUCKET"] == {"Ref": stack.get_logical_id(mail.bucket.node.default_child)}  # type: ignore[arg-type]
+    assert json.loads(variables["KEY_PREFIXES"]) == PREFIXES
+    action = forwarder.receipt_action()
+    assert isinstance(action, LambdaAction)
+    assert action.function is forwarder.function and action.invocation_type == "Event"
+
+
+def test_configuration_set_is_a_second_send_resource() -> None:
+    stack, mail = _stack()
+    forwarder = _forwarder(stack, mail.bucket, key_prefixes=PREFIXES, configuration_set_arn=CONFIGURATION_SET)
+    statements = _role_statements(stack, assertions.Template.from_stack(stack), forwarder)
+    (send,) = [s for s in statements if s["Action"] == ["ses:SendEmail", "ses:SendRawEmail"]]
+    assert sorted(send["Resource"]) == sorted([IDENTITY, CONFIGURATION_SET])
+
+
+def test_own_role_without_managed_policies() -> None:
+    stack, mail = _stack()
+    forwarder = _forwarder(stack, mail.bucket, key_prefixes=PREFIXES)
+    template = assertions.Template.from_stack(stack)
+    role_id = stack.get_logical_id(forwarder.role.node.default_child)  # type: ignore[arg-type]
+    assert "ManagedPolicyArns" not in template.to_json()["Resources"][role_id]["Properties"]
+    template.has_resource_properties("AWS::Lambda::Function", {"Role": {"Fn::GetAtt": [role_id, "Arn"]}})
+
+
+@pytest.mark.parametrize("mode", [{"key_prefixes": PREFIXES}, {}])
+def test_cdk_nag_passes_with_mail_bucket(mode: dict[str, Any]) -> None:
+    app = _app()
+    stack, mail = _stack(app)
+    _forwarder(stack, mail.bucket, **mode)
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    # Any unacknowledged AwsSolutions finding makes synth raise; the notification mode adds aws-cdk-lib's handler.
+    assert [artifact.stack_name for artifact in app.synth().stacks] == ["T"]
+
+
+@pytest.mark.parametrize(
+    ("prop", "value"),
+    [
+        ("forward_to", []),
+        ("mailboxes", ["nope"]),
+        ("key_prefixes", {}),
+        ("configuration_set_arn", "arn:aws:ses:eu-west-1:123456789012:identity/example.com"),
+    ],
+)
+def test_invalid_props(prop: str, value: Any) -> None:
+    stack = cdk.Stack(cdk.App(), "T", env=ENV)
     with pytest.raises(ValueError, match=prop):
-        MailForwarder(stack, "Fwd", bucket=bucket, identity_arn=IDENTITY, **props)  # type: ignore[arg-type]
+        _forwarder(stack, s3.Bucket(stack, "B"), **{prop: value})

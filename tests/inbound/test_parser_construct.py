@@ -1,23 +1,46 @@
-"""InboundParser construct: function settings, S3 notification filter, prefix-scoped bucket permissions."""
+"""InboundParser construct: function settings, S3 notification filter, the role's exact least-privilege policy, and
+cdk-nag (AwsSolutions) on a small stack with the project's MailBucket."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import aws_cdk as cdk
 import aws_cdk.aws_s3 as s3
 import pytest
 from aws_cdk import assertions
+from cdk_nag import AwsSolutionsChecks
 
 from sesmail.inbound import InboundParser
+from sesmail.receiving import MailBucket
+from tests.conftest import cdk_json_context
+
+ENV = cdk.Environment(account="123456789012", region="eu-west-1")
+
+
+def _app() -> cdk.App:
+    """An app with the project's feature flags (cdk.json), which MailBucket's access logging needs."""
+    return cdk.App(context={key: value for key, value in cdk_json_context().items() if key != "environments"})
+
+
+def _role_statements(stack: cdk.Stack, template: assertions.Template, parser: InboundParser) -> list[Any]:
+    role_id = stack.get_logical_id(parser.role.node.default_child)  # type: ignore[arg-type]
+    (policy,) = template.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role_id}]}}).values()
+    return list(policy["Properties"]["PolicyDocument"]["Statement"])
 
 
 @pytest.fixture(scope="module")
-def template() -> assertions.Template:
-    stack = cdk.Stack(cdk.App(), "T", env=cdk.Environment(account="123456789012", region="eu-west-1"))
-    bucket = s3.Bucket(stack, "Mail", enforce_ssl=True)
-    InboundParser(stack, "Parser", bucket=bucket, prefix="inbound/")
-    return assertions.Template.from_stack(stack)
+def mail_stack() -> tuple[cdk.Stack, MailBucket, InboundParser, assertions.Template]:
+    stack = cdk.Stack(_app(), "T", env=ENV)
+    mail = MailBucket(stack, "Mail")
+    parser = InboundParser(stack, "Parser", bucket=mail.bucket, prefix="inbound/")
+    return stack, mail, parser, assertions.Template.from_stack(stack)
+
+
+@pytest.fixture(scope="module")
+def template(mail_stack: tuple[cdk.Stack, MailBucket, InboundParser, assertions.Template]) -> assertions.Template:
+    return mail_stack[3]
 
 
 def test_function_no_retries_and_limits(template: assertions.Template) -> None:
@@ -34,13 +57,77 @@ def test_notification_filtered_by_prefix(template: assertions.Template) -> None:
     assert "inbound/" in config and "s3:ObjectCreated:*" in config
 
 
-def test_bucket_access_limited_to_prefix(template: assertions.Template) -> None:
-    text = json.dumps(template.find_resources("AWS::IAM::Policy"))
-    assert "/inbound/*" in text and '"/*"' not in text
+def test_role_policy_is_exactly_what_the_handler_calls(
+    mail_stack: tuple[cdk.Stack, MailBucket, InboundParser, assertions.Template],
+) -> None:
+    stack, mail, parser, template = mail_stack
+    bucket_arn = {"Fn::GetAtt": [stack.get_logical_id(mail.bucket.node.default_child), "Arn"]}  # type: ignore[arg-type]
+    key_arn = {"Fn::GetAtt": [stack.get_logical_id(mail.key.node.default_child), "Arn"]}  # type: ignore[arg-type]
+    logs_arn = {"Fn::GetAtt": [stack.get_logical_id(parser.node.find_child("Logs").node.default_child), "Arn"]}  # type: ignore[arg-type]
+
+    def objects(pattern: str) -> dict[str, Any]:
+        return {"Fn::Join": ["", [bucket_arn, f"/{pattern}"]]}
+
+    assert _role_statements(stack, template, parser) == [
+        {"Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Effect": "Allow", "Resource": logs_arn},
+        {"Action": "s3:GetObject", "Effect": "Allow", "Resource": objects("inbound/*")},
+        {
+            "Action": "s3:PutObject",
+            "Effect": "Allow",
+            "Resource": [objects("inbound/*.attachments/*"), objects("inbound/*.json")],
+        },
+        {"Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Effect": "Allow", "Resource": key_arn},
+    ]
+
+
+def test_own_role_without_managed_policies(
+    mail_stack: tuple[cdk.Stack, MailBucket, InboundParser, assertions.Template],
+) -> None:
+    stack, _, parser, template = mail_stack
+    role_id = stack.get_logical_id(parser.role.node.default_child)  # type: ignore[arg-type]
+    role = template.to_json()["Resources"][role_id]["Properties"]
+    assert "ManagedPolicyArns" not in role
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
+    template.has_resource_properties("AWS::Lambda::Function", {"Role": {"Fn::GetAtt": [role_id, "Arn"]}})
+    template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 365})
+
+
+def test_unencrypted_bucket_gets_no_kms_statement() -> None:
+    stack = cdk.Stack(_app(), "T", env=ENV)
+    parser = InboundParser(stack, "Parser", bucket=s3.Bucket(stack, "Plain", enforce_ssl=True))
+    statements = _role_statements(stack, assertions.Template.from_stack(stack), parser)
+    assert not any("kms:" in json.dumps(statement["Action"]) for statement in statements)
+
+
+def test_cdk_nag_passes_with_mail_bucket() -> None:
+    app = _app()
+    stack = cdk.Stack(app, "T", env=ENV)
+    mail = MailBucket(stack, "Mail")
+    InboundParser(stack, "Parser", bucket=mail.bucket)
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    # Any unacknowledged AwsSolutions finding makes synth raise.
+    assert [artifact.stack_name for artifact in app.synth().stacks] == ["T"]
+
+
+def test_cdk_nag_acknowledges_only_the_object_wildcards() -> None:
+    # A bare role with the same object grant is a finding under exactly the id the parser acknowledges.
+    import aws_cdk.aws_iam as iam
+
+    app = _app()
+    stack = cdk.Stack(app, "T", env=ENV)
+    mail = MailBucket(stack, "Mail")
+    role = iam.Role(stack, "Bare", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    role.add_to_principal_policy(
+        iam.PolicyStatement(actions=["s3:GetObject"], resources=[mail.bucket.arn_for_objects("x/*")])
+    )
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    bucket_id = stack.get_logical_id(mail.bucket.node.default_child)  # type: ignore[arg-type]
+    with pytest.raises(Exception, match=rf"AwsSolutions-IAM5\[Resource::<{bucket_id}\.Arn>/x/\*\]"):
+        app.synth()
 
 
 @pytest.mark.parametrize(("prop", "value"), [("memory_size", 64), ("max_message_bytes", 0)])
 def test_invalid_props(prop: str, value: int) -> None:
-    stack = cdk.Stack(cdk.App(), "T")
+    stack = cdk.Stack(_app(), "T")
     with pytest.raises(ValueError, match=prop):
         InboundParser(stack, "P", bucket=s3.Bucket(stack, "B"), **{prop: value})  # type: ignore[arg-type]
