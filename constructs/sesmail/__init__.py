@@ -27,6 +27,7 @@ _EXPORTS = {
     "WorkMailPrincipal": "workmail",
     "WorkMailSendingAuthorization": "workmail",
     "grant_send": "sending",
+    "suppress": "policy_suppress",
     "AddHeaderAction": "receiving",
     "BounceAction": "receiving",
     "LambdaAction": "receiving",
@@ -70,6 +71,7 @@ __all__ = [
     "WorkMailPrincipal",
     "WorkMailSendingAuthorization",
     "grant_send",
+    "suppress",
 ]
 
 if TYPE_CHECKING:
@@ -77,6 +79,7 @@ if TYPE_CHECKING:
     from .identity_policy import IdentityPolicy, IdentityPolicyProvider
     from .inbound import InboundParser, MailForwarder, SmtpCredentials
     from .mail_domain import MailDomain
+    from .policy_suppress import suppress
     from .receiving import (
         AddHeaderAction,
         BounceAction,
