@@ -69,28 +69,40 @@ def _record(found: list[Any], content_type: str, errors: list[str]) -> None:
     errors.extend(f"defect in {content_type}: {type(defect).__name__}" for defect in found)
 
 
-def _header(msg: EmailMessage, name: str, errors: list[str]) -> str | None:
-    try:
-        value = msg.get(name)
+@dataclass
+class _Headers:
+    """The message's headers, each decoded once by policy.default (which caches nothing: every get() re-parses)."""
+
+    listed: list[list[str]]
+    first: dict[str, Any]  # lower-case name -> the first such header (object, or its raw text when undecodable)
+
+    @classmethod
+    def of(cls, msg: EmailMessage, errors: list[str]) -> _Headers:
+        listed: list[list[str]] = []
+        first: dict[str, Any] = {}
+        for name, raw in msg.raw_items():
+            value: Any
+            try:
+                value = msg.policy.header_fetch_parse(name, raw)
+                text = str(value)
+            except Exception as error:  # e.g. an address group the header registry cannot build: keep the raw text
+                errors.append(f"header {name}: {type(error).__name__}: {error}")
+                value = text = str(raw)
+            listed.append([name, text])
+            first.setdefault(name.lower(), value)
+        return cls(listed, first)
+
+    def text(self, name: str) -> str | None:
+        value = self.first.get(name.lower())
         return None if value is None else str(value)
-    except Exception as error:  # a header policy.default cannot decode: keep the raw text
-        errors.append(f"header {name}: {type(error).__name__}: {error}")
-        return next((str(raw) for key, raw in msg.raw_items() if key.lower() == name.lower()), None)
 
-
-def _addresses(msg: EmailMessage, name: str, errors: list[str]) -> list[dict[str, str]]:
-    try:
-        header = msg.get(name)
-        if header is None:
-            return []
+    def addresses(self, name: str) -> list[dict[str, str]]:
+        header = self.first.get(name.lower())
         return [{"name": a.display_name, "address": a.addr_spec} for a in getattr(header, "addresses", ())]
-    except Exception as error:
-        errors.append(f"header {name}: {type(error).__name__}: {error}")
-        return []
 
 
 def _text(part: Part, errors: list[str]) -> str:
-    ctype = part.headers.get_content_type()
+    ctype = part.content_type
     decoded, found = part.decoded()
     _record(found, ctype, errors)
     # As EmailMessage.get_content() does: the charset parameter, ASCII by default, undecodable bytes replaced.
@@ -139,31 +151,31 @@ def parse(raw: Buffer) -> Parsed:
         headers = part.headers
         if root is None:
             root = headers
-        _record(headers.defects, headers.get_content_type(), errors)
+        ctype = part.content_type
+        _record(headers.defects, ctype, errors)
         if part.multipart:
             continue
         disposition = headers.get_content_disposition()
-        ctype = headers.get_content_type()
         if disposition != "attachment" and ctype == "text/plain":
             text.append(_text(part, errors))
         elif disposition != "attachment" and ctype == "text/html":
             html.append(_text(part, errors))
-        elif disposition is not None or headers.get_filename() or not ctype.startswith("text/"):
+        elif (filename := headers.get_filename() or "") or disposition is not None or not ctype.startswith("text/"):
             index = len(attachments)
-            filename = headers.get_filename() or ""
             attachments.append(Attachment(index, filename, safe_name(filename, index), ctype, part, errors))
     assert root is not None  # walk always yields the message itself first
+    headers = _Headers.of(root, errors)
     document = {
-        "subject": _header(root, "Subject", errors),
-        "date": _header(root, "Date", errors),
-        "messageId": _header(root, "Message-ID", errors),
-        "inReplyTo": _header(root, "In-Reply-To", errors),
-        "references": (_header(root, "References", errors) or "").split(),
-        "from": _addresses(root, "From", errors),
-        "to": _addresses(root, "To", errors),
-        "cc": _addresses(root, "Cc", errors),
-        "replyTo": _addresses(root, "Reply-To", errors),
-        "headers": _all_headers(root, errors),
+        "subject": headers.text("Subject"),
+        "date": headers.text("Date"),
+        "messageId": headers.text("Message-ID"),
+        "inReplyTo": headers.text("In-Reply-To"),
+        "references": (headers.text("References") or "").split(),
+        "from": headers.addresses("From"),
+        "to": headers.addresses("To"),
+        "cc": headers.addresses("Cc"),
+        "replyTo": headers.addresses("Reply-To"),
+        "headers": headers.listed,
         "verdicts": verdicts(root),
         "text": "\n".join(text) or None,
         "html": "\n".join(html) or None,
@@ -172,17 +184,3 @@ def parse(raw: Buffer) -> Parsed:
         "errors": errors,
     }
     return Parsed(document, attachments)
-
-
-def _all_headers(msg: EmailMessage, errors: list[str]) -> list[list[str]]:
-    decoded = []
-    for name, raw in msg.raw_items():
-        try:
-            value = str(msg.policy.header_fetch_parse(name, raw))
-        except Exception as error:  # e.g. an address group the header registry cannot build: keep the raw text
-            message = f"header {name}: {type(error).__name__}: {error}"
-            if message not in errors:  # _header/_addresses may have said so already
-                errors.append(message)
-            value = str(raw)
-        decoded.append([name, value])
-    return decoded

@@ -45,6 +45,7 @@ class Part:
     raw: Buffer
     start: int
     end: int
+    content_type: str = "text/plain"
     multipart: bool = False
     prefix: bytes = b""
 
@@ -75,12 +76,14 @@ def _visit(
         return
     headers, body, prefix = read_headers(raw, start, end)
     headers.set_default_type(default_type)
-    part = Part(headers, raw, body, end, prefix=prefix)
-    maintype = headers.get_content_maintype()
+    # Every get_content_type() parses the header anew (policy.default does not cache): ask once per part.
+    content_type = headers.get_content_type()
+    maintype = content_type.partition("/")[0]
+    part = Part(headers, raw, body, end, content_type, prefix=prefix)
     if maintype == "message":
         part.multipart = True
         yield part
-        if headers.get_content_type() == "message/delivery-status":
+        if content_type == "message/delivery-status":
             blocks = _status_blocks(raw, body, end)
             for number, (block_start, block_end) in enumerate(blocks, start=1):
                 last = strip and number == len(blocks)  # feedparser strips the part it created last
@@ -101,7 +104,7 @@ def _visit(
         return
     part.multipart = True
     yield part
-    child_type = "message/rfc822" if headers.get_content_type() == "multipart/digest" else "text/plain"
+    child_type = "message/rfc822" if content_type == "multipart/digest" else "text/plain"
     for child_start, child_end in children:
         yield from _visit(raw, child_start, child_end, depth + 1, child_type, True, errors)
 
@@ -194,6 +197,7 @@ def _delimiters(raw: Buffer, separator: bytes, start: int, end: int) -> Iterator
 
 
 def _strip_eol(raw: Buffer, start: int, end: int) -> int:
+    """``end`` moved back over one final CRLF, LF or CR (feedparser's NLCRE_eol)."""
     if end > start and raw[end - 1] == _LF:
         end -= 1
         return end - 1 if end > start and raw[end - 1] == _CR else end

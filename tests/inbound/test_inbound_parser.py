@@ -392,7 +392,7 @@ def test_headers_the_registry_cannot_build_are_kept_raw_and_recorded() -> None:
     assert doc["subject"] == "ok" and doc["text"] == "body\r\n" and doc["messageId"] == "<abc@"
     assert doc["to"] == [] and [name for name, _ in doc["headers"]] == ["To", "Message-ID", "Subject"]
     assert len(doc["errors"]) == 2
-    assert doc["errors"][0].startswith("header Message-ID: ") and doc["errors"][1].startswith("header To: ")
+    assert doc["errors"][0].startswith("header To: ") and doc["errors"][1].startswith("header Message-ID: ")
 
 
 def test_too_many_parts_stops_splitting() -> None:
