@@ -134,3 +134,15 @@ def test_invalid_props(prop: str, value: Any) -> None:
     stack = cdk.Stack(cdk.App(), "T", env=ENV)
     with pytest.raises(ValueError, match=prop):
         _forwarder(stack, s3.Bucket(stack, "B"), **{prop: value})
+
+
+def test_configuration_set_arn_token_is_accepted() -> None:
+    stack, mail = _stack()
+    name = cdk.CfnParameter(stack, "ConfigurationSetName").value_as_string
+    arn = stack.format_arn(
+        service="ses", resource="configuration-set", resource_name=name, arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME
+    )
+    forwarder = _forwarder(stack, mail.bucket, key_prefixes=PREFIXES, configuration_set_arn=arn)
+    statements = _role_statements(stack, assertions.Template.from_stack(stack), forwarder)
+    (send,) = [s for s in statements if s["Action"] == ["ses:SendEmail", "ses:SendRawEmail"]]
+    assert len(send["Resource"]) == 2 and IDENTITY in send["Resource"]
