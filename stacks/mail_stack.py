@@ -99,6 +99,13 @@ class MailStack(cdk.Stack):
     def _inbound(self, settings: EnvironmentSettings, inbound: InboundSettings, receiving: Receiving) -> None:
         """The WorkMail-free path: parse every stored message, forward it to staff, SMTP credentials to reply."""
         bucket = receiving.mail_bucket.bucket
+        # SES authorizes a send on the identity's default configuration set too, not only on the identity.
+        configuration_set_arn = self.format_arn(
+            service="ses",
+            resource="configuration-set",
+            resource_name=self.configuration_set.configuration_set.configuration_set_name,
+            arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
+        )
         if inbound.parse:
             InboundParser(self, "InboundParser", bucket=bucket)
         if inbound.forward_to:
@@ -110,6 +117,7 @@ class MailStack(cdk.Stack):
                 mailboxes=settings.addresses(),
                 forward_to=inbound.forward_to,
                 key_prefixes=dict(zip(settings.addresses(), receiving.mailbox_prefixes, strict=True)),
+                configuration_set_arn=configuration_set_arn,
             )
             # The bucket's one ObjectCreated notification belongs to the parser: forwarding runs from each
             # mailbox rule, after its S3 action has stored the message.
@@ -122,4 +130,5 @@ class MailStack(cdk.Stack):
                 identity_arn=self.mail_domain.identity_arn,
                 from_addresses=settings.addresses(),
                 rotation_token=inbound.smtp_rotation_token,
+                configuration_set_arn=configuration_set_arn,
             )
