@@ -51,14 +51,23 @@ def test_good_settings_are_typed_and_defaulted() -> None:
         env.domain = "other.com"  # type: ignore[misc]
 
 
-def test_shipped_example_environment_is_valid() -> None:
-    (example,) = load_environments(cdk_json_context()["environments"])
+def test_shipped_example_environments_are_valid() -> None:
+    example, without_workmail = load_environments(cdk_json_context()["environments"])
     assert (example.name, example.account, example.region, example.domain) == (
         "example",
         "123456789012",
         "us-east-1",
         "example.com",
     )
+    assert example.workmail is not None and example.take_over_active_rule_set and example.inbound is None
+    assert (without_workmail.name, without_workmail.region, without_workmail.workmail) == (
+        "example-s3",
+        "eu-west-1",
+        None,
+    )
+    assert without_workmail.inbound is not None
+    assert without_workmail.inbound.parse and without_workmail.inbound.smtp_credentials
+    assert without_workmail.inbound.forward_to == ("staff@corp.example",)
 
 
 @pytest.mark.parametrize(
