@@ -46,7 +46,7 @@ def template(mail_stack: tuple[cdk.Stack, MailBucket, InboundParser, assertions.
 def test_function_no_retries_and_limits(template: assertions.Template) -> None:
     template.has_resource_properties(
         "AWS::Lambda::Function",
-        {"Runtime": "python3.14", "MemorySize": 2048, "Environment": {"Variables": {"MAX_MESSAGE_BYTES": "52428800"}}},
+        {"Runtime": "python3.14", "MemorySize": 1024, "Environment": {"Variables": {"MAX_MESSAGE_BYTES": "52428800"}}},
     )
     template.has_resource_properties("AWS::Lambda::EventInvokeConfig", {"MaximumRetryAttempts": 0})
 
