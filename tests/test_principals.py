@@ -1,5 +1,7 @@
 """The legacy WorkMail principal fix-up: account id or any IAM ARN in the account -> that account's root."""
 
+from typing import Any
+
 import pytest
 
 from tests.conftest import load_handler
@@ -43,7 +45,7 @@ def test_to_account_root_rejects(value: str, partition: str) -> None:
 
 
 def test_normalize_rewrites_only_aws_principals() -> None:
-    document = {
+    document: dict[str, Any] = {
         "Version": "2012-10-17",
         "Statement": [
             {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:user/amazon-workmail-us-east-1"}},

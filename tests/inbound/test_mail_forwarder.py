@@ -5,6 +5,7 @@ from __future__ import annotations
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
+from typing import Any
 
 import boto3
 import pytest
@@ -102,7 +103,7 @@ def test_ses_event_reads_the_stored_copy_under_the_matched_mailbox_prefix(monkey
         sent: list[dict] = []
         real_client = boto3.client
 
-        def recording_client(name: str, *args, **kwargs):  # type: ignore[no-untyped-def]
+        def recording_client(name: str, *args: Any, **kwargs: Any) -> Any:
             client = real_client(name, *args, **kwargs)
             if name == "sesv2":
                 client.meta.events.register(

@@ -102,7 +102,8 @@ class Fixture:
     def rule(self, name: str) -> tuple[str, dict[str, Any]]:
         rules = self.template.find_resources("AWS::SES::ReceiptRule", {"Properties": {"Rule": {"Name": name}}})
         assert len(rules) == 1, rules
-        return next(iter(rules.items()))
+        logical_id, resource = next(iter(rules.items()))
+        return logical_id, dict(resource)
 
     def logical_id(self, construct: Any) -> str:
         return self.stack.get_logical_id(construct.node.default_child)
