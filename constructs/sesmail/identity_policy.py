@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-import typing
 
 import aws_cdk as cdk
 import aws_cdk.aws_iam as iam
 import aws_cdk.aws_lambda as lambda_
-import aws_cdk.aws_logs as logs
-import aws_cdk.custom_resources as cr
 from constructs import Construct
 
 from ._assets import handler_code
+from ._provider import framework_provider, lambda_role
 from .validation import is_token
 
 _POLICY_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -41,16 +39,7 @@ class IdentityPolicyProvider(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         self._identity_arns: list[str] = []
-        log_group = logs.LogGroup(
-            self, "Logs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=cdk.RemovalPolicy.DESTROY
-        )
-        self.role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Puts and deletes sesmail's SES identity policies",
-        )
-        log_group.grant_write(self.role)
+        self.role, log_group = lambda_role(self, description="Puts and deletes sesmail's SES identity policies")
         self.function = lambda_.Function(
             self,
             "Handler",
@@ -62,30 +51,11 @@ class IdentityPolicyProvider(Construct):
             log_group=log_group,
             description="sesmail: SES identity policy custom resource",
         )
-        # The framework gets its own role and log group rather than the managed AWSLambdaBasicExecutionRole.
-        framework_logs = logs.LogGroup(
-            self, "FrameworkLogs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=cdk.RemovalPolicy.DESTROY
-        )
-        framework_role = iam.Role(
+        self.provider = framework_provider(
             self,
-            "FrameworkRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            handler=self.function,
             description="Invokes sesmail's identity-policy handler for CloudFormation",
-        )
-        framework_logs.grant_write(framework_role)
-        self.provider = cr.Provider(
-            self,
-            "Provider",
-            on_event_handler=self.function,
-            framework_on_event_role=framework_role,
-            log_group=framework_logs,
-        )
-        handler_arn = cdk.Stack.of(self).get_logical_id(typing.cast(cdk.CfnElement, self.function.node.default_child))
-        cdk.Validations.of(framework_role).acknowledge(
-            cdk.Acknowledgment(
-                id=f"AwsSolutions-IAM5[Resource::<{handler_arn}.Arn>:*]",
-                reason="The provider framework may invoke only the identity-policy handler; ':*' covers its versions.",
-            )
+            label="the identity-policy handler",
         )
 
     @classmethod

@@ -14,7 +14,6 @@ from typing import Any
 
 import aws_cdk as cdk
 import aws_cdk.aws_iam as iam
-import aws_cdk.aws_logs as logs
 import aws_cdk.aws_s3 as s3
 from constructs import Construct
 
@@ -22,16 +21,6 @@ from constructs import Construct
 NOTIFICATIONS_HANDLER_ID = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"
 
 _CONFIGURATION_SET_ARN = re.compile(r"^arn:aws[a-z-]*:ses:[a-z0-9-]+:\d{12}:configuration-set/[A-Za-z0-9_-]{1,64}$")
-
-
-def lambda_role(scope: Construct, *, description: str) -> tuple[iam.Role, logs.LogGroup]:
-    """A role for one function, allowed to write only to its own log group (retained one year), and that group."""
-    log_group = logs.LogGroup(
-        scope, "Logs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=cdk.RemovalPolicy.DESTROY
-    )
-    role = iam.Role(scope, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description=description)
-    log_group.grant_write(role)
-    return role, log_group
 
 
 def nag_resource(scope: Construct, value: str) -> str:

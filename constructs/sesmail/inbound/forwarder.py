@@ -13,13 +13,13 @@ import aws_cdk.aws_s3_notifications as s3n
 from constructs import Construct
 
 from .._assets import handler_code
+from .._provider import lambda_role
 from ..receiving.actions import LambdaAction
 from ..validation import is_token
 from ._permissions import (
     acknowledge_notifications_handler,
     check_configuration_set_arn,
     grant_objects,
-    lambda_role,
 )
 
 

@@ -9,7 +9,8 @@ import aws_cdk.aws_s3_notifications as s3n
 from constructs import Construct
 
 from .._assets import handler_code
-from ._permissions import acknowledge_notifications_handler, grant_objects, lambda_role
+from .._provider import lambda_role
+from ._permissions import acknowledge_notifications_handler, grant_objects
 
 #: The handler's outputs beside each message ``<key>``: its document and its attachments.
 OUTPUT_SUFFIXES = (".json", ".attachments/*")

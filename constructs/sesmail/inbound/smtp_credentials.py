@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import typing
 from collections.abc import Sequence
 
 import aws_cdk as cdk
 import aws_cdk.aws_iam as iam
 import aws_cdk.aws_kms as kms
 import aws_cdk.aws_lambda as lambda_
-import aws_cdk.aws_logs as logs
 import aws_cdk.aws_secretsmanager as secretsmanager
-import aws_cdk.custom_resources as cr
 from constructs import Construct
 
 from .._assets import handler_code
+from .._provider import framework_provider, lambda_role
 from ..validation import is_token
-from ._permissions import check_configuration_set_arn, lambda_role
+from ._permissions import check_configuration_set_arn
 
 
 class SmtpCredentials(Construct):
@@ -104,30 +102,11 @@ class SmtpCredentials(Construct):
             iam.PolicyStatement(actions=["secretsmanager:PutSecretValue"], resources=[self.secret.secret_arn])
         )
         self.key.grant(self.handler_role, "kms:GenerateDataKey", "kms:Decrypt")
-        # The framework gets its own role and log group rather than the managed AWSLambdaBasicExecutionRole.
-        framework_logs = logs.LogGroup(
-            self, "FrameworkLogs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=cdk.RemovalPolicy.DESTROY
-        )
-        framework_role = iam.Role(
+        provider = framework_provider(
             self,
-            "FrameworkRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            handler=function,
             description="Invokes sesmail's SMTP credentials handler for CloudFormation",
-        )
-        framework_logs.grant_write(framework_role)
-        provider = cr.Provider(
-            self,
-            "Provider",
-            on_event_handler=function,
-            framework_on_event_role=framework_role,
-            log_group=framework_logs,
-        )
-        handler_arn = cdk.Stack.of(self).get_logical_id(typing.cast(cdk.CfnElement, function.node.default_child))
-        cdk.Validations.of(framework_role).acknowledge(
-            cdk.Acknowledgment(
-                id=f"AwsSolutions-IAM5[Resource::<{handler_arn}.Arn>:*]",
-                reason="The provider framework may invoke only the SMTP credentials handler; ':*' covers its versions.",
-            )
+            label="the SMTP credentials handler",
         )
         self.access_key = cdk.CustomResource(
             self,

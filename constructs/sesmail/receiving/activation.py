@@ -13,12 +13,11 @@ import typing
 import aws_cdk as cdk
 import aws_cdk.aws_iam as iam
 import aws_cdk.aws_lambda as lambda_
-import aws_cdk.aws_logs as logs
 import aws_cdk.aws_ses as ses
-import aws_cdk.custom_resources as cr
 from constructs import Construct
 
 from .._assets import handler_code
+from .._provider import framework_provider, lambda_role
 from ..validation import is_token
 from .names import check_rule_set_name
 
@@ -34,16 +33,9 @@ class RuleSetActivationProvider(Construct):
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        log_group = logs.LogGroup(
-            self, "Logs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=cdk.RemovalPolicy.DESTROY
+        self.role, log_group = lambda_role(
+            self, description="Activates sesmail's SES receipt rule set and restores the previous one"
         )
-        self.role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Activates sesmail's SES receipt rule set and restores the previous one",
-        )
-        log_group.grant_write(self.role)
         self.role.add_to_principal_policy(iam.PolicyStatement(actions=list(ACTIVATION_ACTIONS), resources=["*"]))
         cdk.Validations.of(self.role).acknowledge(
             cdk.Acknowledgment(
@@ -66,30 +58,11 @@ class RuleSetActivationProvider(Construct):
             log_group=log_group,
             description="sesmail: SES receipt rule set activation custom resource",
         )
-        # The framework gets its own role and log group rather than the managed AWSLambdaBasicExecutionRole.
-        framework_logs = logs.LogGroup(
-            self, "FrameworkLogs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=cdk.RemovalPolicy.DESTROY
-        )
-        framework_role = iam.Role(
+        self.provider = framework_provider(
             self,
-            "FrameworkRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            handler=self.function,
             description="Invokes sesmail's receipt-rule-set activation handler for CloudFormation",
-        )
-        framework_logs.grant_write(framework_role)
-        self.provider = cr.Provider(
-            self,
-            "Provider",
-            on_event_handler=self.function,
-            framework_on_event_role=framework_role,
-            log_group=framework_logs,
-        )
-        handler_arn = cdk.Stack.of(self).get_logical_id(typing.cast(cdk.CfnElement, self.function.node.default_child))
-        cdk.Validations.of(framework_role).acknowledge(
-            cdk.Acknowledgment(
-                id=f"AwsSolutions-IAM5[Resource::<{handler_arn}.Arn>:*]",
-                reason="The provider framework may invoke only the activation handler; ':*' covers its versions.",
-            )
+            label="the activation handler",
         )
 
     @classmethod
