@@ -394,3 +394,16 @@ def _fn() -> lambda_.IFunction:
 
 def _bucket() -> s3.IBucket:
     return s3.Bucket.from_bucket_name(_SCRATCH, f"B{len(_SCRATCH.node.children)}", "mail-bucket")
+
+
+def test_two_actions_on_one_bucket_get_distinct_sids() -> None:
+    stack = new_stack()
+    bucket = s3.Bucket(stack, "Bucket", enforce_ssl=True)
+    rule_set = ReceiptRuleSet(stack, "RuleSet", rule_set_name="inbound", activate=False)
+    rule_set.add_rule(
+        "copies",
+        actions=[S3Action(bucket=bucket, object_key_prefix="a/"), S3Action(bucket=bucket, object_key_prefix="b/")],
+    )
+    (policy,) = Template.from_stack(stack).find_resources("AWS::S3::BucketPolicy").values()
+    sids = [s.get("Sid") for s in policy["Properties"]["PolicyDocument"]["Statement"] if s.get("Sid")]
+    assert sids == ["AllowSesPutInboundCopies", "AllowSesPutInboundCopies2"]

@@ -9,7 +9,7 @@ rule carries a synth warning that names the statement its owner must add.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aws_cdk as cdk
 import aws_cdk.aws_iam as iam
@@ -33,6 +33,8 @@ class RuleContext:
     rule_name: str
     #: ``arn:...:receipt-rule-set/<set>:receipt-rule/<rule>``
     rule_arn: str
+    #: Sids handed out so far: a rule with two actions on one resource still gets unique Sids in its policy.
+    _sids: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def account(self) -> str:
@@ -57,12 +59,17 @@ class RuleContext:
         for operator, keys in extra.items():
             conditions.setdefault(operator, {}).update(keys)
         return iam.PolicyStatement(
-            sid=f"{sid}{_sid_suffix(self.rule_set_name, self.rule_name)}",
+            sid=self._unique_sid(f"{sid}{_sid_suffix(self.rule_set_name, self.rule_name)}"),
             principals=[iam.ServicePrincipal(SES_PRINCIPAL)],
             actions=actions,
             resources=resources,
             conditions=conditions,
         )
+
+    def _unique_sid(self, sid: str) -> str:
+        count = self._sids.get(sid, 0) + 1
+        self._sids[sid] = count
+        return sid if count == 1 else f"{sid}{count}"
 
     def warn_manual_policy(self, resource: str, statement: iam.PolicyStatement) -> None:
         """The owner of an imported ``resource`` must add ``statement``; SES rejects the rule until then."""
