@@ -60,17 +60,18 @@ class MailStack(cdk.Stack):
             dmarc_policy=settings.dmarc_policy,
             dmarc_report_address=settings.dmarc_report_address,
         )
+        workmail_organization_arn = None
         if settings.workmail is not None:
             legacy = settings.workmail.legacy_account_principal
-            WorkMailSendingAuthorization(
+            workmail_organization_arn = WorkMailSendingAuthorization(
                 self,
                 "WorkMailSending",
                 mail_domain=self.mail_domain,
                 organization_id=settings.workmail.organization_id,
                 principal=WorkMailPrincipal.legacy_account(legacy) if legacy else WorkMailPrincipal.service(),
-            )
+            ).organization_arn
         if settings.receiving is not None:
-            self.receiving = build_receiving(self, settings, settings.receiving)
+            self.receiving = build_receiving(self, settings, settings.receiving, workmail_organization_arn)
             if settings.inbound is not None:
                 self._inbound(settings, settings.inbound, self.receiving)
         if "register" in settings.mailboxes:
@@ -100,12 +101,7 @@ class MailStack(cdk.Stack):
         """The WorkMail-free path: parse every stored message, forward it to staff, SMTP credentials to reply."""
         bucket = receiving.mail_bucket.bucket
         # SES authorizes a send on the identity's default configuration set too, not only on the identity.
-        configuration_set_arn = self.format_arn(
-            service="ses",
-            resource="configuration-set",
-            resource_name=self.configuration_set.configuration_set.configuration_set_name,
-            arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
-        )
+        configuration_set_arn = self.configuration_set.configuration_set_arn
         if inbound.parse:
             InboundParser(self, "InboundParser", bucket=bucket)
         if inbound.forward_to:

@@ -41,9 +41,14 @@ class Receiving:
     mailbox_prefixes: tuple[str, ...]
 
 
-def build_receiving(scope: Construct, settings: EnvironmentSettings, receiving: ReceivingSettings) -> Receiving:
-    """The rule set: ``before`` extra rules, one rule per mailbox (store under ``<mailbox>/``, then WorkMail when
-    configured), then ``after`` extra rules."""
+def build_receiving(
+    scope: Construct,
+    settings: EnvironmentSettings,
+    receiving: ReceivingSettings,
+    workmail_organization_arn: str | None,
+) -> Receiving:
+    """The rule set: ``before`` extra rules, one rule per mailbox (store under ``<mailbox>/``, then deliver to
+    ``workmail_organization_arn`` when given), then ``after`` extra rules."""
     lifecycle = receiving.mail_bucket
     mail_bucket = MailBucket(
         scope,
@@ -62,20 +67,12 @@ def build_receiving(scope: Construct, settings: EnvironmentSettings, receiving: 
     imports = _Imports(scope)
     for rule in (r for r in receiving.rules if r.position == "before"):
         _add_extra_rule(rule_set, rule, mail_bucket, imports)
-    workmail_arn = None
-    if settings.workmail is not None:
-        workmail_arn = cdk.Stack.of(scope).format_arn(
-            service="workmail",
-            resource="organization",
-            resource_name=settings.workmail.organization_id,
-            arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
-        )
     mailbox_rules = []
     prefixes = tuple(f"{mailbox}/" for mailbox in settings.mailboxes)
     for mailbox, address, prefix in zip(settings.mailboxes, settings.addresses(), prefixes, strict=True):
         actions: list[ReceiptAction] = [S3Action(bucket=mail_bucket.bucket, object_key_prefix=prefix)]
-        if workmail_arn is not None:
-            actions.append(WorkMailAction(organization_arn=workmail_arn))
+        if workmail_organization_arn is not None:
+            actions.append(WorkMailAction(organization_arn=workmail_organization_arn))
         mailbox_rules.append(rule_set.add_rule(mailbox_rule_name(mailbox), recipients=[address], actions=actions))
     for rule in (r for r in receiving.rules if r.position == "after"):
         _add_extra_rule(rule_set, rule, mail_bucket, imports)

@@ -49,6 +49,20 @@ def load_handler(folder: str, module: str = "index") -> ModuleType:
         sys.path.remove(str(path))
 
 
+def cfn_event(request: str, props: dict[str, Any], physical_id: str | None = None, old: dict | None = None) -> dict:
+    """A CloudFormation custom-resource event as the Provider framework hands it to an on_event handler."""
+    event: dict[str, Any] = {"RequestType": request, "ResourceProperties": props}
+    if physical_id is not None:
+        event["PhysicalResourceId"] = physical_id
+    if old is not None:
+        event["OldResourceProperties"] = old
+    return event
+
+
+def no_sleep(_: float) -> None:
+    """Stands in for ``time.sleep`` in handlers' retry loops."""
+
+
 def build_app(environments: dict[str, Any] | None = None, with_nag: bool = True) -> cdk.App:
     """The project's app, built from cdk.json's context or from ``environments`` in its place."""
     from stacks import build_app as build

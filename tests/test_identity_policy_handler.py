@@ -15,7 +15,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from tests.conftest import load_handler
+from tests.conftest import cfn_event, load_handler, no_sleep
 
 index = load_handler("identity_policy")
 
@@ -48,19 +48,6 @@ def _props(identity: str = IDENTITY, name: str = "sesmail-workmail-send", policy
     return {"Identity": identity, "PolicyName": name, "Policy": policy, "Partition": "aws", **extra}
 
 
-def _event(request: str, props: dict, physical_id: str | None = None, old: dict | None = None) -> dict:
-    event: dict[str, Any] = {"RequestType": request, "ResourceProperties": props}
-    if physical_id:
-        event["PhysicalResourceId"] = physical_id
-    if old:
-        event["OldResourceProperties"] = old
-    return event
-
-
-def no_sleep(_: float) -> None:
-    pass
-
-
 @pytest.fixture()
 def ses() -> Iterator[Any]:
     with mock_aws():
@@ -79,7 +66,7 @@ def policies(ses: Any, identity: str = IDENTITY) -> dict[str, dict]:
 
 
 def test_create_puts_policy_and_returns_physical_id(ses: Any) -> None:
-    result = index.on_event(_event("Create", _props()), ses=ses, sleep=no_sleep)
+    result = index.on_event(cfn_event("Create", _props()), ses=ses, sleep=no_sleep)
     assert result == {"PhysicalResourceId": "example.com|sesmail-workmail-send"}
     stored = policies(ses)["sesmail-workmail-send"]
     assert stored["Statement"][0]["Principal"] == {"Service": "workmail.us-east-1.amazonaws.com"}
@@ -87,19 +74,19 @@ def test_create_puts_policy_and_returns_physical_id(ses: Any) -> None:
 
 
 def test_create_normalises_legacy_principal_to_account_root(ses: Any) -> None:
-    index.on_event(_event("Create", _props(policy=LEGACY, NormalizeAwsPrincipals="true")), ses=ses, sleep=no_sleep)
+    index.on_event(cfn_event("Create", _props(policy=LEGACY, NormalizeAwsPrincipals="true")), ses=ses, sleep=no_sleep)
     stored = policies(ses)["sesmail-workmail-send"]
     assert stored["Statement"][0]["Principal"] == {"AWS": "arn:aws:iam::111122223333:root"}
 
 
 def test_without_normalise_flag_principal_is_put_as_written(ses: Any) -> None:
-    index.on_event(_event("Create", _props(policy=LEGACY, NormalizeAwsPrincipals="false")), ses=ses, sleep=no_sleep)
+    index.on_event(cfn_event("Create", _props(policy=LEGACY, NormalizeAwsPrincipals="false")), ses=ses, sleep=no_sleep)
     stored = policies(ses)["sesmail-workmail-send"]
     assert stored["Statement"][0]["Principal"]["AWS"].endswith(":user/amazon-workmail-us-east-1")
 
 
 def test_retried_create_succeeds_and_leaves_one_policy(ses: Any) -> None:
-    event = _event("Create", _props())
+    event = cfn_event("Create", _props())
     first = index.on_event(event, ses=ses, sleep=no_sleep)
     second = index.on_event(event, ses=ses, sleep=no_sleep)
     assert first == second
@@ -110,14 +97,14 @@ def test_create_refuses_to_overwrite_a_policy_it_did_not_create(ses: Any) -> Non
     theirs = _policy({"AWS": "arn:aws:iam::999988887777:root"}, owner="someone-else")
     ses.create_email_identity_policy(EmailIdentity=IDENTITY, PolicyName="sesmail-workmail-send", Policy=theirs)
     with pytest.raises(index.PolicyError, match="did not create; refusing to overwrite"):
-        index.on_event(_event("Create", _props()), ses=ses, sleep=no_sleep)
+        index.on_event(cfn_event("Create", _props()), ses=ses, sleep=no_sleep)
     assert policies(ses)["sesmail-workmail-send"]["Id"] == "someone-else"
 
 
 def test_update_of_document_changes_policy_in_place(ses: Any) -> None:
-    physical = index.on_event(_event("Create", _props()), ses=ses, sleep=no_sleep)["PhysicalResourceId"]
+    physical = index.on_event(cfn_event("Create", _props()), ses=ses, sleep=no_sleep)["PhysicalResourceId"]
     new = _props(policy=LEGACY, NormalizeAwsPrincipals="true")
-    result = index.on_event(_event("Update", new, physical, old=_props()), ses=ses, sleep=no_sleep)
+    result = index.on_event(cfn_event("Update", new, physical, old=_props()), ses=ses, sleep=no_sleep)
     assert result["PhysicalResourceId"] == physical
     assert policies(ses)["sesmail-workmail-send"]["Statement"][0]["Principal"] == {
         "AWS": "arn:aws:iam::111122223333:root"
@@ -126,23 +113,23 @@ def test_update_of_document_changes_policy_in_place(ses: Any) -> None:
 
 def test_update_rename_puts_new_then_cloudformation_delete_removes_old(ses: Any) -> None:
     old = _props()
-    physical = index.on_event(_event("Create", old), ses=ses, sleep=no_sleep)["PhysicalResourceId"]
+    physical = index.on_event(cfn_event("Create", old), ses=ses, sleep=no_sleep)["PhysicalResourceId"]
     renamed = _props(name="workmail-v2")
-    result = index.on_event(_event("Update", renamed, physical, old=old), ses=ses, sleep=no_sleep)
+    result = index.on_event(cfn_event("Update", renamed, physical, old=old), ses=ses, sleep=no_sleep)
     assert result["PhysicalResourceId"] == "example.com|workmail-v2"
     assert sorted(policies(ses)) == ["sesmail-workmail-send", "workmail-v2"]
     # CloudFormation's clean-up phase deletes the old physical id, with the old properties.
-    index.on_event(_event("Delete", old, physical), ses=ses, sleep=no_sleep)
+    index.on_event(cfn_event("Delete", old, physical), ses=ses, sleep=no_sleep)
     assert sorted(policies(ses)) == ["workmail-v2"]
 
 
 def test_update_change_identity_moves_policy(ses: Any) -> None:
     old = _props()
-    physical = index.on_event(_event("Create", old), ses=ses, sleep=no_sleep)["PhysicalResourceId"]
+    physical = index.on_event(cfn_event("Create", old), ses=ses, sleep=no_sleep)["PhysicalResourceId"]
     moved = _props(identity="example.org")
-    result = index.on_event(_event("Update", moved, physical, old=old), ses=ses, sleep=no_sleep)
+    result = index.on_event(cfn_event("Update", moved, physical, old=old), ses=ses, sleep=no_sleep)
     assert result["PhysicalResourceId"] == "example.org|sesmail-workmail-send"
-    index.on_event(_event("Delete", old, physical), ses=ses, sleep=no_sleep)
+    index.on_event(cfn_event("Delete", old, physical), ses=ses, sleep=no_sleep)
     assert policies(ses) == {}
     assert list(policies(ses, "example.org")) == ["sesmail-workmail-send"]
 
@@ -150,13 +137,13 @@ def test_update_change_identity_moves_policy(ses: Any) -> None:
 def test_delete_removes_policy_and_leaves_others(ses: Any) -> None:
     other = _policy({"AWS": "arn:aws:iam::999988887777:root"}, owner="someone-else")
     ses.create_email_identity_policy(EmailIdentity=IDENTITY, PolicyName="delegate", Policy=other)
-    physical = index.on_event(_event("Create", _props()), ses=ses, sleep=no_sleep)["PhysicalResourceId"]
-    index.on_event(_event("Delete", _props(), physical), ses=ses, sleep=no_sleep)
+    physical = index.on_event(cfn_event("Create", _props()), ses=ses, sleep=no_sleep)["PhysicalResourceId"]
+    index.on_event(cfn_event("Delete", _props(), physical), ses=ses, sleep=no_sleep)
     assert list(policies(ses)) == ["delegate"]
 
 
 def test_delete_of_absent_policy_succeeds_twice(ses: Any) -> None:
-    event = _event("Delete", _props(), "example.com|sesmail-workmail-send")
+    event = cfn_event("Delete", _props(), "example.com|sesmail-workmail-send")
     assert index.on_event(event, ses=ses, sleep=no_sleep) == {"PhysicalResourceId": "example.com|sesmail-workmail-send"}
     assert index.on_event(event, ses=ses, sleep=no_sleep) == {"PhysicalResourceId": "example.com|sesmail-workmail-send"}
 
@@ -164,20 +151,20 @@ def test_delete_of_absent_policy_succeeds_twice(ses: Any) -> None:
 def test_delete_leaves_a_same_named_policy_someone_else_now_owns(ses: Any) -> None:
     theirs = _policy({"AWS": "arn:aws:iam::999988887777:root"}, owner="someone-else")
     ses.create_email_identity_policy(EmailIdentity=IDENTITY, PolicyName="sesmail-workmail-send", Policy=theirs)
-    index.on_event(_event("Delete", _props(), "example.com|sesmail-workmail-send"), ses=ses, sleep=no_sleep)
+    index.on_event(cfn_event("Delete", _props(), "example.com|sesmail-workmail-send"), ses=ses, sleep=no_sleep)
     assert policies(ses)["sesmail-workmail-send"]["Id"] == "someone-else"
 
 
 def test_delete_after_failed_create_touches_nothing(ses: Any) -> None:
     # The framework's physical id for a create that failed before returning one is not ours.
-    result = index.on_event(_event("Delete", _props(), "some-request-id"), ses=ses, sleep=no_sleep)
+    result = index.on_event(cfn_event("Delete", _props(), "some-request-id"), ses=ses, sleep=no_sleep)
     assert result == {"PhysicalResourceId": "some-request-id"}
 
 
 def test_delete_when_identity_is_gone_succeeds(ses: Any) -> None:
-    index.on_event(_event("Create", _props()), ses=ses, sleep=no_sleep)
+    index.on_event(cfn_event("Create", _props()), ses=ses, sleep=no_sleep)
     ses.delete_email_identity(EmailIdentity=IDENTITY)
-    index.on_event(_event("Delete", _props(), "example.com|sesmail-workmail-send"), ses=ses, sleep=no_sleep)
+    index.on_event(cfn_event("Delete", _props(), "example.com|sesmail-workmail-send"), ses=ses, sleep=no_sleep)
 
 
 # --- Stubber: exact calls, throttling and errors -------------------------------------------------------------------
@@ -200,7 +187,7 @@ def test_create_calls_get_then_create_with_rendered_policy(stubbed: tuple[Any, S
         {},
         {"EmailIdentity": IDENTITY, "PolicyName": "sesmail-workmail-send", "Policy": expected_policy},
     )
-    result = index.on_event(_event("Create", _props()), ses=client, sleep=no_sleep)
+    result = index.on_event(cfn_event("Create", _props()), ses=client, sleep=no_sleep)
     assert result["PhysicalResourceId"] == "example.com|sesmail-workmail-send"
 
 
@@ -211,7 +198,7 @@ def test_throttling_is_retried_with_backoff(stubbed: tuple[Any, Stubber]) -> Non
     stubber.add_client_error("get_email_identity_policies", "TooManyRequestsException", "Too many requests", 429)
     stubber.add_response("get_email_identity_policies", {"Policies": {}}, {"EmailIdentity": IDENTITY})
     stubber.add_response("create_email_identity_policy", {}, None)
-    index.on_event(_event("Create", _props()), ses=client, sleep=waits.append)
+    index.on_event(cfn_event("Create", _props()), ses=client, sleep=waits.append)
     assert len(waits) == 2 and waits[1] > waits[0]
 
 
@@ -220,7 +207,7 @@ def test_persistent_throttling_fails_with_ses_error_text(stubbed: tuple[Any, Stu
     for _ in range(index.MAX_ATTEMPTS):
         stubber.add_client_error("get_email_identity_policies", "TooManyRequestsException", "Rate exceeded", 429)
     with pytest.raises(index.PolicyError, match="TooManyRequestsException: Rate exceeded"):
-        index.on_event(_event("Create", _props()), ses=client, sleep=no_sleep)
+        index.on_event(cfn_event("Create", _props()), ses=client, sleep=no_sleep)
 
 
 def test_access_denied_is_reported_with_ses_error_text(stubbed: tuple[Any, Stubber]) -> None:
@@ -229,7 +216,7 @@ def test_access_denied_is_reported_with_ses_error_text(stubbed: tuple[Any, Stubb
     message = "User is not authorized to perform ses:CreateEmailIdentityPolicy on resource identity/example.com"
     stubber.add_client_error("create_email_identity_policy", "AccessDeniedException", message, 403)
     with pytest.raises(index.PolicyError) as failure:
-        index.on_event(_event("Create", _props()), ses=client, sleep=no_sleep)
+        index.on_event(cfn_event("Create", _props()), ses=client, sleep=no_sleep)
     assert str(failure.value) == (
         f"SES rejected policy 'sesmail-workmail-send' on example.com: AccessDeniedException: {message}"
     )
@@ -242,11 +229,11 @@ def test_delete_access_denied_is_reported(stubbed: tuple[Any, Stubber]) -> None:
     )
     stubber.add_client_error("delete_email_identity_policy", "AccessDeniedException", "denied", 403)
     with pytest.raises(index.PolicyError, match=r"could not delete policy 'sesmail-workmail-send'.*denied"):
-        index.on_event(_event("Delete", _props(), "example.com|sesmail-workmail-send"), ses=client, sleep=no_sleep)
+        index.on_event(cfn_event("Delete", _props(), "example.com|sesmail-workmail-send"), ses=client, sleep=no_sleep)
 
 
 def test_unknown_identity_on_create_is_reported(stubbed: tuple[Any, Stubber]) -> None:
     client, stubber = stubbed
     stubber.add_client_error("get_email_identity_policies", "NotFoundException", "Email identity not found", 404)
     with pytest.raises(index.PolicyError, match="NotFoundException: Email identity not found"):
-        index.on_event(_event("Create", _props()), ses=client, sleep=no_sleep)
+        index.on_event(cfn_event("Create", _props()), ses=client, sleep=no_sleep)
