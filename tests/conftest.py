@@ -49,9 +49,18 @@ def load_handler(folder: str, module: str = "index") -> ModuleType:
         sys.path.remove(str(path))
 
 
+TEST_STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/sesmail-test/11111111-2222-3333-4444-555555555555"
+
+
 def cfn_event(request: str, props: dict[str, Any], physical_id: str | None = None, old: dict | None = None) -> dict:
     """A CloudFormation custom-resource event as the Provider framework hands it to an on_event handler."""
-    event: dict[str, Any] = {"RequestType": request, "ResourceProperties": props}
+    event: dict[str, Any] = {
+        "RequestType": request,
+        "RequestId": f"request-{request.lower()}",
+        "StackId": TEST_STACK_ID,
+        "LogicalResourceId": "Resource",
+        "ResourceProperties": props,
+    }
     if physical_id is not None:
         event["PhysicalResourceId"] = physical_id
     if old is not None:

@@ -1,208 +1,335 @@
 """CloudFormation custom resource: make the stack's SES receipt rule set the active one, and undo that on delete.
 
 SES evaluates exactly one receipt rule set per account and region (the *active* one), and CloudFormation cannot choose
-it. This handler does, politely:
+it. This handler does, and keeps a record of what it did so that a retried, failed or rolled-back request can be
+undone exactly.
 
 Properties: ``RuleSetName``; ``TakeOverActiveRuleSet`` ("true"/"false"); optional ``TakeOverHint``, the words that tell
 the user how to allow a takeover (the app passes ``takeOverActiveRuleSet: true (environments.<env>)``).
 
-Physical id: ``<rule set>|previous=<the set active before, or empty>``. Delete events carry only the physical id and
-the properties, so the set to restore travels in the id. ``Data`` repeats it: ``RuleSetName``, ``PreviousRuleSetName``.
+The record: an SSM parameter ``/sesmail/receipt-rule-set-activation/<rule set>`` (String) holding
+``{"stackId", "logicalResourceId", "previous"}``: which stack's resource activated the set, and the set that was
+active before it (empty: none), to restore on delete. It is written *before* the set is activated, so a request whose
+response was lost, retried, finds it; it follows the set on a rename; it is deleted with the activation. Another
+stack's record is never changed or deleted, and names that stack when its set is the active one.
 
-Create
-    Nothing active: activate ours, previous is empty. Ours already active (a retried create, or activated by hand):
-    succeed without a call, previous is empty. Another set active: fail, naming it, unless ``TakeOverActiveRuleSet``
-    is "true"; then activate ours and record the other set as previous.
-Update
-    The original previous set is kept: it comes from the old physical id, never the old set of ours (which
-    CloudFormation deletes next). A renamed set is activated and gets a new physical id; CloudFormation then sends
-    Delete for the old id, which finds the new set active, not the old one, and so leaves it alone. An unchanged name
-    keeps the same physical id, because a Delete for an old id naming the same set would otherwise restore the
-    previous set over ours. A foreign set found active is refused or taken over as on create; taken over under an
-    unchanged name, the original previous set stays the one restored (logged).
+Physical id: the rule set's name at create, never changed by an update (so CloudFormation never sends a Delete for an
+"old" activation while the new one is live). Ids of the earlier form ``<set>|previous=<set>`` are kept as they are;
+their previous set is used when no record exists yet.
+
+Create / Update (converge on the properties)
+    The active set is ours (the new name, or this resource's old name on update): keep the recorded previous set.
+    Nothing active: previous is empty. Another set active: refused, naming it (and the sesmail stack that activated
+    it, if one did), unless ``TakeOverActiveRuleSet`` is "true"; then it becomes the previous set. The record is
+    written, the set activated, the old name's record (after a rename) deleted. A retried request finds the record
+    and the set active, and answers the same. A Create that fails after it changed anything undoes it before failing
+    (restores the previous set, deletes the record): the provider framework answers the Delete of a failed Create
+    itself, so the handler would never get another chance. A failed Update is undone by CloudFormation's rollback
+    Update, which converges back to the old properties.
 Delete
-    Ours still active: restore the previous set, or deactivate receiving if there was none. A previous set deleted in
-    the meantime cannot be restored: receiving is deactivated and the log says so. Another set active (someone
-    changed it since): left alone. Nothing active: nothing to do. A second Delete finds ours inactive: nothing to do.
+    Ours still active: restore the previous set, or deactivate receiving if there was none (or it no longer exists).
+    Another set active (someone changed it since): left alone. Then the record is deleted. A retried Delete finds
+    nothing to do.
 
-Only ``DescribeActiveReceiptRuleSet`` and ``SetActiveReceiptRuleSet`` are called: whether the previous set still exists
-is learnt from SES's ``RuleSetDoesNotExist`` answer to the restore itself. Throttling is retried with backoff;
-other SES errors fail the request with SES's own text.
+AWS calls are retried on throttling and on a lost response (a read timeout), which every call here tolerates because
+each is idempotent: ``DescribeActiveReceiptRuleSet``, ``SetActiveReceiptRuleSet``, SSM ``GetParameter``,
+``PutParameter`` (overwrite) and ``DeleteParameter`` (``ParameterNotFound`` is success). Other errors fail the request
+with AWS's own error code and text and what to do.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
 
 THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException"})
 MAX_ATTEMPTS = 6
-_PREVIOUS = "|previous="
+RECORD_PREFIX = "/sesmail/receipt-rule-set-activation/"
+_LEGACY_PREVIOUS = "|previous="
 _DEFAULT_HINT = "take_over_active_rule_set=True"
+
+Sleep = Callable[[float], None]
 
 
 class ActivationError(RuntimeError):
-    """A failure CloudFormation shows to the user; SES errors carry SES's own text."""
+    """A failure CloudFormation shows to the user; AWS errors carry AWS's own code and text."""
 
 
-def _client() -> Any:
-    # Throttling is retried below, where tests can see it; botocore retries only connection errors.
-    return boto3.client("ses", config=Config(retries={"mode": "standard", "max_attempts": 1}))
+def _clients() -> tuple[Any, Any]:
+    # Retries are done below, where tests can see them; botocore's own would hide a lost response.
+    config = Config(retries={"mode": "standard", "max_attempts": 1})
+    return boto3.client("ses", config=config), boto3.client("ssm", config=config)
 
 
-def _call(operation: Callable[..., Any], sleep: Callable[[float], None], **params: Any) -> Any:
+def _call(operation: Callable[..., Any], sleep: Sleep, **params: Any) -> Any:
+    """Call an idempotent operation, retrying throttling and lost responses with backoff."""
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             return operation(**params)
         except ClientError as error:
             if error.response["Error"]["Code"] not in THROTTLING_CODES or attempt == MAX_ATTEMPTS:
                 raise
-            # SES allows these calls about once a second: start at one second.
-            sleep(min(0.5 * 2**attempt, 8.0))
+        except (ConnectionError, HTTPClientError):
+            if attempt == MAX_ATTEMPTS:
+                raise
+        # SES allows these calls about once a second: start at one second.
+        sleep(min(0.5 * 2**attempt, 8.0))
     raise AssertionError("unreachable")
 
 
-def _error_text(error: ClientError) -> str:
-    err = error.response.get("Error", {})
-    return f"{err.get('Code', 'Error')}: {err.get('Message', str(error))}"
+def _aws_error(error: Exception) -> str:
+    if isinstance(error, ClientError):
+        err = error.response.get("Error", {})
+        return f"{err.get('Code', 'Error')}: {err.get('Message', str(error))}"
+    return f"{type(error).__name__}: {error}"
 
 
-def physical_id(rule_set: str, previous: str) -> str:
-    """The physical id that records our set and the one to restore when it is deleted."""
-    return f"{rule_set}{_PREVIOUS}{previous}"
+def _advice(error: Exception) -> str:
+    code = error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else ""
+    if "AccessDenied" in code:
+        return "the handler's role lacks this permission (was it changed outside the stack?); fix it and retry"
+    if code in THROTTLING_CODES:
+        return "SES kept throttling; retry the deploy in a minute"
+    return "retry the deploy; if it persists, check the SES console for the account's receipt rule sets"
 
 
-def parse_physical_id(resource_id: str) -> tuple[str, str] | None:
-    """``(rule set, previous)`` from a physical id of ours; ``None`` for any other id (a create that failed)."""
-    name, sep, previous = resource_id.partition(_PREVIOUS)
-    return (name, previous) if sep and name else None
+@dataclass(frozen=True)
+class Record:
+    """Which resource activated a set, and the set to restore when it is deleted."""
+
+    stack_id: str
+    logical_id: str
+    previous: str
+
+    def owned_by(self, event: dict[str, Any]) -> bool:
+        return (self.stack_id, self.logical_id) == (event.get("StackId", ""), event.get("LogicalResourceId", ""))
 
 
-def _active(ses: Any, sleep: Callable[[float], None]) -> str | None:
-    response = _call(ses.describe_active_receipt_rule_set, sleep)
-    name = response.get("Metadata", {}).get("Name")
-    return name or None
+class Account:
+    """The account's receiving state, through SES and SSM."""
+
+    def __init__(self, ses: Any, ssm: Any, sleep: Sleep) -> None:
+        self.ses, self.ssm, self.sleep = ses, ssm, sleep
+
+    def active(self) -> str | None:
+        response = _call(self.ses.describe_active_receipt_rule_set, self.sleep)
+        return response.get("Metadata", {}).get("Name") or None
+
+    def set_active(self, name: str | None) -> None:
+        # Without RuleSetName, SES deactivates receiving altogether.
+        _call(self.ses.set_active_receipt_rule_set, self.sleep, **({"RuleSetName": name} if name else {}))
+
+    def record(self, name: str) -> Record | None:
+        try:
+            value = _call(self.ssm.get_parameter, self.sleep, Name=RECORD_PREFIX + name)["Parameter"]["Value"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ParameterNotFound":
+                return None
+            raise
+        try:
+            data = json.loads(value)
+            return Record(str(data["stackId"]), str(data["logicalResourceId"]), str(data.get("previous") or ""))
+        except (ValueError, KeyError, TypeError):
+            return Record("", "", "")  # not a record of ours: treated as someone else's
+
+    def write_record(self, name: str, event: dict[str, Any], previous: str) -> None:
+        value = json.dumps(
+            {"stackId": event["StackId"], "logicalResourceId": event["LogicalResourceId"], "previous": previous}
+        )
+        _call(
+            self.ssm.put_parameter,
+            self.sleep,
+            Name=RECORD_PREFIX + name,
+            Value=value,
+            Type="String",
+            Overwrite=True,
+            Description="sesmail: which stack activated this SES receipt rule set, and the set to restore",
+        )
+
+    def delete_record(self, name: str) -> None:
+        try:
+            _call(self.ssm.delete_parameter, self.sleep, Name=RECORD_PREFIX + name)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ParameterNotFound":
+                raise
 
 
-def _set_active(ses: Any, name: str | None, sleep: Callable[[float], None]) -> None:
-    # Without RuleSetName, SES deactivates receiving altogether.
-    params = {"RuleSetName": name} if name else {}
-    _call(ses.set_active_receipt_rule_set, sleep, **params)
+def legacy_previous(physical_id: str) -> str | None:
+    """The previous set recorded in an id of the earlier ``<set>|previous=<set>`` form, else ``None``."""
+    name, sep, previous = physical_id.partition(_LEGACY_PREVIOUS)
+    return previous if sep and name else None
 
 
-def _refusal(active: str, hint: str) -> ActivationError:
+def _foreign(account: Account, active: str, event: dict[str, Any], hint: str) -> ActivationError:
+    record = account.record(active)
+    if record is not None and record.stack_id and not record.owned_by(event):
+        return ActivationError(
+            f"receipt rule set {active!r} is active in this account and region, activated by sesmail stack "
+            f"{record.stack_id} ({record.logical_id}); two stacks cannot both receive here: remove receiving from "
+            f"one of them, or set {hint} to take over (restored when this stack is deleted)"
+        )
     return ActivationError(
         f"receipt rule set {active!r} is active in this account and region and was not activated by sesmail; "
         f"set {hint} to replace it (it is restored when this stack is deleted)"
     )
 
 
-def activate(
-    ses: Any,
-    name: str,
-    *,
-    take_over: bool,
-    ours: frozenset[str],
-    previous: str,
-    hint: str,
-    sleep: Callable[[float], None],
-) -> str:
-    """Make ``name`` the active set; returns the set to restore on delete.
+def converge(account: Account, event: dict[str, Any], attempted: set[str] | None = None) -> str:
+    """Create or Update: make ``RuleSetName`` active and recorded; returns the set to restore on delete.
 
-    ``ours`` are the names this resource activated (on update: the old and the new one); any other active set is
-    foreign and is replaced only with ``take_over``, becoming the new previous set.
+    ``attempted`` collects the changes tried (``"record"``, ``"activate"``), which may have landed even if they failed.
     """
-    try:
-        active = _active(ses, sleep)
-        if active == name:
-            LOG.info("receipt rule set %s is already active", name)
-            return previous
-        if active is not None and active not in ours:
-            if not take_over:
-                raise _refusal(active, hint)
-            LOG.warning("taking over from active receipt rule set %s; it is restored on delete", active)
-            previous = active
-        _set_active(ses, name, sleep)
-    except ClientError as error:
-        raise ActivationError(f"SES could not activate receipt rule set {name!r}: {_error_text(error)}") from error
-    LOG.info("activated receipt rule set %s (previously active: %s)", name, active or "none")
+    attempted = set() if attempted is None else attempted
+    props = event["ResourceProperties"]
+    name = props["RuleSetName"]
+    take_over = str(props.get("TakeOverActiveRuleSet", "false")).lower() == "true"
+    hint = props.get("TakeOverHint") or _DEFAULT_HINT
+    old_name = event.get("OldResourceProperties", {}).get("RuleSetName") if event["RequestType"] == "Update" else None
+
+    own = account.record(name)
+    if own is not None and not own.owned_by(event):
+        raise ActivationError(
+            f"receipt rule set {name!r} is already recorded as activated by {own.stack_id or 'something else'} "
+            f"({RECORD_PREFIX}{name}); give this stack's rule set another name"
+        )
+    old = account.record(old_name) if old_name and old_name != name else None
+    old = old if old is not None and old.owned_by(event) else None
+    legacy = legacy_previous(event.get("PhysicalResourceId", ""))
+    previous = own.previous if own else old.previous if old else legacy or ""
+
+    active = account.active()
+    if active is not None and active not in (name, old_name):
+        if not take_over:
+            raise _foreign(account, active, event, hint)
+        LOG.warning("taking over from active receipt rule set %s; it is restored on delete", active)
+        previous = active
+    if own is None:
+        attempted.add("record")
+    account.write_record(name, event, previous)
+    if active != name:
+        attempted.add("activate")
+        account.set_active(name)
+    if old_name and old_name != name:
+        account.delete_record(old_name)
+    LOG.info("receipt rule set %s is active (was: %s; restored on delete: %s)", name, active, previous or "none")
     return previous
 
 
-def deactivate(ses: Any, resource_id: str, sleep: Callable[[float], None]) -> None:
-    """Undo our activation if ours is still the active set: restore the previous set, or deactivate receiving."""
-    parsed = parse_physical_id(resource_id)
-    if parsed is None:
-        LOG.info("physical id %r is not an activation of ours; nothing to undo", resource_id)
+def undo(account: Account, event: dict[str, Any], name: str) -> None:
+    """Delete: if ``name`` is still active, restore the recorded previous set (or deactivate); drop the record."""
+    record = account.record(name)
+    if record is not None and not record.owned_by(event):
+        LOG.warning("receipt rule set %s is recorded by %s; leaving it and its record alone", name, record.stack_id)
         return
-    name, previous = parsed
-    try:
-        active = _active(ses, sleep)
-        if active != name:
-            LOG.warning(
-                "receipt rule set %s is no longer active (active: %s); leaving the active set alone",
-                name,
-                active or "none",
-            )
-            return
+    previous = record.previous if record else legacy_previous(event.get("PhysicalResourceId", "")) or ""
+    active = account.active()
+    if active == name:
+        restored = False
         if previous:
             try:
-                _set_active(ses, previous, sleep)
+                account.set_active(previous)
+                restored = True
                 LOG.info("restored receipt rule set %s in place of %s", previous, name)
-                return
             except ClientError as error:
                 if error.response["Error"]["Code"] != "RuleSetDoesNotExist":
                     raise
                 LOG.warning("previous receipt rule set %s no longer exists; deactivating receiving instead", previous)
-        _set_active(ses, None, sleep)
-        LOG.info("deactivated receipt rule set %s; no receipt rule set is active", name)
-    except ClientError as error:
-        raise ActivationError(f"SES could not deactivate receipt rule set {name!r}: {_error_text(error)}") from error
+        if not restored:
+            account.set_active(None)
+            LOG.info("deactivated receipt rule set %s; no receipt rule set is active", name)
+    else:
+        LOG.warning("receipt rule set %s is not active (active: %s); leaving the active set alone", name, active)
+    if record is not None:
+        account.delete_record(name)
 
 
-def _result(name: str, previous: str, resource_id: str | None = None) -> dict[str, Any]:
-    return {
-        "PhysicalResourceId": resource_id or physical_id(name, previous),
-        "Data": {"RuleSetName": name, "PreviousRuleSetName": previous},
-    }
+def _create(account: Account, event: dict[str, Any]) -> dict[str, Any]:
+    name = event["ResourceProperties"]["RuleSetName"]
+    attempted: set[str] = set()
+    try:
+        previous = converge(account, event, attempted)
+    except ActivationError:
+        raise  # refused before anything changed
+    except (ClientError, ConnectionError, HTTPClientError) as error:
+        # The framework answers this Create's rollback Delete itself: undo here whatever of ours may have landed.
+        try:
+            _undo_attempted(account, event, name, attempted)
+        except (ClientError, ConnectionError, HTTPClientError) as undo_error:
+            raise ActivationError(
+                f"could not activate receipt rule set {name!r} ({_aws_error(error)}), nor undo it "
+                f"({_aws_error(undo_error)}): check which set is active in the SES console, restore the one you "
+                f"want, and delete the SSM parameter {RECORD_PREFIX}{name}"
+            ) from error
+        raise ActivationError(
+            f"could not activate receipt rule set {name!r}: {_aws_error(error)}; nothing was changed; {_advice(error)}"
+        ) from error
+    return _result(name, previous, name)
 
 
-def on_event(event: dict[str, Any], ses: Any = None, sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+def _undo_attempted(account: Account, event: dict[str, Any], name: str, attempted: set[str]) -> None:
+    """Undo a failed Create's changes: only those it tried, so a set that was active before stays active."""
+    if "activate" in attempted and account.active() == name:
+        record = account.record(name)
+        previous = record.previous if record is not None and record.owned_by(event) else ""
+        account.set_active(previous or None)
+    if "record" in attempted:
+        record = account.record(name)
+        if record is not None and record.owned_by(event):
+            account.delete_record(name)
+
+
+def _update(account: Account, event: dict[str, Any]) -> dict[str, Any]:
+    name = event["ResourceProperties"]["RuleSetName"]
+    try:
+        previous = converge(account, event)
+    except (ClientError, ConnectionError, HTTPClientError) as error:
+        raise ActivationError(
+            f"could not activate receipt rule set {name!r}: {_aws_error(error)}; CloudFormation's rollback restores "
+            f"the previous one; {_advice(error)}"
+        ) from error
+    return _result(name, previous, event["PhysicalResourceId"])
+
+
+def _delete(account: Account, event: dict[str, Any]) -> dict[str, Any]:
+    resource_id = event["PhysicalResourceId"]
+    name = event.get("ResourceProperties", {}).get("RuleSetName") or resource_id.partition(_LEGACY_PREVIOUS)[0]
+    try:
+        undo(account, event, name)
+    except (ClientError, ConnectionError, HTTPClientError) as error:
+        raise ActivationError(
+            f"could not deactivate receipt rule set {name!r}: {_aws_error(error)}; {_advice(error)}"
+        ) from error
+    return {"PhysicalResourceId": resource_id}
+
+
+def _result(name: str, previous: str, resource_id: str) -> dict[str, Any]:
+    return {"PhysicalResourceId": resource_id, "Data": {"RuleSetName": name, "PreviousRuleSetName": previous}}
+
+
+def on_event(event: dict[str, Any], ses: Any = None, ssm: Any = None, sleep: Sleep = time.sleep) -> dict[str, Any]:
     """Entry point for ``custom_resources.Provider``: returns the physical id and data, raises with a clear reason."""
-    ses = ses or _client()
+    if ses is None or ssm is None:
+        default_ses, default_ssm = _clients()
+        ses, ssm = ses or default_ses, ssm or default_ssm
+    account = Account(ses, ssm, sleep)
     request = event["RequestType"]
-    props = event["ResourceProperties"]
-    if request == "Delete":
-        deactivate(ses, event["PhysicalResourceId"], sleep)
-        return {"PhysicalResourceId": event["PhysicalResourceId"]}
-
-    name = props["RuleSetName"]
-    take_over = str(props.get("TakeOverActiveRuleSet", "false")).lower() == "true"
-    hint = props.get("TakeOverHint") or _DEFAULT_HINT
     if request == "Create":
-        previous = activate(ses, name, take_over=take_over, ours=frozenset({name}), previous="", hint=hint, sleep=sleep)
-        return _result(name, previous)
+        return _create(account, event)
     if request == "Update":
-        old_id = event["PhysicalResourceId"]
-        old_props = event.get("OldResourceProperties", {})
-        old_name, original = parse_physical_id(old_id) or (old_props.get("RuleSetName"), "")
-        ours = frozenset(n for n in (name, old_name) if n)
-        previous = activate(ses, name, take_over=take_over, ours=ours, previous=original, hint=hint, sleep=sleep)
-        if name == old_name:
-            if previous != original:
-                LOG.warning("took over from %s under the same physical id; delete restores %s", previous, original)
-            return _result(name, original, old_id)
-        # The previous set must never be our own set: restoring it on delete would reactivate a deleted set.
-        return _result(name, "" if previous == name else previous)
+        return _update(account, event)
+    if request == "Delete":
+        return _delete(account, event)
     raise ActivationError(f"unknown request type {request!r}")
 
 

@@ -57,7 +57,7 @@ def test_defaults_refuse_takeover_and_send_no_hint() -> None:
     }
 
 
-def test_handler_role_may_only_describe_and_set_the_active_rule_set() -> None:
+def test_handler_role_may_only_describe_and_set_the_active_rule_set_and_keep_its_own_record() -> None:
     stack = _stack()
     ReceiptRuleSetActivation(stack, "Activation", rule_set_name="sesmail-prod")
     template = assertions.Template.from_stack(stack)
@@ -65,11 +65,18 @@ def test_handler_role_may_only_describe_and_set_the_active_rule_set() -> None:
     assert isinstance(provider, RuleSetActivationProvider)
     role_id = stack.get_logical_id(provider.role.node.default_child)  # type: ignore[arg-type]
     policies = template.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role_id}]}})
-    (policy,) = policies.values()
-    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    statements = sorted(
+        (s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]),
+        key=lambda s: str(s["Action"]),
+    )
     log_group_id = stack.get_logical_id(
         provider.node.find_child("Logs").node.default_child  # type: ignore[arg-type]
     )
+
+    def parameter(name: str) -> dict:
+        arn = f":ssm:eu-west-1:123456789012:parameter/sesmail/receipt-rule-set-activation/{name}"
+        return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, arn]]}
+
     assert statements == [
         {
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -81,6 +88,12 @@ def test_handler_role_may_only_describe_and_set_the_active_rule_set() -> None:
             "Effect": "Allow",
             "Resource": "*",
         },
+        {
+            "Action": ["ssm:PutParameter", "ssm:DeleteParameter"],
+            "Effect": "Allow",
+            "Resource": parameter("sesmail-prod"),
+        },
+        {"Action": "ssm:GetParameter", "Effect": "Allow", "Resource": parameter("*")},
     ]
     assert list(ACTIVATION_ACTIONS) == statements[1]["Action"]
     # No managed policies on any role this construct creates.

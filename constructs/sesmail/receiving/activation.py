@@ -27,6 +27,18 @@ ACTIVATION_ACTIONS = ("ses:DescribeActiveReceiptRuleSet", "ses:SetActiveReceiptR
 
 _PROVIDER_ID = "SesmailRuleSetActivationProvider"
 
+#: Where the handler records each activation (``<prefix><rule set>``): which stack's resource activated the set, and the
+#: set to restore on delete. Must match ``RECORD_PREFIX`` in ``lambda/rule_set_activation/index.py``.
+RECORD_PREFIX = "/sesmail/receipt-rule-set-activation/"
+
+
+def _nag_arn(stack: cdk.Stack) -> str:
+    """The ``arn:…:ssm:<region>:<account>`` start of an ARN as cdk-nag spells it in a finding's id."""
+    region = "<AWS::Region>" if cdk.Token.is_unresolved(stack.region) else stack.region
+    account = "<AWS::AccountId>" if cdk.Token.is_unresolved(stack.account) else stack.account
+    partition = "<AWS::Partition>" if cdk.Token.is_unresolved(stack.partition) else stack.partition
+    return f"arn:{partition}:ssm:{region}:{account}"
+
 
 class RuleSetActivationProvider(Construct):
     """The one Lambda-backed provider per stack that activates receipt rule sets and restores the previous one."""
@@ -37,12 +49,26 @@ class RuleSetActivationProvider(Construct):
             self, description="Activates sesmail's SES receipt rule set and restores the previous one"
         )
         self.role.add_to_principal_policy(iam.PolicyStatement(actions=list(ACTIVATION_ACTIONS), resources=["*"]))
+        stack = cdk.Stack.of(self)
+        records = stack.format_arn(service="ssm", resource="parameter", resource_name=RECORD_PREFIX.strip("/") + "/*")
+        # Reading any record names the sesmail stack whose set is active; writing is limited further by each
+        # activation (grant_record), to its own set's record.
+        self.role.add_to_principal_policy(iam.PolicyStatement(actions=["ssm:GetParameter"], resources=[records]))
         cdk.Validations.of(self.role).acknowledge(
             cdk.Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::*]",
                 reason=(
                     "ses:DescribeActiveReceiptRuleSet and ses:SetActiveReceiptRuleSet act on the account's one active "
                     "receipt rule set and support no resource-level permissions, so IAM accepts only '*' for them."
+                ),
+            )
+        )
+        cdk.Validations.of(self.role).acknowledge(
+            cdk.Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::{_nag_arn(stack)}:parameter{RECORD_PREFIX}*]",
+                reason=(
+                    "Only ssm:GetParameter, on sesmail's activation records: the handler reads the record of whichever "
+                    "set is active to name the sesmail stack that activated it."
                 ),
             )
         )
@@ -76,9 +102,11 @@ class RuleSetActivationProvider(Construct):
 class ReceiptRuleSetActivation(Construct):
     """Makes a receipt rule set the active one in the stack's account and region; undoes that on delete.
 
-    On create the set that was active before (if any) is recorded; on delete it is restored, or receiving is
-    deactivated if there was none. If another set is active and was not activated by this resource, the deploy fails
-    with a message naming that set, unless ``take_over_active_rule_set`` is ``True``. If someone activates another set
+    On create the set that was active before (if any) is recorded, in the SSM parameter
+    ``/sesmail/receipt-rule-set-activation/<rule set>`` (with the stack that activated it); on delete it is restored,
+    or receiving is deactivated if there was none, and the record is deleted. If another set is active and was not
+    activated by this resource, the deploy fails with a message naming that set (and the sesmail stack that activated
+    it, if one did), unless ``take_over_active_rule_set`` is ``True``. If someone activates another set
     after the deploy, deleting this resource leaves that set alone.
 
     Make this construct depend on the rule set's rules (``node.add_dependency``) so that only a complete set is
@@ -133,8 +161,19 @@ class ReceiptRuleSetActivation(Construct):
             resource_type="Custom::SesReceiptRuleSetActivation",
             properties=properties,
         )
+        # The handler writes and deletes only this set's record.
+        record = cdk.Stack.of(self).format_arn(
+            service="ssm", resource="parameter", resource_name=RECORD_PREFIX.strip("/") + "/" + self.rule_set_name
+        )
+        policy = iam.Policy(
+            self,
+            "RecordPolicy",
+            statements=[iam.PolicyStatement(actions=["ssm:PutParameter", "ssm:DeleteParameter"], resources=[record])],
+        )
+        provider.role.attach_inline_policy(policy)
         # The role must be able to act before the first activation, and until the last restore.
         self.resource.node.add_dependency(provider.role)
+        self.resource.node.add_dependency(policy)
         if rule_set is not None:
             self.node.add_dependency(rule_set)
 

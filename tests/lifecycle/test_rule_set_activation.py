@@ -1,0 +1,96 @@
+"""The receipt-rule-set activation handler through the lifecycle conformance suite.
+
+SES facts the contract's expectations rest on: "You can only have one active receipt rule set at a time" and
+``SetActiveReceiptRuleSet`` "To disable your email-receiving through Amazon SES completely, you can call this API
+without a RuleSetName" (https://docs.aws.amazon.com/ses/latest/APIReference/API_SetActiveReceiptRuleSet.html).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.conftest import load_handler, no_sleep
+from tests.lifecycle.harness import SEQUENCES, STACK_ID, Contract, Props, Sequence, conform
+
+index = load_handler("rule_set_activation")
+
+OURS, RENAMED, WORKMAIL, OTHER = "sesmail-prod", "sesmail-prod-v2", "INBOUND_MAIL", "other-team"
+OTHER_STACK = "arn:aws:cloudformation:us-east-1:123456789012:stack/other-team/99999999-0000-0000-0000-000000000000"
+
+
+class Activation(Contract):
+    """Our set activated into an account where ``initially`` is active (``None``: receiving off)."""
+
+    resource_type = "Custom::SesReceiptRuleSetActivation"
+    # moto's SSM backend is slow to reset (it loads AWS's public parameters): the runs wipe our prefix instead.
+    backends = ("ses",)
+
+    def __init__(self, initially: str | None) -> None:
+        self.initially = initially
+        self.removed_by_hand = False
+
+    def setup(self) -> None:
+        self.ses = boto3.client("ses", region_name="us-east-1")
+        self.ssm = boto3.client("ssm", region_name="us-east-1")
+        if names := [p["Name"] for p in self.ssm.get_parameters_by_path(Path="/sesmail", Recursive=True)["Parameters"]]:
+            self.ssm.delete_parameters(Names=names)
+        for name in (OURS, RENAMED, WORKMAIL, OTHER):
+            self.ses.create_receipt_rule_set(RuleSetName=name)
+        if self.initially:
+            self.ses.set_active_receipt_rule_set(RuleSetName=self.initially)
+        # Another sesmail stack's record, for a set that is not active: never ours to touch.
+        self.ssm.put_parameter(
+            Name=index.RECORD_PREFIX + OTHER,
+            Type="String",
+            Value=json.dumps({"stackId": OTHER_STACK, "logicalResourceId": "Activation", "previous": ""}),
+        )
+
+    def props(self, version: int) -> Props:
+        take_over = "true" if self.initially else "false"
+        return [
+            {"RuleSetName": OURS, "TakeOverActiveRuleSet": take_over},
+            {"RuleSetName": OURS, "TakeOverActiveRuleSet": take_over, "TakeOverHint": "takeOverActiveRuleSet (prod)"},
+            {"RuleSetName": RENAMED, "TakeOverActiveRuleSet": take_over},
+        ][version]
+
+    def on_event(self, event: dict[str, Any]) -> dict[str, Any]:
+        return index.on_event(event, sleep=no_sleep)
+
+    def active(self) -> str | None:
+        return self.ses.describe_active_receipt_rule_set().get("Metadata", {}).get("Name")
+
+    def records(self) -> dict[str, dict[str, str]]:
+        found = self.ssm.get_parameters_by_path(Path=index.RECORD_PREFIX.rstrip("/"), Recursive=True)["Parameters"]
+        return {p["Name"].removeprefix(index.RECORD_PREFIX): json.loads(p["Value"]) for p in found}
+
+    def ours(self) -> dict[str, dict[str, str]]:
+        return {name: r for name, r in self.records().items() if r["stackId"] == STACK_ID}
+
+    def check_declared(self, props: Props | None, physical_id: str | None) -> None:
+        if props is None:
+            assert self.ours() == {}, f"records left behind: {self.ours()}"
+            if not self.removed_by_hand:
+                assert self.active() == self.initially, f"active {self.active()!r}, expected {self.initially!r} back"
+            return
+        name = props["RuleSetName"]
+        assert self.active() == name
+        expected = {name: {"stackId": STACK_ID, "logicalResourceId": "Resource", "previous": self.initially or ""}}
+        assert self.ours() == expected
+        assert physical_id == OURS, "the physical id is the set's name at create, kept by every update"
+
+    def others(self) -> Any:
+        return {n: r for n, r in self.records().items() if r["stackId"] != STACK_ID}
+
+    def remove_by_hand(self, props: Props, physical_id: str) -> None:
+        self.removed_by_hand = True
+        self.ses.set_active_receipt_rule_set(RuleSetName=OTHER)
+
+
+@pytest.mark.parametrize("sequence", SEQUENCES, ids=lambda s: s.name)
+@pytest.mark.parametrize("initially", [None, WORKMAIL], ids=["receiving-off", "taking-over"])
+def test_activation_conforms(sequence: Sequence, initially: str | None) -> None:
+    conform(lambda: Activation(initially), sequence)
