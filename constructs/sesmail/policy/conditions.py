@@ -381,7 +381,9 @@ def evaluate_operator(operator: str, key: str, raw_values: Any, context: Context
     pvals = policy_values(raw_values)
     present = context.get(key.lower())
     if base == "null":
-        is_absent = not present
+        # A key whose values are all empty strings counts as absent too (IAM: Null "false" keeps "a context key
+        # with an empty value" from evaluating to true under ForAllValues).
+        is_absent = not present or _is_null_data_set(present)
         if any(UNRESOLVED_MARKER in p for p in pvals):
             notes.append(f"unresolved value in Null condition on {key}")
             return None
