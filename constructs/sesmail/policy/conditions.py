@@ -95,6 +95,7 @@ def _wildcard_regex(pattern: str, ignore_case: bool, colon_bound: bool) -> re.Pa
     return re.compile(body, (re.IGNORECASE if ignore_case else 0) | re.DOTALL)
 
 
+@lru_cache(maxsize=16384)
 def wildcard_match(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
     """``*`` matches any run of characters and ``?`` one character; the whole value must match."""
     if "*" not in pattern and "?" not in pattern:
@@ -102,6 +103,7 @@ def wildcard_match(pattern: str, value: str, *, ignore_case: bool = False) -> bo
     return _wildcard_regex(pattern, ignore_case, False).fullmatch(value) is not None
 
 
+@lru_cache(maxsize=16384)  # pure; policies and requests repeat the same ARNs
 def arn_match(pattern: str, value: str) -> bool:
     """IAM's ARN matching (Resource elements, ``ArnEquals``/``ArnLike``): case-sensitive, wildcards per segment.
 
@@ -349,17 +351,17 @@ def parse_operator(name: str) -> tuple[str | None, str, bool] | None:
 def _hit(matcher: _Matcher, pvals: Sequence[str], v: str, ctx: Context, notes: list[str]) -> Outcome:
     """Whether ``v`` matches one of ``pvals``: a value holding a variable with no value matches nothing; a value that
     cannot be evaluated (unresolved) makes the outcome unknown unless another value matches."""
-
-    def one(p: str) -> Outcome:
+    unknown = False
+    for p in pvals:
         try:
-            return matcher(p, v, ctx)
+            if matcher(p, v, ctx):
+                return True
         except NoValue:
-            return False
+            continue
         except ConditionError as exc:
             notes.append(str(exc))
-            return None
-
-    return any3(one(p) for p in pvals)
+            unknown = True
+    return None if unknown else False
 
 
 def _is_null_data_set(values: tuple[str, ...]) -> bool:

@@ -46,7 +46,6 @@ from .conditions import (
     ConditionError,
     NoValue,
     Outcome,
-    any3,
     conditions_match,
     pattern_match,
     substitute,
@@ -340,19 +339,19 @@ def _action_matches(patterns: Any, action: str) -> bool:
 def _resource_matches(patterns: Any, resource: str, ctx: Mapping[str, tuple[str, ...]], notes: list[str]) -> Outcome:
     """Whether a pattern matches: an entry holding a policy variable with no value matches no resource (IAM documents
     this for Resource and NotResource alike); None when none matched but one could not be evaluated (unresolved)."""
-
-    def one(pattern: Any) -> Outcome:
+    unknown = False
+    for pattern in patterns if isinstance(patterns, list) else (patterns,):
         if not isinstance(pattern, str):
-            return False
+            continue
         try:
-            return pattern_match(substitute(pattern, ctx, wildcards=True), resource, arn=True)
+            if pattern_match(substitute(pattern, ctx, wildcards=True), resource, arn=True):
+                return True
         except NoValue:
-            return False
+            continue
         except ConditionError as exc:
             notes.append(f"Resource {pattern!r}: {exc}")
-            return None
-
-    return any3(one(p) for p in _as_list(patterns))
+            unknown = True
+    return None if unknown else False
 
 
 def _principal_unresolved(block: Any) -> bool:
@@ -450,9 +449,9 @@ def explicit_resource_allow(request: Request) -> str | None:
     IAM User Guide, "Policy evaluation logic": "IAM role trust policies and KMS key policies are exceptions to this
     logic, because they must explicitly allow access for principals."
     """
-    if _KMS_KEY.match(request.resource):
+    if ":kms:" in request.resource and _KMS_KEY.match(request.resource):
         return "key policy"
-    if request.action.lower().startswith("sts:assumerole") and _ROLE.match(request.resource):
+    if request.action[:14].lower() == "sts:assumerole" and _ROLE.match(request.resource):
         return "trust policy"
     return None
 
@@ -496,7 +495,7 @@ def evaluate(
             "so it is not counted"
         )
     assumptions = [NOT_MODELLED]
-    if not decision.definite or uncertain:
+    if uncertain:
         flips = [m.label for m in uncertain if m.effect == ("Deny" if decision.allowed else "Allow")]
         if flips:
             verdict = "DENY" if decision.allowed else "ALLOW"
