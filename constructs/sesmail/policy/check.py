@@ -97,14 +97,9 @@ def _validate_action(action: str, context: dict[str, tuple[str, ...]], notes: li
     """Reject an action IAM does not define; note context keys the action does not support (they are ignored)."""
     if not re.fullmatch(r"[A-Za-z0-9-]+:[A-Za-z0-9]+", action):
         raise UsageError(f"--action: {action!r} is not service:Action (no wildcards in a request)")
-    try:
-        from . import iamdb
-    except ImportError:  # pragma: no cover - iamdb and policy_sentry ship with the package
-        return
-    try:
-        found = iamdb.action(action)
-    except ImportError:  # pragma: no cover - policy_sentry missing from a broken install
-        return
+    from . import iamdb
+
+    found = iamdb.action(action)
     prefix = action.partition(":")[0]
     if found is None:
         if iamdb.service(prefix) is None:
