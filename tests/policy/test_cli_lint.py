@@ -98,7 +98,7 @@ def test_bad_options_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_list_rules(capsys: pytest.CaptureFixture[str]) -> None:
     code, lines, _ = run(capsys, "--list-rules")
-    assert code == 0 and lines[0].startswith("SES000 ") and lines[-1].startswith("SES014 ")
+    assert code == 0 and lines[0].startswith("SES000 ") and lines[-1].startswith("SES017 ")
 
 
 def test_context_options_apply_to_loose_templates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

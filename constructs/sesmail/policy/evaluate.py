@@ -11,11 +11,21 @@ identity-based and resource-based policies:
 3. Cross account (the principal's account differs from ``resource_account``): an identity-policy allow *and* a
    resource-policy allow are both needed.
 4. Service principals (``workmail.us-east-1.amazonaws.com``) have no identity policies: resource policies alone decide.
-5. Otherwise the request is implicitly denied.
+5. A KMS key and a role being assumed (``sts:AssumeRole*``) are exceptions: their key or trust policy must allow the
+   principal, or its account (delegating to the account's identity policies); an identity-policy allow alone does
+   not grant them (IAM User Guide, "Policy evaluation logic"; KMS Developer Guide, "Key policies in AWS KMS").
+6. Otherwise the request is implicitly denied.
 
 The account root user (``arn:aws:iam::111122223333:root`` or a bare account id) counts as allowed on its side without
-an identity policy. Not modelled: SCPs/RCPs, permission boundaries, session policies, ACLs, and the
-``Version: 2008-10-17`` rule that leaves policy variables literal (variables are always substituted).
+an identity policy. Not modelled, and named in every decision's ``assumptions``: SCPs/RCPs, permission boundaries,
+session policies, VPC endpoint policies, ACLs, and the ``Version: 2008-10-17`` rule that leaves policy variables
+literal (variables are always substituted).
+
+Unresolved values: a statement that applies only if a value the template extraction could not resolve
+(``${Unresolved:...}``) matches is *uncertain*. It is not counted, is listed in ``Decision.uncertain`` with a note, and
+when it could flip the decision (an uncertain Deny under an ALLOW, an uncertain Allow under a DENY) the decision is
+not ``definite`` and its assumptions say so. A policy variable with no value is not unresolved: IAM defines it (it
+matches nothing in Resource/NotResource and in positive operators; negated operators match).
 
 Context keys the engine derives from the principal when the request does not carry them: ``aws:PrincipalArn`` (for an
 assumed-role session: the role's ARN without a path), ``aws:PrincipalAccount``, ``aws:PrincipalType`` (``Account``,
@@ -34,6 +44,8 @@ from typing import Any
 from .conditions import (
     UNRESOLVED_MARKER,
     ConditionError,
+    NoValue,
+    Outcome,
     conditions_match,
     pattern_match,
     substitute,
@@ -41,12 +53,14 @@ from .conditions import (
 )
 
 __all__ = [
+    "NOT_MODELLED",
     "Decision",
     "MatchedStatement",
     "PolicySource",
     "Principal",
     "Request",
     "evaluate",
+    "explicit_resource_allow",
     "parse_principal",
     "statement_applies",
 ]
@@ -129,6 +143,17 @@ class Decision:
     #: What the engine could not evaluate or wants the reader to know (unknown operators, unresolved values,
     #: delegation to identity policies); never changes the decision by itself.
     notes: tuple[str, ...] = ()
+    #: Statements that may apply but rest on a value that cannot be resolved offline (an intrinsic): a Deny here
+    #: could turn an ALLOW into a DENY, an Allow a DENY into an ALLOW.
+    uncertain: tuple[MatchedStatement, ...] = ()
+    #: What the decision rests on that the engine does not model (SCPs, permission boundaries, session policies...).
+    assumptions: tuple[str, ...] = ()
+
+    @property
+    def definite(self) -> bool:
+        """False when an uncertain statement could change the decision."""
+        flip = "Deny" if self.allowed else "Allow"
+        return self.reason == "explicit-deny" or not any(m.effect == flip for m in self.uncertain)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-serializable form, for ``sesmail check --json``."""
@@ -136,7 +161,10 @@ class Decision:
             "decision": "ALLOW" if self.allowed else "DENY",
             "allowed": self.allowed,
             "reason": self.reason,
+            "definite": self.definite,
             "deciding": [m.to_json() for m in self.deciding],
+            "uncertain": [m.to_json() for m in self.uncertain],
+            "assumptions": list(self.assumptions),
             "notes": list(self.notes),
         }
 
@@ -308,21 +336,28 @@ def _action_matches(patterns: Any, action: str) -> bool:
     return any(isinstance(p, str) and wildcard_match(p, action, ignore_case=True) for p in _as_list(patterns))
 
 
-def _resource_matches(
-    patterns: Any, resource: str, ctx: Mapping[str, tuple[str, ...]], notes: list[str]
-) -> bool | None:
-    """True when a pattern matches; None when none did but one could not be evaluated (unresolved, no variable)."""
+def _resource_matches(patterns: Any, resource: str, ctx: Mapping[str, tuple[str, ...]], notes: list[str]) -> Outcome:
+    """Whether a pattern matches: an entry holding a policy variable with no value matches no resource (IAM documents
+    this for Resource and NotResource alike); None when none matched but one could not be evaluated (unresolved)."""
     unknown = False
-    for pattern in _as_list(patterns):
+    for pattern in patterns if isinstance(patterns, list) else (patterns,):
         if not isinstance(pattern, str):
             continue
         try:
             if pattern_match(substitute(pattern, ctx, wildcards=True), resource, arn=True):
                 return True
+        except NoValue:
+            continue
         except ConditionError as exc:
             notes.append(f"Resource {pattern!r}: {exc}")
             unknown = True
     return None if unknown else False
+
+
+def _principal_unresolved(block: Any) -> bool:
+    if not isinstance(block, Mapping):
+        return False
+    return any(isinstance(v, str) and UNRESOLVED_MARKER in v for values in block.values() for v in _as_list(values))
 
 
 def _applies(
@@ -333,41 +368,50 @@ def _applies(
     *,
     resource_policy: bool,
     notes: list[str],
-) -> int:
-    """The principal level (0 = the statement does not apply) for one statement."""
+) -> tuple[int, bool]:
+    """``(principal level, certain)`` for one statement: level 0 = it does not apply; ``certain`` False when it
+    applies only if a value that cannot be resolved offline turns out to match."""
+    unknown = False
     if "Action" in statement:
         if not _action_matches(statement["Action"], request.action):
-            return _NO_MATCH
+            return _NO_MATCH, True
     elif "NotAction" in statement:
         if _action_matches(statement["NotAction"], request.action):
-            return _NO_MATCH
+            return _NO_MATCH, True
     else:
         notes.append(f"statement {statement.get('Sid', '')!r} has neither Action nor NotAction: skipped")
-        return _NO_MATCH
+        return _NO_MATCH, True
     if "Resource" in statement:
-        if not _resource_matches(statement["Resource"], request.resource, ctx, notes):
-            return _NO_MATCH
+        hit = _resource_matches(statement["Resource"], request.resource, ctx, notes)
+        if hit is False:
+            return _NO_MATCH, True
+        unknown = hit is None
     elif "NotResource" in statement:
-        # An exclusion that cannot be evaluated might exclude this resource: the statement then does not apply.
-        if _resource_matches(statement["NotResource"], request.resource, ctx, notes) is not False:
-            return _NO_MATCH
+        hit = _resource_matches(statement["NotResource"], request.resource, ctx, notes)
+        if hit is True:
+            return _NO_MATCH, True
+        unknown = hit is None
     elif not resource_policy:
         # An identity policy must name its resources; a resource policy may leave them implicit (trust policies).
-        return _NO_MATCH
+        return _NO_MATCH, True
     level = _SPECIFIC
     if resource_policy:
         if "Principal" in statement:
             level = _principal_level(statement["Principal"], principal)
+            if level == _NO_MATCH and _principal_unresolved(statement["Principal"]):
+                notes.append(f"statement {statement.get('Sid', '')!r}: a principal cannot be resolved offline")
+                level, unknown = _SPECIFIC, True
         elif "NotPrincipal" in statement:
             level = _NO_MATCH if _not_principal_excludes(statement["NotPrincipal"], principal) else _SPECIFIC
         else:
             notes.append(f"resource-policy statement {statement.get('Sid', '')!r} has no Principal: skipped")
-            return _NO_MATCH
+            return _NO_MATCH, True
         if level == _NO_MATCH:
-            return _NO_MATCH
-    if not conditions_match(statement.get("Condition"), ctx, notes):
-        return _NO_MATCH
-    return level
+            return _NO_MATCH, True
+    outcome = conditions_match(statement.get("Condition"), ctx, notes)
+    if outcome is False:
+        return _NO_MATCH, True
+    return level, not (unknown or outcome is None)
 
 
 def statement_applies(statement: Mapping[str, Any], request: Request) -> bool:
@@ -376,7 +420,8 @@ def statement_applies(statement: Mapping[str, Any], request: Request) -> bool:
     principal = parse_principal(request.principal)
     ctx = request_context(request, principal)
     has_principal = "Principal" in statement or "NotPrincipal" in statement
-    return _applies(statement, request, principal, ctx, resource_policy=has_principal, notes=[]) != _NO_MATCH
+    level, certain = _applies(statement, request, principal, ctx, resource_policy=has_principal, notes=[])
+    return level != _NO_MATCH and certain
 
 
 def _statements(document: Mapping[str, Any]) -> list[Any]:
@@ -385,6 +430,30 @@ def _statements(document: Mapping[str, Any]) -> list[Any]:
 
 
 # --- the decision ----------------------------------------------------------------------------------------------------
+
+
+_KMS_KEY = re.compile(r"^arn:[^:]+:kms:[^:]*:[^:]*:key/")
+_ROLE = re.compile(r"^arn:[^:]+:iam::[^:]*:role/")
+
+#: What no decision here accounts for; every decision says so (IAM User Guide, "Policy evaluation logic").
+NOT_MODELLED = (
+    "not modelled: SCPs and RCPs, permission boundaries, session policies, VPC endpoint policies and ACLs "
+    "(each can only deny what the policies here allow)"
+)
+
+
+def explicit_resource_allow(request: Request) -> str | None:
+    """``"key policy"`` or ``"trust policy"`` when the resource's own policy must allow the request (a KMS key, a role
+    being assumed), else ``None``.
+
+    IAM User Guide, "Policy evaluation logic": "IAM role trust policies and KMS key policies are exceptions to this
+    logic, because they must explicitly allow access for principals."
+    """
+    if ":kms:" in request.resource and _KMS_KEY.match(request.resource):
+        return "key policy"
+    if request.action[:14].lower() == "sts:assumerole" and _ROLE.match(request.resource):
+        return "trust policy"
+    return None
 
 
 def evaluate(
@@ -399,6 +468,7 @@ def evaluate(
     ctx = request_context(request, principal)
     notes: list[str] = []
     matched: list[tuple[MatchedStatement, bool, int]] = []  # (statement, from a resource policy, principal level)
+    uncertain: list[MatchedStatement] = []
     if principal.kind == "service" and identity_policies:
         notes.append("service principals have no identity policies: only resource policies were evaluated")
     sources = [(s, False) for s in ([] if principal.kind == "service" else identity_policies)]
@@ -407,17 +477,50 @@ def evaluate(
         for index, statement in enumerate(_statements(source.document)):
             if not isinstance(statement, Mapping):
                 continue
-            level = _applies(statement, request, principal, ctx, resource_policy=is_resource, notes=notes)
+            level, certain = _applies(statement, request, principal, ctx, resource_policy=is_resource, notes=notes)
             if level == _NO_MATCH:
                 continue
             effect = str(statement.get("Effect", ""))
             sid = statement.get("Sid")
             match = MatchedStatement(source.name, index, str(sid) if sid else None, effect, statement)
-            matched.append((match, is_resource, level))
-    unique_notes = tuple(dict.fromkeys(notes))
+            if certain:
+                matched.append((match, is_resource, level))
+            else:
+                uncertain.append(match)
+    decision = _decide(principal, matched, resource_account, explicit_resource_allow(request), bool(resource_policies))
+    notes.extend(decision.notes)
+    for match in uncertain:
+        notes.append(
+            f"{match.effect} {match.label} may apply: it rests on a value that cannot be resolved offline, "
+            "so it is not counted"
+        )
+    assumptions = [NOT_MODELLED]
+    if uncertain:
+        flips = [m.label for m in uncertain if m.effect == ("Deny" if decision.allowed else "Allow")]
+        if flips:
+            verdict = "DENY" if decision.allowed else "ALLOW"
+            assumptions.append(f"unresolved values: {', '.join(flips)} could make this {verdict}")
+    return Decision(
+        decision.allowed,
+        decision.reason,
+        decision.deciding,
+        tuple(dict.fromkeys(notes)),
+        tuple(uncertain),
+        tuple(assumptions),
+    )
+
+
+def _decide(
+    principal: Principal,
+    matched: list[tuple[MatchedStatement, bool, int]],
+    resource_account: str | None,
+    own_policy: str | None,
+    has_resource_policy: bool,
+) -> Decision:
+    """The decision from the statements that certainly apply (its notes: why, when it is not obvious)."""
     denies = tuple(m for m, _, _ in matched if m.effect == "Deny")
     if denies:
-        return Decision(False, "explicit-deny", denies, unique_notes)
+        return Decision(False, "explicit-deny", denies)
     allows = [(m, res, lvl) for m, res, lvl in matched if m.effect == "Allow"]
     identity_allows = tuple(m for m, res, _ in allows if not res)
     resource_specific = tuple(m for m, res, lvl in allows if res and lvl == _SPECIFIC)
@@ -431,23 +534,36 @@ def evaluate(
     )
     if principal.kind == "service":
         if resource_specific:
-            return Decision(True, "allowed", resource_specific, unique_notes)
-        return Decision(False, "implicit-deny", (), unique_notes)
+            return Decision(True, "allowed", resource_specific)
+        return Decision(False, "implicit-deny", ())
     if cross_account:
         if identity_ok and resource_any:
-            return Decision(True, "allowed", identity_allows + resource_any, unique_notes)
+            return Decision(True, "allowed", identity_allows + resource_any)
         if identity_allows or resource_any:
             side = "resource" if identity_allows else "identity"
             note = f"cross-account request ({principal.account} -> {resource_account}): no {side}-policy allow"
-            return Decision(False, "cross-account-needs-both", identity_allows + resource_any, (*unique_notes, note))
-        return Decision(False, "implicit-deny", (), unique_notes)
+            return Decision(False, "cross-account-needs-both", identity_allows + resource_any, (note,))
+        return Decision(False, "implicit-deny", ())
+    if own_policy is not None and not resource_any:
+        # A key or trust policy must allow, itself or by delegating to IAM through the account principal.
+        if not has_resource_policy:
+            note = (
+                f"the resource's {own_policy} is not among the policies evaluated: it must allow the request "
+                "(an identity-policy Allow alone does not), so the decision is DENY until it is known"
+            )
+        else:
+            note = (
+                f"no statement of the {own_policy} allows the principal or its account: an identity-policy Allow "
+                f"alone does not grant access to this resource"
+            )
+        return Decision(False, "implicit-deny", (), (note,) if identity_allows else ())
     if identity_ok or resource_specific:
         deciding = identity_allows + (resource_any if identity_ok else resource_specific)
-        return Decision(True, "allowed", deciding, unique_notes)
+        return Decision(True, "allowed", deciding)
     if resource_any:
         note = (
             "a resource policy allows the principal's account, which delegates to the account's identity policies; "
             "none of them allows"
         )
-        return Decision(False, "implicit-deny", (), (*unique_notes, note))
-    return Decision(False, "implicit-deny", (), unique_notes)
+        return Decision(False, "implicit-deny", (), (note,))
+    return Decision(False, "implicit-deny", ())

@@ -27,6 +27,10 @@ RULES: dict[str, str] = {
     "SES012": "a receipt rule's Lambda action without a Lambda permission for SES to invoke the function",
     "SES013": "a receipt rule's S3 action encrypting with a KMS key whose key policy does not let SES use it",
     "SES014": "an Action that IAM does not define (misspelled action or service prefix)",
+    "SES015": "NotPrincipal in an Allow (it grants every principal except those listed, anonymous callers included)",
+    "SES016": 'Principal "*" (or {"AWS": "*"}) in a resource policy Allow without a condition that narrows who calls',
+    "SES017": "a receipt rule action publishing to another account's SNS topic (or another region's), whose topic "
+    "policy must let SES publish",
 }
 
 ERROR = "error"

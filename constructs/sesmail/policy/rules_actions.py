@@ -137,7 +137,7 @@ def _globs_intersect(left: str, right: str) -> bool:
 
 
 def _applies_to_some(action: iamdb.Action, resources: list[str], partition: str) -> bool:
-    if "*" in resources:
+    if "*" in resources or not action.details_known:
         return True
     if not action.resource_types:
         return False

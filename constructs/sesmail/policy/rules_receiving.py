@@ -1,4 +1,5 @@
-"""Receipt-rule rules: SES011 (S3 bucket policy), SES012 (Lambda permission), SES013 (KMS key policy).
+"""Receipt-rule rules: SES011 (S3 bucket policy), SES012 (Lambda permission), SES013 (KMS key policy), SES017 (another
+account's SNS topic).
 
 SES checks at deploy that it may use what an ``AWS::SES::ReceiptRule`` names, and rejects the rule otherwise. For
 each S3/Lambda action (and the S3 action's ``KmsKeyArn``) this looks for a statement in the template that lets
@@ -10,8 +11,13 @@ key is taken as met by an Allow and as not met by a Deny, so the rule reports on
 
 Not checked, by design: a bucket, function or key that is not in the template (imported by ARN or name) gives a
 note, because its policy is elsewhere; an S3 action with ``IamRoleArn`` (SES then writes as that role, so no bucket
-policy is needed); ``alias/aws/ses`` (the AWS managed key needs no key policy); SNS topics (SES needs a topic policy
-only for another account's topic) and WorkMail actions.
+policy is needed); ``alias/aws/ses`` (the AWS managed key needs no key policy); SNS topics of the stack's own account
+(SES needs no topic policy for them) and WorkMail actions.
+
+SES017: SES Developer Guide, "Giving permissions to Amazon SES for email receiving": "To publish notifications to a
+topic in a separate AWS account, you must attach a policy to the Amazon SNS topic. The SNS topic must be in the same
+Region as the domain and receipt rule set." Every action's ``TopicArn`` (SNS, S3, Lambda, Bounce, Stop, AddHeader,
+WorkMail) is checked.
 """
 
 from __future__ import annotations
@@ -65,6 +71,47 @@ def check(scan: TemplateScan) -> Iterator[Finding]:
                     yield from _kms(scan, where, resolver.resolve(s3["KmsKeyArn"]), kms_context)
             if isinstance(action.get("LambdaAction"), Mapping):
                 yield from _lambda(scan, where, action["LambdaAction"], context)
+            for body in action.values():
+                if isinstance(body, Mapping) and "TopicArn" in body:
+                    yield from _topic(scan, where, resolver.resolve(body["TopicArn"]), context)
+
+
+def _topic(scan: TemplateScan, where: tuple[str, str, str], topic: Any, context: dict[str, str]) -> Iterator[Finding]:
+    """SES017 for one ``TopicArn``: another account's topic needs a topic policy letting SES publish."""
+    ctx = scan.context
+    parts = str(topic).split(":")
+    if is_unresolved(topic) or len(parts) < 6 or parts[2] != "sns":
+        return
+    region, account = parts[3], parts[4]
+    if not is_unresolved(ctx.region) and region != ctx.region:
+        yield Finding(
+            *where,
+            "SES017",
+            f"topic {topic} is in {region}, the rule set in {ctx.region}: SES publishes only to a topic in the "
+            "rule set's region",
+        )
+        return
+    if is_unresolved(ctx.account) or account == ctx.account:
+        return
+    policies = [
+        p for p in scan.policies if p.resource_type == "AWS::SNS::TopicPolicy" and str(topic) in p.resource_arns
+    ]
+    if not policies:
+        yield Finding(
+            *where,
+            "SES017",
+            f"topic {topic} belongs to account {account}: its topic policy (not in this template, not checked) must "
+            f"let {SES} sns:Publish with aws:SourceAccount {ctx.account} and aws:SourceArn {context['aws:sourcearn']}",
+            NOTE,
+        )
+        return
+    if not allowed(policies, "sns:Publish", str(topic), context):
+        yield Finding(
+            *where,
+            "SES017",
+            f"the topic policy of {topic} (account {account}) does not let {SES} sns:Publish for this rule "
+            f"(SourceAccount {ctx.account}, SourceArn {context['aws:sourcearn']}), so SES cannot publish to it",
+        )
 
 
 def _s3(
