@@ -8,9 +8,7 @@ import importlib.util
 import io
 import json
 import os
-from email import policy
 from email.message import Message
-from email.parser import BytesParser
 from pathlib import Path
 
 import boto3
@@ -18,6 +16,7 @@ import pytest
 from moto import mock_aws
 
 from tests.conftest import load_handler
+from tests.inbound.parser_views import parser_view, stdlib_view
 
 mime = load_handler("inbound_parser", "mime")
 index = load_handler("inbound_parser")
@@ -135,7 +134,8 @@ def test_deep_nesting_is_cut_and_recorded() -> None:
         f"--b{i}--\r\n".encode() for i in reversed(range(depth))
     )
     doc = mime.parse(head + body + tail).document
-    assert any("nesting deeper" in e for e in doc["errors"]) and doc["text"] is None
+    assert doc["truncated"] == [f"nesting deeper than MAX_DEPTH={mime.MAX_DEPTH} levels: inner parts not parsed"]
+    assert doc["text"] is None and doc["errors"] == []
 
 
 def test_virus_flagged_message_keeps_record_but_no_attachments(s3) -> None:
@@ -200,51 +200,6 @@ def test_safe_name(name: str, expected: str) -> None:
 
 STDLIB_DATA = Path(str(getattr(importlib.util.find_spec("test"), "origin", None) or ".")).parent / "test_email" / "data"
 STDLIB_MESSAGES = sorted(STDLIB_DATA.glob("msg_*.txt"))
-
-
-def stdlib_view(raw: bytes) -> dict:
-    """What email.parser over the whole message yields for the document's bodies (the parser's old path)."""
-    msg = BytesParser(policy=policy.default).parsebytes(raw)
-    text: list[str] = []
-    html: list[str] = []
-    attachments: list[tuple[str, str, int, str]] = []
-    for part in msg.walk():
-        if part.is_multipart():
-            continue
-        disposition, ctype = part.get_content_disposition(), part.get_content_type()
-        if disposition != "attachment" and ctype in ("text/plain", "text/html"):
-            try:
-                content = str(part.get_content())
-            except LookupError:
-                content = _payload(part).decode("utf-8", "replace")
-            (text if ctype == "text/plain" else html).append(content)
-        elif disposition is not None or part.get_filename() or not ctype.startswith("text/"):
-            payload = _payload(part)
-            attachments.append((ctype, part.get_filename() or "", len(payload), hashlib.sha256(payload).hexdigest()))
-    return {
-        "text": "\n".join(text) or None,
-        "html": "\n".join(html) or None,
-        "attachments": attachments,
-        "headers": [[k, str(v)] for k, v in msg.items()],
-    }
-
-
-def _payload(part: Message) -> bytes:
-    decoded = part.get_payload(decode=True)
-    return decoded if isinstance(decoded, bytes) else b""
-
-
-def parser_view(raw: bytes | bytearray) -> dict:
-    parsed = mime.parse(raw)
-    for attachment, described in zip(parsed.attachments, parsed.document["attachments"], strict=True):
-        mime.measured(attachment, described)
-    doc = parsed.document
-    return {
-        "text": doc["text"],
-        "html": doc["html"],
-        "attachments": [(a["contentType"], a["filename"], a["size"], a["sha256"]) for a in doc["attachments"]],
-        "headers": doc["headers"],
-    }
 
 
 @pytest.mark.skipif(not STDLIB_MESSAGES, reason="this Python ships no test package")
@@ -315,7 +270,8 @@ def test_unclosed_inner_multipart_ends_at_the_outer_delimiter() -> None:
     assert parser_view(raw) == stdlib_view(raw)
 
 
-def test_forwarded_message_and_digest_are_walked_like_email_parser() -> None:
+def test_attached_messages_and_digest_entries_are_attachments() -> None:
+    """An attached message is what a mail client lists as one attachment: kept whole (its bytes), not walked."""
     inner = (
         b"From: c@example.org\r\nSubject: inner\r\n"
         b'Content-Type: multipart/mixed; boundary="in"\r\n\r\n'
@@ -333,8 +289,11 @@ def test_forwarded_message_and_digest_are_walked_like_email_parser() -> None:
     )
     parsed = mime.parse(raw)
     assert parsed.document["errors"] == []
-    assert parsed.document["text"] == "see below\ninner text\ndigest text"
-    assert [(a.filename, a.payload()) for a in parsed.attachments] == [("pic.png", b"\x89PNG fake")]
+    assert parsed.document["text"] == "see below"
+    forwarded, entry = parsed.attachments
+    assert (forwarded.content_type, forwarded.safe_name) == ("message/rfc822", "000-message.eml")
+    assert forwarded.payload() == inner
+    assert entry.content_type == "message/rfc822" and entry.payload() == b"Subject: digest entry\r\n\r\ndigest text"
     assert parser_view(raw) == stdlib_view(raw)
 
 
@@ -399,7 +358,7 @@ def test_too_many_parts_stops_splitting() -> None:
     parts = b"".join(b"--b\r\n\r\np\r\n" for _ in range(mime.MAX_PARTS + 10))
     raw = b'Subject: many\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n' + parts + b"--b--\r\n"
     doc = mime.parse(raw).document
-    assert doc["errors"] == [f"more than {mime.MAX_PARTS} parts: the rest not parsed"]
+    assert doc["truncated"] == [f"more than MAX_PARTS={mime.MAX_PARTS} parts: the rest not parsed"]
     assert doc["text"] == "\n".join(["p"] * (mime.MAX_PARTS - 1))
 
 
