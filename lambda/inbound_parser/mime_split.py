@@ -246,7 +246,7 @@ def _capped(raw: Buffer, fields: list[int], end: int, state: State) -> tuple[byt
         limit = MAX_ADDRESS_HEADER_BYTES if name.decode("ascii", "replace") in ADDRESS_HEADERS else MAX_HEADER_BYTES
         piece = bytes(raw[field_start:field_end])
         if len(piece) > limit:
-            piece = _cut(piece, limit)
+            piece = _cut(piece, limit, addresses=limit == MAX_ADDRESS_HEADER_BYTES)
             label = "MAX_ADDRESS_HEADER_BYTES" if limit == MAX_ADDRESS_HEADER_BYTES else "MAX_HEADER_BYTES"
             state.cut(f"header {name.decode('ascii', 'replace')} longer than {label}={limit} bytes: cut")
         if name.startswith(_MIME_FIELDS):
@@ -255,10 +255,11 @@ def _capped(raw: Buffer, fields: list[int], end: int, state: State) -> tuple[byt
     return b"".join(pieces), mime_bytes
 
 
-def _cut(field: bytes, limit: int) -> bytes:
-    """``field`` cut to at most ``limit`` bytes at its last comma or white space (not inside a word), one line break."""
+def _cut(field: bytes, limit: int, addresses: bool) -> bytes:
+    """``field`` cut to at most ``limit`` bytes, at its last comma (an address list: between addresses) or white space
+    (not inside a word), ending in one line break."""
     head = field[: limit - 2]
-    at = max(head.rfind(b","), head.rfind(b" "), head.rfind(b"\t"))
+    at = head.rfind(b",") if addresses else max(head.rfind(b","), head.rfind(b" "), head.rfind(b"\t"))
     if at > head.find(b":"):
         head = head[:at]
     return head.rstrip(b"\r\n \t") + b"\r\n"

@@ -89,6 +89,11 @@ def stdlib_defects(raw: bytes) -> list[str]:
     found: list[str] = []
     for part in BytesParser(policy=policy.default).parsebytes(raw).walk():
         found.extend(type(d).__name__ for d in part.defects)
-        for name, value in part.items():
+        for name, raw_value in part.raw_items():
+            try:
+                value = part.policy.header_fetch_parse(name, raw_value)
+            except Exception as error:  # a header the stdlib cannot build is as broken as it gets
+                found.append(f"{name}: {type(error).__name__}")
+                continue
             found.extend(f"{name}: {type(d).__name__}" for d in getattr(value, "defects", ()))
     return found
