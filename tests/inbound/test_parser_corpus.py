@@ -45,7 +45,19 @@ def test_messages_parse_as_the_standard_library_does(path: Path) -> None:
         doc = mime.parse(raw).document
         assert any(e.startswith("header ") for e in doc["errors"]), error
         return
-    assert parser_view(raw) == reference, f"{len(stdlib_defects(raw))} stdlib defects"
+    ours = parser_view(raw)
+    # A header cut at its documented limit (the document's `truncated` names it) differs from the stdlib's whole one.
+    cut = {line.split()[1] for line in mime.parse(raw).document["truncated"] if line.startswith("header ")}
+    for view in (ours, reference):
+        view["headers"] = [header for header in view["headers"] if header[0].lower() not in cut]
+    assert ours == reference, f"{len(stdlib_defects(raw))} stdlib defects"
+
+
+def test_a_corpus_header_past_its_limit_is_cut_and_says_so() -> None:
+    (path,) = [p for p in MESSAGES if p.name.endswith("stack-overflow.txt")]  # a To: of 130 KB of encoded words
+    doc = mime.parse(path.read_bytes()).document
+    assert doc["truncated"] == ["header to longer than MAX_ADDRESS_HEADER_BYTES=8192 bytes: cut"]
+    assert doc["to"] == [{"name": "test", "address": "test@test.com"}]
 
 
 def test_most_of_the_corpus_is_well_formed_so_the_comparison_means_something() -> None:
