@@ -179,10 +179,11 @@ def verdicts(msg: EmailMessage, state: State | None = None) -> dict[str, str | N
             state.errors.append(f"header {name}: {type(error).__name__}: {error}")
             return None
 
-    auth_values: list[str] = []
-    for raw in msg.get_all("Authentication-Results", []) if "Authentication-Results" in msg else []:
-        auth_values.append(str(raw))
-    auth = " ".join(auth_values)
+    try:
+        auth = " ".join(str(value) for value in msg.get_all("Authentication-Results", []))
+    except Exception as error:
+        state.errors.append(f"header Authentication-Results: {type(error).__name__}: {error}")
+        auth = ""
 
     def result(method: str) -> str | None:
         found = re.search(rf"\b{method}=(\w+)", auth)
