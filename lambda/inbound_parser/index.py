@@ -2,9 +2,13 @@
 
 Trigger: the mail bucket's S3 ``ObjectCreated`` notification (decoupled from the receipt rule, so a parser failure
 never bounces mail; re-parsing is a re-upload or a manual invoke). An SES Lambda action event (``Records[].ses``) is
-accepted too: its receipt verdicts then override those read from the stored headers. Objects it writes are skipped.
-Failures: parse problems go into the document's ``errors``; anything unexpected still writes a document with
-``"status": "unparsed"`` and returns normally, so an async invoke is never retried into a storm; the raw message stays.
+accepted too: it names no bucket or key, so the message is read from ``BUCKET_NAME`` at ``OBJECT_PREFIX`` + the SES
+message id (the construct sets both); its receipt verdicts then override those read from the stored headers. Objects
+it writes are skipped.
+Failures: parse problems go into the document's ``errors``, limits hit into ``truncated``; anything unexpected still
+writes a document with ``"status": "unparsed"`` and returns normally, so an async invoke is never retried into a
+storm; the raw message stays. Only when even that record cannot be written does the invocation fail (after every
+message of the event was tried), so Lambda's error metric and failure destination see it.
 Virus-flagged messages are recorded, but their attachments are not extracted.
 """
 
@@ -18,7 +22,8 @@ import urllib.parse
 from typing import Any
 
 import boto3
-from mime import measured, parse
+from mime import SCHEMA_VERSION, measured, parse
+from mime_text import json_safe
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
@@ -41,8 +46,9 @@ def _targets(event: dict[str, Any]) -> list[tuple[str, str, dict[str, Any] | Non
             key = urllib.parse.unquote_plus(record["s3"]["object"]["key"])
             targets.append((record["s3"]["bucket"]["name"], key, None))
         elif "ses" in record:
-            action = record["ses"]["receipt"].get("action", {})
-            bucket = os.environ.get("BUCKET_NAME", action.get("bucketName", ""))
+            # The Lambda action's event carries the receipt and headers, not the object: SES stored it under the S3
+            # action's object key prefix + message id, in the bucket the construct passes in.
+            bucket = os.environ.get("BUCKET_NAME", "")
             key = os.environ.get("OBJECT_PREFIX", "") + record["ses"]["mail"]["messageId"]
             targets.append((bucket, key, record["ses"]))
     return targets
@@ -73,61 +79,77 @@ def ses_verdicts(ses: dict[str, Any]) -> dict[str, Any]:
 
 
 def process(s3: Any, bucket: str, key: str, ses: dict[str, Any] | None) -> dict[str, Any]:
-    """Parse one stored message and write its document and attachments; never raises."""
-    base: dict[str, Any] = {"bucket": bucket, "key": key}
-    if ses is not None:
-        base["envelope"] = {
-            "mailFrom": ses["mail"].get("source"),
-            "recipients": ses["receipt"].get("recipients", []),
-        }
+    """Parse one stored message and write its document and attachments; raises only if the document cannot be
+    written at all (then there is nothing left to record the failure in)."""
+    base: dict[str, Any] = {"schemaVersion": SCHEMA_VERSION, "bucket": bucket, "key": key}
     try:
-        response = s3.get_object(Bucket=bucket, Key=key)
-        size = response["ContentLength"]
-        if size > MAX_BYTES:
-            response["Body"].close()  # not read: an oversize message costs no memory
-            document = {
-                **base,
-                "status": "unparsed",
-                "errors": [f"message of {size} bytes exceeds MAX_MESSAGE_BYTES={MAX_BYTES}"],
+        if ses is not None:
+            base["envelope"] = {
+                "mailFrom": ses["mail"].get("source"),
+                "recipients": ses["receipt"].get("recipients", []),
             }
-        else:
-            # The parser keeps offsets into this one buffer; attachments are decoded from it one at a time below.
-            parsed = parse(read_body(response["Body"], size))
-            document = {**base, "status": "parsed", **parsed.document}
-            if ses is not None:
-                document["verdicts"] = ses_verdicts(ses)
-            infected = (document["verdicts"].get("virus") or "").upper() == "FAIL"
-            for attachment, described in zip(parsed.attachments, document["attachments"], strict=True):
-                payload = measured(attachment, described)
-                if infected:
-                    described["skipped"] = "virus verdict FAIL"
-                    continue
-                described["key"] = f"{key}{ATTACHMENTS_SUFFIX}{attachment.safe_name}"
-                # The sha256 just computed doubles as S3's integrity check, so botocore need not hash it again.
-                s3.put_object(
-                    Bucket=bucket,
-                    Key=described["key"],
-                    Body=payload,
-                    ContentType="application/octet-stream",
-                    ChecksumAlgorithm="SHA256",
-                    ChecksumSHA256=base64.b64encode(bytes.fromhex(described["sha256"])).decode(),
-                )
-                del payload
+        document = _parsed(s3, bucket, key, ses, base)
+        body = json.dumps(json_safe(document), ensure_ascii=False).encode()
     except Exception as error:  # never lose the message, never fail the invoke: record what went wrong
         LOG.exception("could not parse s3://%s/%s", bucket, key)
-        document = {**base, "status": "unparsed", "errors": [f"{type(error).__name__}: {error}"]}
-    s3.put_object(
-        Bucket=bucket,
-        Key=key + JSON_SUFFIX,
-        Body=json.dumps(document, ensure_ascii=False).encode(),
-        ContentType="application/json",
-    )
+        document = {**base, "status": "unparsed", "errors": [f"{type(error).__name__}: {error}"], "truncated": []}
+        # ASCII escapes: this record is written whatever the error text holds.
+        body = json.dumps(json_safe(document), ensure_ascii=True).encode()
+    s3.put_object(Bucket=bucket, Key=key + JSON_SUFFIX, Body=body, ContentType="application/json")
     return {"key": key + JSON_SUFFIX, "status": document["status"], "errors": len(document.get("errors", []))}
+
+
+def _parsed(s3: Any, bucket: str, key: str, ses: dict[str, Any] | None, base: dict[str, Any]) -> dict[str, Any]:
+    """The message's document, its attachments written; oversize messages are recorded, not read."""
+    response = s3.get_object(Bucket=bucket, Key=key)
+    size = response["ContentLength"]
+    if size > MAX_BYTES:
+        response["Body"].close()  # not read: an oversize message costs no memory
+        return {
+            **base,
+            "status": "unparsed",
+            "errors": [f"message of {size} bytes exceeds MAX_MESSAGE_BYTES={MAX_BYTES}"],
+            "truncated": [],
+        }
+    # The parser keeps offsets into this one buffer; attachments are decoded from it one at a time below.
+    parsed = parse(read_body(response["Body"], size))
+    document = {**base, "status": "parsed", **parsed.document}
+    if ses is not None:
+        document["verdicts"] = ses_verdicts(ses)
+    infected = (document["verdicts"].get("virus") or "").upper() == "FAIL"
+    for attachment, described in zip(parsed.attachments, document["attachments"], strict=True):
+        payload = measured(attachment, described)
+        if infected:
+            described["skipped"] = "virus verdict FAIL"
+            continue
+        described["key"] = f"{key}{ATTACHMENTS_SUFFIX}{attachment.safe_name}"
+        # The sha256 just computed doubles as S3's integrity check, so botocore need not hash it again.
+        s3.put_object(
+            Bucket=bucket,
+            Key=described["key"],
+            Body=payload,
+            ContentType="application/octet-stream",
+            ChecksumAlgorithm="SHA256",
+            ChecksumSHA256=base64.b64encode(bytes.fromhex(described["sha256"])).decode(),
+        )
+        del payload
+    return document
 
 
 def handler(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:
     """Lambda entry point: an S3 notification or SES action event; one result per message parsed."""
     s3 = boto3.client("s3")
-    results = [process(s3, b, k, ses) for b, k, ses in _targets(event) if not is_derived(k)]
+    results: list[dict[str, Any]] = []
+    lost: list[str] = []
+    for bucket, key, ses in _targets(event):
+        if is_derived(key):
+            continue
+        try:
+            results.append(process(s3, bucket, key, ses))
+        except Exception:  # the record itself could not be written: try the others, then fail the invocation
+            LOG.exception("could not write s3://%s/%s%s", bucket, key, JSON_SUFFIX)
+            lost.append(f"s3://{bucket}/{key}")
     LOG.info("%s", json.dumps(results))
+    if lost:
+        raise RuntimeError(f"no document written for {', '.join(lost)}")
     return {"results": results}

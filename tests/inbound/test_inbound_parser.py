@@ -8,9 +8,7 @@ import importlib.util
 import io
 import json
 import os
-from email import policy
 from email.message import Message
-from email.parser import BytesParser
 from pathlib import Path
 
 import boto3
@@ -18,6 +16,7 @@ import pytest
 from moto import mock_aws
 
 from tests.conftest import load_handler
+from tests.inbound.parser_views import parser_view, stdlib_view
 
 mime = load_handler("inbound_parser", "mime")
 index = load_handler("inbound_parser")
@@ -135,7 +134,8 @@ def test_deep_nesting_is_cut_and_recorded() -> None:
         f"--b{i}--\r\n".encode() for i in reversed(range(depth))
     )
     doc = mime.parse(head + body + tail).document
-    assert any("nesting deeper" in e for e in doc["errors"]) and doc["text"] is None
+    assert doc["truncated"] == [f"nesting deeper than MAX_DEPTH={mime.MAX_DEPTH} levels: inner parts not parsed"]
+    assert doc["text"] is None and doc["errors"] == []
 
 
 def test_virus_flagged_message_keeps_record_but_no_attachments(s3) -> None:
@@ -166,6 +166,10 @@ def test_own_outputs_do_not_retrigger(s3) -> None:
 
 
 def test_ses_action_event_uses_receipt_verdicts_and_envelope(s3, monkeypatch) -> None:
+    """AWS: "The event object passed to your Lambda function will contain metadata pertaining to the inbound email
+    event. You can also use the metadata to access the message content from your Amazon S3 bucket."
+    (https://docs.aws.amazon.com/ses/latest/dg/receiving-email-action-lambda.html): the object is found from the
+    message id, under the prefix the S3 action stored it with."""
     monkeypatch.setenv("BUCKET_NAME", BUCKET)
     monkeypatch.setenv("OBJECT_PREFIX", "inbound/")
     s3.put_object(Bucket=BUCKET, Key="inbound/ses-id-1", Body=ALTERNATIVE)
@@ -200,51 +204,6 @@ def test_safe_name(name: str, expected: str) -> None:
 
 STDLIB_DATA = Path(str(getattr(importlib.util.find_spec("test"), "origin", None) or ".")).parent / "test_email" / "data"
 STDLIB_MESSAGES = sorted(STDLIB_DATA.glob("msg_*.txt"))
-
-
-def stdlib_view(raw: bytes) -> dict:
-    """What email.parser over the whole message yields for the document's bodies (the parser's old path)."""
-    msg = BytesParser(policy=policy.default).parsebytes(raw)
-    text: list[str] = []
-    html: list[str] = []
-    attachments: list[tuple[str, str, int, str]] = []
-    for part in msg.walk():
-        if part.is_multipart():
-            continue
-        disposition, ctype = part.get_content_disposition(), part.get_content_type()
-        if disposition != "attachment" and ctype in ("text/plain", "text/html"):
-            try:
-                content = str(part.get_content())
-            except LookupError:
-                content = _payload(part).decode("utf-8", "replace")
-            (text if ctype == "text/plain" else html).append(content)
-        elif disposition is not None or part.get_filename() or not ctype.startswith("text/"):
-            payload = _payload(part)
-            attachments.append((ctype, part.get_filename() or "", len(payload), hashlib.sha256(payload).hexdigest()))
-    return {
-        "text": "\n".join(text) or None,
-        "html": "\n".join(html) or None,
-        "attachments": attachments,
-        "headers": [[k, str(v)] for k, v in msg.items()],
-    }
-
-
-def _payload(part: Message) -> bytes:
-    decoded = part.get_payload(decode=True)
-    return decoded if isinstance(decoded, bytes) else b""
-
-
-def parser_view(raw: bytes | bytearray) -> dict:
-    parsed = mime.parse(raw)
-    for attachment, described in zip(parsed.attachments, parsed.document["attachments"], strict=True):
-        mime.measured(attachment, described)
-    doc = parsed.document
-    return {
-        "text": doc["text"],
-        "html": doc["html"],
-        "attachments": [(a["contentType"], a["filename"], a["size"], a["sha256"]) for a in doc["attachments"]],
-        "headers": doc["headers"],
-    }
 
 
 @pytest.mark.skipif(not STDLIB_MESSAGES, reason="this Python ships no test package")
@@ -315,7 +274,8 @@ def test_unclosed_inner_multipart_ends_at_the_outer_delimiter() -> None:
     assert parser_view(raw) == stdlib_view(raw)
 
 
-def test_forwarded_message_and_digest_are_walked_like_email_parser() -> None:
+def test_attached_messages_and_digest_entries_are_attachments() -> None:
+    """An attached message is what a mail client lists as one attachment: kept whole (its bytes), not walked."""
     inner = (
         b"From: c@example.org\r\nSubject: inner\r\n"
         b'Content-Type: multipart/mixed; boundary="in"\r\n\r\n'
@@ -333,8 +293,11 @@ def test_forwarded_message_and_digest_are_walked_like_email_parser() -> None:
     )
     parsed = mime.parse(raw)
     assert parsed.document["errors"] == []
-    assert parsed.document["text"] == "see below\ninner text\ndigest text"
-    assert [(a.filename, a.payload()) for a in parsed.attachments] == [("pic.png", b"\x89PNG fake")]
+    assert parsed.document["text"] == "see below"
+    forwarded, entry = parsed.attachments
+    assert (forwarded.content_type, forwarded.safe_name) == ("message/rfc822", "000-message.eml")
+    assert forwarded.payload() == inner
+    assert entry.content_type == "message/rfc822" and entry.payload() == b"Subject: digest entry\r\n\r\ndigest text"
     assert parser_view(raw) == stdlib_view(raw)
 
 
@@ -399,7 +362,7 @@ def test_too_many_parts_stops_splitting() -> None:
     parts = b"".join(b"--b\r\n\r\np\r\n" for _ in range(mime.MAX_PARTS + 10))
     raw = b'Subject: many\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n' + parts + b"--b--\r\n"
     doc = mime.parse(raw).document
-    assert doc["errors"] == [f"more than {mime.MAX_PARTS} parts: the rest not parsed"]
+    assert doc["truncated"] == [f"more than MAX_PARTS={mime.MAX_PARTS} parts: the rest not parsed"]
     assert doc["text"] == "\n".join(["p"] * (mime.MAX_PARTS - 1))
 
 
@@ -454,3 +417,176 @@ def test_oversize_message_is_recorded_not_read(s3, monkeypatch) -> None:
     assert doc["status"] == "unparsed" and "exceeds MAX_MESSAGE_BYTES=100" in doc["errors"][0]
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
     assert keys == {"inbound/huge", "inbound/huge.json"}
+
+
+# --- whatever the bytes: a document, and one odd header costs that header only ---
+
+
+def _worst_cases():
+    """benchmarks/worst_cases.py: the generated inputs the benchmark times."""
+    path = Path(__file__).parents[2] / "benchmarks" / "worst_cases.py"
+    spec = importlib.util.spec_from_file_location("worst_cases", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+worst = _worst_cases()
+limits = load_handler("inbound_parser", "mime_limits")
+
+
+def test_8bit_header_bytes_are_read_as_utf8_and_the_document_is_written(s3) -> None:
+    raw = (
+        b"From: J\xc3\xbcrgen <j@example.org>\r\nSubject: Gr\xc3\xbc\xc3\x9fe \xfc\r\n"
+        b"Content-Type: text/plain; charset=utf-7\r\n\r\n+2D0-"  # UTF-7 for a lone surrogate
+    )
+    doc = _run(s3, "inbound/8bit", raw)
+    assert doc["status"] == "parsed"
+    assert doc["subject"] == "Grüße \ufffd" and doc["from"][0]["name"] == "Jürgen"
+    assert doc["text"] == "\ufffd"
+
+
+@pytest.mark.parametrize(
+    ("header", "error"),
+    [
+        (b"Received-SPF:\r\n", None),
+        (b"Received-SPF: \r\n", None),
+        (b'Content-Type: text/plain; charset="utf-8\0"\r\n', "embedded null character"),
+        (b"Content-Type: text/plain; charset*\r\n", "its parameters are ignored"),
+    ],
+    ids=["empty-spf", "blank-spf", "nul-charset", "bare-rfc2231"],
+)
+def test_one_odd_header_costs_that_header_not_the_message(s3, header: bytes, error: str | None) -> None:
+    raw = b"Subject: odd\r\n" + header + b"\r\nthe body\r\n"
+    doc = _run(s3, "inbound/odd", raw)
+    assert doc["status"] == "parsed" and doc["subject"] == "odd" and doc["text"] == "the body\r\n"
+    assert doc["verdicts"]["spf"] is None
+    assert (error is None and doc["errors"] == []) or any(error in e for e in doc["errors"])
+
+
+def test_bare_rfc2231_file_name_keeps_the_attachment(s3) -> None:
+    raw = (
+        b'Subject: x\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
+        b"--b\r\nContent-Type: application/pdf; name*\r\nContent-Disposition: attachment; filename*\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(PDF) + b"--b--\r\n"
+    )
+    doc = _run(s3, "inbound/rfc2231", raw)
+    assert doc["status"] == "parsed" and doc["text"] == "hello"
+    (pdf,) = doc["attachments"]
+    assert (pdf["contentType"], pdf["filename"], pdf["size"]) == ("application/pdf", "", len(PDF))
+    assert s3.get_object(Bucket=BUCKET, Key=pdf["key"])["Body"].read() == PDF
+    assert len([e for e in doc["errors"] if "its parameters are ignored" in e]) == 2
+
+
+def test_named_inline_text_is_an_attachment() -> None:
+    raw = (
+        b'Subject: x\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain\r\n\r\nbody\r\n"
+        b"--b\r\nContent-Type: text/plain\r\nContent-Disposition: inline; filename=notes.txt\r\n\r\nnotes\r\n"
+        b'--b\r\nContent-Type: text/html; name="page.html"\r\n\r\n<p>page</p>\r\n--b--\r\n'
+    )
+    parsed = mime.parse(raw)
+    assert parsed.document["text"] == "body" and parsed.document["html"] is None
+    assert [(a.filename, a.payload()) for a in parsed.attachments] == [
+        ("notes.txt", b"notes"),
+        ("page.html", b"<p>page</p>"),
+    ]
+
+
+def test_an_error_text_that_is_not_utf8_still_gives_an_unparsed_record(s3, monkeypatch) -> None:
+    def broken(_raw):
+        raise ValueError("bad \udcff byte")
+
+    monkeypatch.setattr(index, "parse", broken)
+    doc = _run(s3, "inbound/err", b"Subject: x\r\n\r\n")
+    assert doc["status"] == "unparsed" and doc["errors"] == ["ValueError: bad \ufffd byte"]
+    assert doc["schemaVersion"] == mime.SCHEMA_VERSION and doc["key"] == "inbound/err"
+
+
+def test_a_record_that_cannot_be_written_fails_the_invocation_after_the_others(s3, monkeypatch) -> None:
+    s3.put_object(Bucket=BUCKET, Key="inbound/ok", Body=ALTERNATIVE)
+    event = {
+        "Records": [
+            {"s3": {"bucket": {"name": b}, "object": {"key": "inbound/ok"}}} for b in ("no-such-bucket", BUCKET)
+        ]
+    }
+    with pytest.raises(RuntimeError, match="no document written for s3://no-such-bucket/inbound/ok"):
+        index.handler(event)
+    assert json.loads(s3.get_object(Bucket=BUCKET, Key="inbound/ok.json")["Body"].read())["status"] == "parsed"
+
+
+# --- limits: generated worst cases give bounded documents that say what was cut (the time is benchmarks/parse.py's) ---
+
+
+def test_subject_of_100000_encoded_words_is_cut() -> None:
+    doc = mime.parse(worst.encoded_word_subject(100_000)).document
+    assert doc["truncated"] == [f"header subject longer than MAX_HEADER_BYTES={limits.MAX_HEADER_BYTES} bytes: cut"]
+    # Adjacent encoded words join without the space between them (RFC 2047 section 6.2).
+    assert 0 < len(doc["subject"]) < limits.MAX_HEADER_BYTES and doc["subject"] == "café" * (len(doc["subject"]) // 4)
+    assert doc["text"] == "body\r\n"
+
+
+def test_to_with_100000_addresses_keeps_the_first_whole_ones() -> None:
+    doc = mime.parse(worst.address_flood(100_000)).document
+    assert doc["truncated"] == [
+        f"header to longer than MAX_ADDRESS_HEADER_BYTES={limits.MAX_ADDRESS_HEADER_BYTES} bytes: cut"
+    ]
+    kept = doc["to"]
+    assert 100 < len(kept) < limits.MAX_ADDRESS_HEADER_BYTES // 20
+    assert kept == [{"name": f"Person {i}", "address": f"p{i}@example.com"} for i in range(len(kept))]
+    assert doc["from"] == [{"name": "", "address": "a@example.org"}] and doc["subject"] == "many"
+
+
+def test_header_folded_over_100000_lines_is_cut() -> None:
+    doc = mime.parse(worst.folded_header(100_000)).document
+    assert doc["subject"].startswith("start word") and len(doc["subject"]) < limits.MAX_HEADER_BYTES
+    assert doc["truncated"] and doc["text"] == "body\r\n"
+
+
+def test_100000_header_fields_exhaust_the_decoding_budget_and_are_listed_undecoded() -> None:
+    doc = mime.parse(worst.header_flood(100_000)).document
+    assert doc["truncated"] == [
+        f"more than MAX_DECODED_HEADER_BYTES={limits.MAX_DECODED_HEADER_BYTES} bytes of headers to decode"
+    ]
+    assert len(doc["headers"]) == 100_001 and doc["subject"] == "flood"  # the document's fields are decoded first
+    assert doc["text"] == "body\r\n"
+
+
+def test_parts_past_the_decoding_budget_are_not_read() -> None:
+    doc = mime.parse(worst.heavy_part_headers(parts=200)).document
+    assert doc["truncated"] == [
+        f"more than MAX_DECODED_HEADER_BYTES={limits.MAX_DECODED_HEADER_BYTES} bytes of headers to decode"
+    ]
+    read = doc["text"].count("x")
+    assert 0 < read < 200 and read * 15 * 1024 <= limits.MAX_DECODED_HEADER_BYTES
+
+
+def test_nesting_10000_deep_stops_at_max_depth() -> None:
+    doc = mime.parse(worst.deep_nesting(10_000)).document
+    assert doc["truncated"] == [f"nesting deeper than MAX_DEPTH={limits.MAX_DEPTH} levels: inner parts not parsed"]
+
+
+class CountingBytes(bytes):
+    """Bytes that count the ``find`` calls the delimiter search makes on them."""
+
+    finds = 0
+
+    def find(self, *args, **kwargs) -> int:
+        CountingBytes.finds += 1
+        return super().find(*args, **kwargs)
+
+
+def test_long_boundary_lines_that_are_not_delimiters_cost_one_search_each() -> None:
+    split = load_handler("inbound_parser", "mime_split")
+    boundary = b"b" * 8000  # under MAX_HEADER_BYTES, so the boundary is the real one
+    raw = worst.long_boundary(size=1024 * 1024, boundary_bytes=len(boundary))
+    lines = raw.count(b"x\r\n")
+    counted = CountingBytes(raw)
+    CountingBytes.finds = 0
+    delimiters = list(split._delimiters(counted, b"--" + boundary, 0, len(counted)))
+    assert [close for *_, close in delimiters] == [False, True]
+    assert CountingBytes.finds <= lines + 3  # one per look-alike line, not one per byte of it
+    doc = mime.parse(raw).document
+    assert doc["errors"] == [] and doc["text"].count("x") == lines

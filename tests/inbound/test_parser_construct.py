@@ -46,7 +46,11 @@ def template(mail_stack: tuple[cdk.Stack, MailBucket, InboundParser, assertions.
 def test_function_no_retries_and_limits(template: assertions.Template) -> None:
     template.has_resource_properties(
         "AWS::Lambda::Function",
-        {"Runtime": "python3.14", "MemorySize": 1024, "Environment": {"Variables": {"MAX_MESSAGE_BYTES": "52428800"}}},
+        {
+            "Runtime": "python3.14",
+            "MemorySize": 1024,
+            "Environment": {"Variables": assertions.Match.object_like({"MAX_MESSAGE_BYTES": "52428800"})},
+        },
     )
     template.has_resource_properties("AWS::Lambda::EventInvokeConfig", {"MaximumRetryAttempts": 0})
 
@@ -131,3 +135,38 @@ def test_invalid_props(prop: str, value: int) -> None:
     stack = cdk.Stack(_app(), "T")
     with pytest.raises(ValueError, match=prop):
         InboundParser(stack, "P", bucket=s3.Bucket(stack, "B"), **{prop: value})  # type: ignore[arg-type]
+
+
+def test_ses_action_path_works_with_the_environment_the_construct_sets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The handler reads an SES Lambda action's message from BUCKET_NAME at OBJECT_PREFIX + message id; run it with
+    exactly the variables the synthesized function gets. AWS: "For example, if you use Email as your Object Key
+    Prefix, your emails will appear in your Amazon S3 bucket in a folder named Email."
+    (https://docs.aws.amazon.com/ses/latest/dg/receiving-email-action-s3.html); the event carries the message id
+    (https://docs.aws.amazon.com/ses/latest/dg/receiving-email-action-lambda.html)."""
+    import boto3
+    from moto import mock_aws
+
+    from tests.conftest import load_handler
+
+    stack = cdk.Stack(_app(), "T", env=ENV)
+    InboundParser(stack, "Parser", bucket=s3.Bucket.from_bucket_name(stack, "Mail", "mail-bucket"), prefix="in/")
+    functions = assertions.Template.from_stack(stack).find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Handler": "index.handler", "Runtime": "python3.14"}}
+    )
+    (function,) = functions.values()
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert variables == {"MAX_MESSAGE_BYTES": "52428800", "BUCKET_NAME": "mail-bucket", "OBJECT_PREFIX": "in/"}
+    for name in ("BUCKET_NAME", "OBJECT_PREFIX"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    index = load_handler("inbound_parser")
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket="mail-bucket")
+        client.put_object(Bucket="mail-bucket", Key="in/abc123", Body=b"Subject: via SES\r\n\r\nhello\r\n")
+        receipt = {"recipients": ["info@example.com"], "action": {"type": "Lambda", "functionArn": "arn"}}
+        event = {"Records": [{"ses": {"mail": {"messageId": "abc123", "source": "a@example.org"}, "receipt": receipt}}]}
+        assert index.handler(event)["results"] == [{"key": "in/abc123.json", "status": "parsed", "errors": 0}]
+        doc = json.loads(client.get_object(Bucket="mail-bucket", Key="in/abc123.json")["Body"].read())
+    assert doc["subject"] == "via SES" and doc["envelope"]["recipients"] == ["info@example.com"]

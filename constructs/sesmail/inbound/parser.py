@@ -19,6 +19,9 @@ OUTPUT_SUFFIXES = (".json", ".attachments/*")
 class InboundParser(Construct):
     """Parses every message stored under ``prefix`` in ``bucket`` into ``<key>.json`` and ``<key>.attachments/``.
 
+    It also accepts an SES receipt rule's Lambda action placed after the rule's S3 action that stores into ``bucket``
+    under ``prefix`` (the environment tells the handler where that message is).
+
     The function is invoked asynchronously by S3 with no retries: the handler records its own failures in the JSON
     document instead of raising, so a retry could only repeat them. Its role (:attr:`role`) may read objects under
     ``prefix``, write only ``*.json`` and ``*.attachments/*`` objects there, use the bucket's KMS key for exactly
@@ -59,7 +62,12 @@ class InboundParser(Construct):
             timeout=cdk.Duration.minutes(5),
             retry_attempts=0,
             log_group=log_group,
-            environment={"MAX_MESSAGE_BYTES": str(max_message_bytes)},
+            # BUCKET_NAME and OBJECT_PREFIX: where an SES Lambda action's message is (its event names no object).
+            environment={
+                "MAX_MESSAGE_BYTES": str(max_message_bytes),
+                "BUCKET_NAME": bucket.bucket_name,
+                "OBJECT_PREFIX": prefix,
+            },
             description="sesmail: parse inbound mail into JSON",
         )
         reason = (
