@@ -114,6 +114,7 @@ class MailStack(cdk.Stack):
                 forward_to=inbound.forward_to,
                 key_prefixes=dict(zip(settings.addresses(), receiving.mailbox_prefixes, strict=True)),
                 configuration_set_arn=configuration_set_arn,
+                verdict_policy=dict(inbound.verdicts),
             )
             # The bucket's one ObjectCreated notification belongs to the parser: forwarding runs from each
             # mailbox rule, after its S3 action has stored the message.
