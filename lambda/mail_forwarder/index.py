@@ -155,27 +155,28 @@ def location(bucket: str, key: str, region: str) -> str:
 
 def compose(
     msg: EmailMessage, decision: Decision, verdicts: Verdicts, *, mailbox: str, target: Target, config: Config
-) -> tuple[str, EmailMessage | None]:
-    """What to send for ``decision``: ``(kind, message)``; kind ``forward``, ``forward-without-attachments``,
-    ``notice`` or ``skip`` (no message)."""
+) -> tuple[str, bytes | None]:
+    """What to send for ``decision``: ``(kind, raw message)``; kind ``forward``, ``forward-without-attachments``,
+    ``notice`` or ``skip`` (nothing). The size check is on the bytes sent, so what the forwarder adds counts."""
     where = location(target.bucket, target.key, config.region)
     common = {"mailbox": mailbox, "staff": config.staff, "key": target.key, "verdicts": verdicts.header()}
+    limit = SES_MAX_BYTES - SES_HEADROOM
     if decision.action == "skip":
         return "skip", None
     if decision.action == "notice":
         reasons = list(decision.triggered.values())
-        return "notice", notice(msg, location=where, reasons=reasons, tags=decision.tags, **common)
+        return "notice", notice(msg, location=where, reasons=reasons, tags=decision.tags, **common).as_bytes()
     tags = decision.tags if decision.action == "tag" else []
     # Built from a copy, so a forward too large can still be cut down from the original.
-    parsed = BytesParser(policy=policy.default).parsebytes(msg.as_bytes())
-    out = forwarded(parsed, tags=tags, **common)
-    if len(out.as_bytes()) <= SES_MAX_BYTES - SES_HEADROOM:
-        return "forward", out
-    out = without_attachments(msg, location=where, tags=tags, **common)
-    if len(out.as_bytes()) <= SES_MAX_BYTES - SES_HEADROOM:
-        return "forward-without-attachments", out
+    data = forwarded(BytesParser(policy=policy.default).parsebytes(msg.as_bytes()), tags=tags, **common).as_bytes()
+    if len(data) <= limit:
+        return "forward", data
+    del data
+    data = without_attachments(msg, location=where, tags=tags, **common).as_bytes()
+    if len(data) <= limit:
+        return "forward-without-attachments", data
     reasons = ["too large for SES (40 MB) even without its attachments"]
-    return "notice", notice(msg, location=where, reasons=reasons, tags=["[TOO LARGE]"], **common)
+    return "notice", notice(msg, location=where, reasons=reasons, tags=["[TOO LARGE]"], **common).as_bytes()
 
 
 def send(ses: Any, *, mailbox: str, staff: list[str], data: bytes, sleep: Callable[[float], None] = time.sleep) -> str:
@@ -232,7 +233,7 @@ def process(
         kind, out = compose(msg, decision, verdicts, mailbox=mailbox, target=target, config=config)
         message_id = None
         if out is not None:
-            message_id = send(ses, mailbox=mailbox, staff=config.staff, data=out.as_bytes(), sleep=sleep)
+            message_id = send(ses, mailbox=mailbox, staff=config.staff, data=out, sleep=sleep)
     except Exception as error:
         if isinstance(error, ClientError):
             failure = f"{error.response.get('Error', {}).get('Code')}: {error.response.get('Error', {}).get('Message')}"

@@ -171,7 +171,8 @@ def test_s3_event_reads_the_mailbox_from_the_headers() -> None:
 
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared MIME corpus is not checked out next to the repository")
 def test_every_corpus_message_forwards_without_duplicate_headers() -> None:
-    """Over the shared corpus of real and broken messages: a forward never repeats a header SES refuses twice."""
+    """Over the shared corpus of real and broken messages: each one can be forwarded, and the forward never repeats
+    a header SES refuses twice."""
     config = fwd.Config(
         staff=[STAFF], mailboxes=["info@example.com"], policy=dict(verdicts_mod.DEFAULT_POLICY), region=""
     )
@@ -180,20 +181,16 @@ def test_every_corpus_message_forwards_without_duplicate_headers() -> None:
     for path in sorted(CORPUS.iterdir()):
         msg = parse(path.read_bytes())
         decision = verdicts_mod.Decision(action="forward")
-        try:
-            _, out = fwd.compose(
-                msg, decision, verdicts_mod.Verdicts(), mailbox="info@example.com", target=target, config=config
-            )
-            assert out is not None
-            data = out.as_bytes()
-        except Exception:  # messages the stdlib cannot re-serialize are the parser's concern
-            continue
+        _, data = fwd.compose(
+            msg, decision, verdicts_mod.Verdicts(), mailbox="info@example.com", target=target, config=config
+        )
+        assert data is not None
         sent = parse(data)
         for name in message_mod.SINGLE_HEADERS:
             assert len(sent.get_all(name) or []) <= 1, (path.name, name)
         assert sent.get_all("Auto-Submitted") == ["auto-forwarded"], path.name
         counted += 1
-    assert counted > 200
+    assert counted == len(list(CORPUS.iterdir())) > 200
 
 
 # --- loops and bounces
