@@ -308,6 +308,28 @@ def test_a_virus_is_never_forwarded_whatever_the_policy_says() -> None:
         verdicts_mod.load_policy('{"virus": "tag"}')
 
 
+def test_s3_triggered_forward_decides_from_the_headers_ses_added(mail: Mail) -> None:
+    """Without a receipt (bucket-notification mode) the verdicts are SES's headers on the stored message; a message
+    SES marked ``X-SES-Virus-Verdict: FAIL`` becomes a notice, a clean one a forward sent as the addressed mailbox."""
+    infected = b"X-SES-Spam-Verdict: PASS\r\nX-SES-Virus-Verdict: FAIL\r\n" + _eicar_message()
+    mail.store("inbound/v", infected)
+    mail.store("inbound/ok", RAW)
+    records = [{"s3": {"bucket": {"name": "mail"}, "object": {"key": k}}} for k in ("inbound/v", "inbound/ok")]
+    results = fwd.handler({"Records": records})["results"]
+    assert [r["sent"] for r in results] == ["notice", "forward"]
+    assert mail.record("inbound/v")["verdicts"] == {
+        "spam": "PASS",
+        "virus": "FAIL",
+        "spf": None,
+        "dkim": None,
+        "dmarc": None,
+        "dmarcPolicy": None,
+        "source": "headers",
+    }
+    assert not list(mail.sent_message(0).iter_attachments())
+    assert mail.sent[1]["FromEmailAddress"] == "info@example.com"
+
+
 def test_header_verdicts_count_only_the_first_occurrence() -> None:
     """SES prepends its headers to the stored message; a sender's look-alike further down is ignored."""
     raw = (
