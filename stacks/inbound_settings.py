@@ -4,6 +4,8 @@ Selectable per environment, instead of or beside ``workmail``:
 
 - ``parse`` (default ``false``): every stored message gets ``<key>.json`` and its attachments beside it;
 - ``forwardTo`` (default none): staff addresses that receive a forward of every message, sent as the mailbox;
+- ``verdicts`` (default: virus, spam and DMARC failures held as notices): what a message failing one of SES's checks
+  gets (``{"spam": "tag"}``...), see ``sesmail.inbound.forwarder.DEFAULT_VERDICT_POLICY``;
 - ``smtpCredentials`` (default ``false``): an IAM user whose SMTP credentials may send only as the mailboxes;
 - ``smtpRotationToken`` (default ``"1"``): change it to rotate those credentials on the next deploy.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sesmail.inbound.forwarder import DEFAULT_VERDICT_POLICY, VERDICT_ACTIONS, VERDICT_CHECKS
 from sesmail.receiving.checks import check_address
 
 from .reader import Reader, SettingsError
@@ -23,6 +26,8 @@ class InboundSettings:
 
     parse: bool = False
     forward_to: tuple[str, ...] = ()
+    #: check -> action for messages failing SES's verdicts (``virus``, ``spam``, ``dmarc``, ``spf``, ``dkim``).
+    verdicts: tuple[tuple[str, str], ...] = tuple(sorted(DEFAULT_VERDICT_POLICY.items()))
     smtp_credentials: bool = False
     smtp_rotation_token: str = "1"
 
@@ -48,8 +53,26 @@ def parse_inbound(reader: Reader, mailbox_addresses: tuple[str, ...]) -> Inbound
     settings = InboundSettings(
         parse=section.get("parse", bool, default=False),
         forward_to=tuple(forward_to),
+        verdicts=_verdicts(section),
         smtp_credentials=section.get("smtpCredentials", bool, default=False),
         smtp_rotation_token=token,
     )
     section.finish()
     return settings
+
+
+def _verdicts(section: Reader) -> tuple[tuple[str, str], ...]:
+    raw = section.get("verdicts", dict, default={})
+    policy = Reader(raw, section.key("verdicts"))
+    chosen = dict(DEFAULT_VERDICT_POLICY)
+    for check in VERDICT_CHECKS:
+        action = policy.get(check, str)
+        if action is None:
+            continue
+        # A virus's content is never sent on: only a notice, or nothing.
+        allowed = VERDICT_ACTIONS[2:] if check == "virus" else VERDICT_ACTIONS
+        if action not in allowed:
+            raise SettingsError(f"{policy.key(check)}: {action!r} is not one of {', '.join(allowed)}")
+        chosen[check] = action
+    policy.finish()
+    return tuple(sorted(chosen.items()))

@@ -15,13 +15,18 @@ from .inbound_settings import InboundSettings
 from .receiving import Receiving, build_receiving
 from .settings import EnvironmentSettings, SendingSettings
 
-# The shipped example: the sign-up verification mail, sent from register@ by the example sender.
+# The shipped example: the sign-up verification mail, sent from register@ by the example sender. Its name is
+# signup_template_name(environment): SES template names are per account and region, shared by every environment there.
 SIGNUP_VERIFICATION = {
-    "template_name": "sesmail-signup-verification",
     "subject_part": "Confirm your address, {{name}}",
     "text_part": "Hello {{name}},\n\nconfirm your address: {{verification_url}}\n",
     "html_part": '<p>Hello {{name}},</p><p><a href="{{verification_url}}">Confirm your address</a></p>',
 }
+
+
+def signup_template_name(environment: str) -> str:
+    """``sesmail-<environment>-signup``: unique per environment, at most 55 of SES's 64 characters."""
+    return f"sesmail-{environment}-signup"
 
 
 class MailStack(cdk.Stack):
@@ -49,6 +54,7 @@ class MailStack(cdk.Stack):
             "ConfigurationSet",
             configuration_set_name=f"sesmail-{settings.name}",
             suppression_reasons=sending.suppression_reasons,
+            tls_policy=sending.tls_policy,
         )
         self.mail_domain = MailDomain(
             self,
@@ -75,7 +81,9 @@ class MailStack(cdk.Stack):
             if settings.inbound is not None:
                 self._inbound(settings, settings.inbound, self.receiving)
         if "register" in settings.mailboxes:
-            verification = EmailTemplate(self, "SignupVerification", **SIGNUP_VERIFICATION)
+            verification = EmailTemplate(
+                self, "SignupVerification", template_name=signup_template_name(settings.name), **SIGNUP_VERIFICATION
+            )
             ExampleSender(
                 self,
                 "ExampleSender",
@@ -114,6 +122,7 @@ class MailStack(cdk.Stack):
                 forward_to=inbound.forward_to,
                 key_prefixes=dict(zip(settings.addresses(), receiving.mailbox_prefixes, strict=True)),
                 configuration_set_arn=configuration_set_arn,
+                verdict_policy=dict(inbound.verdicts),
             )
             # The bucket's one ObjectCreated notification belongs to the parser: forwarding runs from each
             # mailbox rule, after its S3 action has stored the message.

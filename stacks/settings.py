@@ -64,10 +64,13 @@ class SendingSettings:
     """The ``sending`` section: account-suppression reasons and delegate senders."""
 
     suppression_reasons: str = "BOUNCES_AND_COMPLAINTS"
+    #: the configuration set's TLS policy, for every send from the identity: ``REQUIRE`` or ``OPTIONAL``.
+    tls_policy: str = "REQUIRE"
     delegates: tuple[DelegateSettings, ...] = ()
 
 
 SUPPRESSION_REASONS = ("BOUNCES_AND_COMPLAINTS", "BOUNCES_ONLY", "COMPLAINTS_ONLY")
+TLS_POLICIES = ("REQUIRE", "OPTIONAL")
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,8 @@ def _sending(reader: Reader) -> SendingSettings | None:
     section = Reader(raw, reader.key("sending"))
     reasons = section.get("suppressionReasons", str, default="BOUNCES_AND_COMPLAINTS")
     section.check("suppressionReasons", check_one_of(SUPPRESSION_REASONS), reasons)
+    tls_policy = section.get("tlsPolicy", str, default="REQUIRE")
+    section.check("tlsPolicy", check_one_of(TLS_POLICIES), tls_policy)
     mailboxes = set(reader.raw.get("mailboxes", DEFAULT_MAILBOXES))
     delegates = []
     for i, item in enumerate(section.get("delegates", list, default=[])):
@@ -222,7 +227,7 @@ def _sending(reader: Reader) -> SendingSettings | None:
         entry.finish()
         delegates.append(DelegateSettings(policy_name=name, principal=principal, from_mailboxes=tuple(boxes)))
     section.finish()
-    return SendingSettings(suppression_reasons=reasons, delegates=tuple(delegates))
+    return SendingSettings(suppression_reasons=reasons, tls_policy=tls_policy, delegates=tuple(delegates))
 
 
 def _optional(reader: Reader, key: str, check: Callable[[str, Any], None]) -> str | None:

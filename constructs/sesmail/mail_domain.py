@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import aws_cdk as cdk
 import aws_cdk.aws_iam as iam
@@ -117,11 +118,20 @@ class MailDomain(Construct):
         check_local_part("local_part", local_part)
         return f"{local_part}@{self.domain_name}"
 
-    def grant_send(self, grantee: iam.IGrantable, *, conditions: SendConditions, templated: bool = False) -> iam.Grant:
+    def grant_send(
+        self,
+        grantee: iam.IGrantable,
+        *,
+        conditions: SendConditions,
+        templated: bool = False,
+        templates: Sequence[str] = (),
+        bulk: bool = False,
+    ) -> iam.Grant:
         """Grant ``grantee`` sending as ``conditions.from_addresses``, which must be addresses of this domain.
 
         With a default configuration set and none in ``conditions``, the grant also covers the default set, which
-        SES v2 authorizes on alongside the identity. See ``sesmail.sending.grant_send`` for the conditions.
+        SES v2 authorizes on alongside the identity. See ``sesmail.sending.grant_send`` for the conditions, and for
+        ``templates`` (the templates a templated sender may send: SES authorizes on them too) and ``bulk``.
         """
         for address in conditions.from_addresses:
             if not is_token(address) and not address.lower().endswith(f"@{self.domain_name.lower()}"):
@@ -134,4 +144,11 @@ class MailDomain(Construct):
                 arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
             )
             conditions = dataclasses.replace(conditions, configuration_set=arn)
-        return sending.grant_send(grantee, identity_arn=self.identity_arn, conditions=conditions, templated=templated)
+        return sending.grant_send(
+            grantee,
+            identity_arn=self.identity_arn,
+            conditions=conditions,
+            templated=templated,
+            templates=templates,
+            bulk=bulk,
+        )

@@ -1,15 +1,18 @@
-"""Forward each stored inbound message to staff addresses through SES, as the original recipient.
+"""Forward each stored inbound message to staff addresses through SES, as the mailbox it reached, exactly once.
 
-Triggered either like the parser (S3 ``ObjectCreated`` on the mail prefix) or as a receipt rule's Lambda action placed
-after its S3 action (SES event records; the object is ``MAIL_BUCKET``/``<prefix of the matched recipient><message
-id>``, prefixes from ``KEY_PREFIXES``, a JSON object address -> prefix). Environment: ``FORWARD_TO`` (comma-separated
-staff addresses), ``MAILBOXES`` (comma-separated addresses the domain receives for; the forward is sent from the
-recipient the rule matched, else the first mailbox the message was addressed to). The forward keeps the original MIME
-(attachments intact), replaces From/To/Return-Path headers, sets Reply-To to the original sender and marks itself
-``Auto-Submitted: auto-forwarded`` plus ``X-Sesmail-Forwarded``. Skipped (loop and bounce protection): messages
-already forwarded, auto-submitted or bounce messages (empty or MAILER-DAEMON sender, ``multipart/report``), and mail
-from the staff addresses themselves. Messages above SES's 40 MB limit become a short summary with a pre-signed link to
-the raw message (signed with the function's role session, so valid for hours, never more than 7 days).
+Triggers: a receipt rule's Lambda action placed after its S3 action (SES event records: the object is
+``MAIL_BUCKET``/``<prefix of the matched recipient><message id>``, prefixes from ``KEY_PREFIXES``, a JSON object
+address -> prefix; the receipt's verdicts decide), or the bucket's ``ObjectCreated`` notification (the verdicts are
+read from the headers SES added). Environment: ``FORWARD_TO`` (comma-separated staff addresses), ``MAILBOXES``
+(comma-separated configured addresses; a forward is sent as the configured spelling, because ``ses:FromAddress`` is
+compared case-sensitively), ``VERDICT_POLICY`` (JSON, see ``fwd_verdicts``).
+
+Per message: loop and bounce protection (:func:`skip_reason`), a verdict decision (forward / tag / notice / skip), a
+claim of ``<key>.forward.json`` (``fwd_once``: one forward per message however often it is delivered), the send, and
+the record of what was done. A forward that would exceed SES's 40 MB loses its attachments (listed, with where the
+message is kept); if even that is too large, staff get a notice. SES throttling is retried here with backoff; any
+send that still fails releases the claim and raises an error naming the message, so Lambda's asynchronous retries
+and the function's failure destination receive it.
 """
 
 from __future__ import annotations
@@ -17,7 +20,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -25,19 +32,78 @@ from email.utils import getaddresses
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
+from fwd_message import MARKER, Original, forwarded, notice, without_attachments
+from fwd_once import DONE, claim, finish, utc
+from fwd_verdicts import Decision, Verdicts, decide, from_headers, from_receipt, load_policy
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
 
-SES_MAX_BYTES = 40 * 1024 * 1024
-LINK_SECONDS = 7 * 24 * 3600
-MARKER = "X-Sesmail-Forwarded"
-_REPLACED = ("From", "To", "Cc", "Bcc", "Reply-To", "Return-Path", "Sender", "DKIM-Signature", "Message-ID")
+#: "Using the SES v2 API or SMTP - Maximum message size (including attachments): 40 MB per message (after base64
+#: encoding)" (SES quotas). Read as 10^6 bytes, the stricter reading, of the MIME message as sent.
+SES_MAX_BYTES = 40_000_000
+#: Room for what SES adds when it sends (its DKIM-Signature, Message-ID, Feedback-ID and the like).
+SES_HEADROOM = 64 * 1024
+#: "the API produces a ThrottlingException error ... Maximum sending rate exceeded" (SES sending-quota errors);
+#: SES v2's model also names TooManyRequestsException. Worth retrying within seconds.
+THROTTLING = ("Throttling", "ThrottlingException", "TooManyRequestsException")
+SEND_ATTEMPTS = 4
+RECORD_VERSION = 1
 
 
-def skip_reason(msg: EmailMessage, staff: set[str]) -> str | None:
-    """Why ``msg`` must not be forwarded, or None."""
-    if msg.get(MARKER):
+class ForwardFailed(RuntimeError):
+    """A message could not be forwarded; the text names its bucket and key."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """One stored message to forward."""
+
+    bucket: str
+    key: str
+    #: the recipient the receipt rule matched (SES events), else None: the mailbox is read from the headers.
+    recipient: str | None = None
+    receipt: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    """The function's settings, from its environment."""
+
+    staff: list[str]
+    mailboxes: list[str]
+    policy: dict[str, str]
+    region: str
+    #: a claim older than this has no live owner (longer than the function's timeout).
+    stale_after: timedelta = timedelta(seconds=150)
+
+    @classmethod
+    def from_environ(cls, environ: dict[str, str]) -> Config:
+        def addresses(name: str) -> list[str]:
+            return [a.strip() for a in environ.get(name, "").split(",") if a.strip()]
+
+        return cls(
+            staff=addresses("FORWARD_TO"),
+            mailboxes=addresses("MAILBOXES"),
+            policy=load_policy(environ.get("VERDICT_POLICY")),
+            region=environ.get("AWS_REGION", ""),
+            stale_after=timedelta(seconds=int(environ.get("CLAIM_STALE_SECONDS") or 150)),
+        )
+
+    @property
+    def own_domains(self) -> frozenset[str]:
+        """The domains of the mailboxes."""
+        return frozenset(m.rpartition("@")[2].lower() for m in self.mailboxes)
+
+
+def skip_reason(msg: EmailMessage, staff: set[str], mailboxes: set[str] | None = None) -> str | None:
+    """Why ``msg`` must not be forwarded at all (loops, bounces, auto-replies, staff's own mail), or None."""
+    if msg.get_all(MARKER):
+        return "already forwarded"
+    original = Original(msg)
+    if original.address.lower() in (mailboxes or set()) and " via " in original.name:
+        # Our own forward come back (a staff mailbox forwarding to us strips nothing else of ours but may drop X-).
         return "already forwarded"
     if (msg.get("Auto-Submitted") or "no").strip().lower() != "no":
         return "auto-submitted"
@@ -52,90 +118,162 @@ def skip_reason(msg: EmailMessage, staff: set[str]) -> str | None:
     return None
 
 
-def forwarded(msg: EmailMessage, *, as_address: str, to: list[str], key: str) -> EmailMessage:
-    """``msg`` re-addressed: from ``as_address`` to ``to``, Reply-To the original sender, loop markers set."""
-    original_from = str(msg.get("Reply-To") or msg.get("From") or "")
-    for name in _REPLACED:
-        del msg[name]
-    msg["From"] = as_address
-    msg["To"] = ", ".join(to)
-    if original_from:
-        msg["Reply-To"] = original_from
-    msg["Auto-Submitted"] = "auto-forwarded"
-    msg[MARKER] = key
-    return msg
+def mailbox_for(recipient: str | None, msg: EmailMessage, mailboxes: list[str]) -> str:
+    """The configured mailbox to send as: the matched recipient, else the first mailbox addressed, else the first."""
+    by_lower = {m.lower(): m for m in mailboxes}
+    if recipient and recipient.lower() in by_lower:
+        return by_lower[recipient.lower()]
+    addressed = [a.lower() for _, a in getaddresses([str(v) for v in msg.get_all("To", []) + msg.get_all("Cc", [])])]
+    return next((by_lower[a] for a in addressed if a in by_lower), mailboxes[0])
 
 
-def summary(msg: EmailMessage, *, as_address: str, to: list[str], key: str, link: str, size: int) -> EmailMessage:
-    """A short notice for a message too large for SES, linking to the raw message."""
-    out = EmailMessage()
-    out["From"] = as_address
-    out["To"] = ", ".join(to)
-    if msg.get("From"):
-        out["Reply-To"] = str(msg.get("Reply-To") or msg["From"])
-    out["Subject"] = f"[too large to forward] {msg.get('Subject', '')}"
-    out["Auto-Submitted"] = "auto-forwarded"
-    out[MARKER] = key
-    out.set_content(
-        f"A message from {msg.get('From', 'unknown')} of {size} bytes exceeds SES's size limit.\n"
-        f"Download the raw message (the link expires within hours):\n{link}\n"
-    )
-    return out
-
-
-def _recipient(msg: EmailMessage, mailboxes: list[str]) -> str:
-    addressed = {a.lower() for _, a in getaddresses([str(v) for v in msg.get_all("To", []) + msg.get_all("Cc", [])])}
-    return next((m for m in mailboxes if m.lower() in addressed), mailboxes[0])
-
-
-def targets(event: dict[str, Any], environ: dict[str, str]) -> list[tuple[str, str, str | None]]:
-    """``(bucket, key, recipient)`` of each message in an S3 notification or an SES receipt-rule Lambda event.
-
-    ``recipient`` is the mailbox the receipt rule matched (SES events), or None (S3 events: read from the headers).
-    """
-    found: list[tuple[str, str, str | None]] = []
+def targets(event: dict[str, Any], environ: dict[str, str]) -> list[Target]:
+    """The stored messages of an S3 notification or an SES receipt-rule Lambda event (derived objects skipped)."""
+    found: list[Target] = []
     prefixes: dict[str, str] = {k.lower(): v for k, v in json.loads(environ.get("KEY_PREFIXES") or "{}").items()}
     for record in event.get("Records", []):
         if "s3" in record:
             key = urllib.parse.unquote_plus(record["s3"]["object"]["key"])
             if not (key.endswith(".json") or ".attachments/" in key):
-                found.append((record["s3"]["bucket"]["name"], key, None))
+                found.append(Target(record["s3"]["bucket"]["name"], key))
         elif "ses" in record:
-            matched = [r for r in record["ses"]["receipt"].get("recipients", []) if r.lower() in prefixes]
+            receipt = record["ses"]["receipt"]
+            matched = [r for r in receipt.get("recipients", []) if r.lower() in prefixes]
             if not matched:
-                LOG.warning("no stored copy known for recipients %s", record["ses"]["receipt"].get("recipients"))
+                LOG.warning("no stored copy known for recipients %s", receipt.get("recipients"))
                 continue
             key = prefixes[matched[0].lower()] + record["ses"]["mail"]["messageId"]
-            found.append((environ["MAIL_BUCKET"], key, matched[0]))
+            found.append(Target(environ["MAIL_BUCKET"], key, matched[0], receipt))
     return found
 
 
+def location(bucket: str, key: str, region: str) -> str:
+    """Where a held message is, in words staff can act on (bucket, key, and the AWS CLI command that fetches it)."""
+    where = f" in {region}" if region else ""
+    return f"s3://{bucket}/{key} (bucket {bucket}{where}); fetch it with: aws s3 cp 's3://{bucket}/{key}' message.eml"
+
+
+def compose(
+    msg: EmailMessage, decision: Decision, verdicts: Verdicts, *, mailbox: str, target: Target, config: Config
+) -> tuple[str, bytes | None]:
+    """What to send for ``decision``: ``(kind, raw message)``; kind ``forward``, ``forward-without-attachments``,
+    ``notice`` or ``skip`` (nothing). The size check is on the bytes sent, so what the forwarder adds counts."""
+    where = location(target.bucket, target.key, config.region)
+    common = {"mailbox": mailbox, "staff": config.staff, "key": target.key, "verdicts": verdicts.header()}
+    limit = SES_MAX_BYTES - SES_HEADROOM
+    if decision.action == "skip":
+        return "skip", None
+    if decision.action == "notice":
+        reasons = list(decision.triggered.values())
+        return "notice", notice(msg, location=where, reasons=reasons, tags=decision.tags, **common).as_bytes()
+    tags = decision.tags if decision.action == "tag" else []
+    # Built from a copy, so a forward too large can still be cut down from the original.
+    data = forwarded(BytesParser(policy=policy.default).parsebytes(msg.as_bytes()), tags=tags, **common).as_bytes()
+    if len(data) <= limit:
+        return "forward", data
+    del data
+    data = without_attachments(msg, location=where, tags=tags, **common).as_bytes()
+    if len(data) <= limit:
+        return "forward-without-attachments", data
+    reasons = ["too large for SES (40 MB) even without its attachments"]
+    return "notice", notice(msg, location=where, reasons=reasons, tags=["[TOO LARGE]"], **common).as_bytes()
+
+
+def send(ses: Any, *, mailbox: str, staff: list[str], data: bytes, sleep: Callable[[float], None] = time.sleep) -> str:
+    """Send raw ``data`` as ``mailbox``; SES throttling is retried with backoff (1, 2, 4 s); SES's message id."""
+    for attempt in range(SEND_ATTEMPTS):
+        try:
+            response = ses.send_email(
+                FromEmailAddress=mailbox, Destination={"ToAddresses": staff}, Content={"Raw": {"Data": data}}
+            )
+            return str(response["MessageId"])
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            message = str(error.response.get("Error", {}).get("Message", ""))
+            # A daily quota is not back within seconds: leave it to Lambda's retries, minutes apart.
+            if code not in THROTTLING or "daily" in message.lower() or attempt == SEND_ATTEMPTS - 1:
+                raise
+            sleep(2.0**attempt)
+    raise AssertionError("unreachable")
+
+
+def process(
+    s3: Any, ses: Any, target: Target, config: Config, *, now: datetime, sleep: Callable[[float], None] = time.sleep
+) -> dict[str, Any]:
+    """Forward (or hold, or skip) one stored message; its record says which. Raises :class:`ForwardFailed`."""
+    raw = s3.get_object(Bucket=target.bucket, Key=target.key)["Body"].read()
+    msg: EmailMessage = BytesParser(policy=policy.default).parsebytes(raw)
+    mailbox = mailbox_for(target.recipient, msg, config.mailboxes)
+    verdicts = from_receipt(target.receipt) if target.receipt is not None else from_headers(msg)
+    record: dict[str, Any] = {
+        "version": RECORD_VERSION,
+        "bucket": target.bucket,
+        "key": target.key,
+        "mailbox": mailbox,
+        "to": config.staff,
+        "verdicts": verdicts.as_dict(),
+        "at": utc(now),
+    }
+    reason = skip_reason(msg, {a.lower() for a in config.staff}, {m.lower() for m in config.mailboxes})
+    decision = Decision(action="skip", triggered={"loop": reason}) if reason else None
+    if decision is None:
+        decision = decide(verdicts, config.policy, from_domain=Original(msg).domain, own_domains=config.own_domains)
+    record |= {"decision": decision.action, "reasons": decision.triggered}
+    claimed = claim(s3, target.bucket, target.key, record, now=now, stale_after=config.stale_after)
+    if claimed.etag is None:
+        state = (claimed.existing or {}).get("state")
+        if state in DONE:
+            LOG.info("not forwarding %s again: its record says %s", target.key, state)
+            return {"key": target.key, "duplicate": state}
+        # Another delivery claimed it moments ago and may still fail: fail this one, so Lambda retries it later.
+        raise ForwardFailed(f"s3://{target.bucket}/{target.key}: another delivery is forwarding it; retry later")
+    if claimed.previous is not None:
+        record["previous"] = {k: v for k, v in claimed.previous.items() if k != "previous"}
+    try:
+        kind, out = compose(msg, decision, verdicts, mailbox=mailbox, target=target, config=config)
+        message_id = None
+        if out is not None:
+            message_id = send(ses, mailbox=mailbox, staff=config.staff, data=out, sleep=sleep)
+    except Exception as error:
+        if isinstance(error, ClientError):
+            failure = f"{error.response.get('Error', {}).get('Code')}: {error.response.get('Error', {}).get('Message')}"
+        else:
+            failure = f"{type(error).__name__}: {error}"
+        # Released, so the retry Lambda makes next can claim it again.
+        finish(s3, target.bucket, target.key, claimed, {**record, "state": "failed", "error": failure})
+        raise ForwardFailed(f"s3://{target.bucket}/{target.key}: not forwarded: {failure}") from error
+    state = "skipped" if out is None else "sent" if kind.startswith("forward") else "held"
+    try:
+        finish(
+            s3, target.bucket, target.key, claimed, {**record, "state": state, "sent": kind, "sesMessageId": message_id}
+        )
+    except ClientError:
+        # Sent: raising now would make a retry send it again. The claim goes stale; a person sees this in the logs.
+        LOG.exception("%s %s (SES id %s) but could not write its record", kind, target.key, message_id)
+    if out is None:
+        LOG.info("not forwarding %s: %s", target.key, decision.triggered)
+        return {"key": target.key, "skipped": "; ".join(decision.triggered.values())}
+    LOG.info("%s %s to %s as %s: %s", kind, target.key, config.staff, mailbox, message_id)
+    return {"key": target.key, "sent": kind, "sesMessageId": message_id}
+
+
 def handler(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:
+    """Lambda entry point. Every message is tried; if any failed, one error naming each failed key is raised."""
     s3 = boto3.client("s3")
     ses = boto3.client("sesv2")
-    staff = [a.strip() for a in os.environ["FORWARD_TO"].split(",") if a.strip()]
-    mailboxes = [a.strip() for a in os.environ["MAILBOXES"].split(",") if a.strip()]
+    config = Config.from_environ(dict(os.environ))
     results: list[dict[str, Any]] = []
-    for bucket, key, recipient in targets(event, dict(os.environ)):
-        raw = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        msg: EmailMessage = BytesParser(policy=policy.default).parsebytes(raw)
-        reason = skip_reason(msg, {a.lower() for a in staff})
-        if reason:
-            LOG.info("not forwarding %s: %s", key, reason)
-            results.append({"key": key, "skipped": reason})
-            continue
-        sender = recipient or _recipient(msg, mailboxes)
-        if len(raw) > SES_MAX_BYTES:
-            link = s3.generate_presigned_url(
-                "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=LINK_SECONDS
+    failures: list[str] = []
+    for target in targets(event, dict(os.environ)):
+        try:
+            results.append(process(s3, ses, target, config, now=datetime.now(UTC)))
+        except Exception as error:
+            LOG.exception("could not forward s3://%s/%s", target.bucket, target.key)
+            failures.append(
+                str(error)
+                if isinstance(error, ForwardFailed)
+                else f"s3://{target.bucket}/{target.key}: {type(error).__name__}: {error}"
             )
-            out = summary(msg, as_address=sender, to=staff, key=key, link=link, size=len(raw))
-        else:
-            out = forwarded(msg, as_address=sender, to=staff, key=key)
-        ses.send_email(
-            FromEmailAddress=sender,
-            Destination={"ToAddresses": staff},
-            Content={"Raw": {"Data": out.as_bytes()}},
-        )
-        results.append({"key": key, "forwarded": len(staff)})
+    if failures:
+        raise ForwardFailed("; ".join(failures))
     return {"results": results}

@@ -13,8 +13,9 @@ from aws_cdk import assertions
 from cdk_nag import AwsSolutionsChecks
 
 from sesmail.inbound import MailForwarder
+from sesmail.inbound.forwarder import DEFAULT_VERDICT_POLICY, VERDICT_ACTIONS, VERDICT_CHECKS
 from sesmail.receiving import LambdaAction, MailBucket
-from tests.conftest import cdk_json_context
+from tests.conftest import cdk_json_context, load_handler
 
 IDENTITY = "arn:aws:ses:eu-west-1:123456789012:identity/example.com"
 CONFIGURATION_SET = "arn:aws:ses:eu-west-1:123456789012:configuration-set/sesmail-prod"
@@ -49,6 +50,7 @@ def _expected(stack: cdk.Stack, mail: MailBucket, forwarder: MailForwarder, read
     key_arn = {"Fn::GetAtt": [stack.get_logical_id(mail.key.node.default_child), "Arn"]}  # type: ignore[arg-type]
     logs = forwarder.node.find_child("Logs").node.default_child
     objects = [{"Fn::Join": ["", [bucket_arn, f"/{pattern}"]]} for pattern in read]
+    records = [{"Fn::Join": ["", [bucket_arn, f"/{pattern}.forward.json"]]} for pattern in read]
     return [
         {
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -56,7 +58,8 @@ def _expected(stack: cdk.Stack, mail: MailBucket, forwarder: MailForwarder, read
             "Resource": {"Fn::GetAtt": [stack.get_logical_id(logs), "Arn"]},  # type: ignore[arg-type]
         },
         {"Action": "s3:GetObject", "Effect": "Allow", "Resource": objects[0] if len(objects) == 1 else objects},
-        {"Action": "kms:Decrypt", "Effect": "Allow", "Resource": key_arn},
+        {"Action": "s3:PutObject", "Effect": "Allow", "Resource": records[0] if len(records) == 1 else records},
+        {"Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Effect": "Allow", "Resource": key_arn},
         {
             "Action": ["ses:SendEmail", "ses:SendRawEmail"],
             "Condition": {"StringEquals": {"ses:FromAddress": MAILBOXES}},
@@ -71,10 +74,12 @@ def test_notification_mode_policy_and_environment() -> None:
     forwarder = _forwarder(stack, mail.bucket, prefix="inbound/")
     template = assertions.Template.from_stack(stack)
     assert _role_statements(stack, template, forwarder) == _expected(stack, mail, forwarder, ["inbound/*"])
-    template.has_resource_properties(
-        "AWS::Lambda::Function",
-        {"Environment": {"Variables": {"FORWARD_TO": "s@corp.example", "MAILBOXES": ",".join(MAILBOXES)}}},
-    )
+    function = template.to_json()["Resources"][stack.get_logical_id(forwarder.function.node.default_child)]  # type: ignore[arg-type]
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert variables["FORWARD_TO"] == "s@corp.example" and variables["MAILBOXES"] == ",".join(MAILBOXES)
+    assert json.loads(variables["VERDICT_POLICY"]) == DEFAULT_VERDICT_POLICY
+    # A claim is stale once older than the function may run: its timeout (120 s) plus a margin.
+    assert variables["CLAIM_STALE_SECONDS"] == "150" and function["Properties"]["Timeout"] == 120
     config = json.dumps(template.find_resources("Custom::S3BucketNotifications"))
     assert "inbound/" in config and "s3:ObjectCreated:*" in config
 
@@ -128,6 +133,8 @@ def test_cdk_nag_passes_with_mail_bucket(mode: dict[str, Any]) -> None:
         ("mailboxes", ["nope"]),
         ("key_prefixes", {}),
         ("configuration_set_arn", "arn:aws:ses:eu-west-1:123456789012:identity/example.com"),
+        ("verdict_policy", {"virus": "forward"}),
+        ("verdict_policy", {"phishing": "skip"}),
     ],
 )
 def test_invalid_props(prop: str, value: Any) -> None:
@@ -146,3 +153,26 @@ def test_configuration_set_arn_token_is_accepted() -> None:
     statements = _role_statements(stack, assertions.Template.from_stack(stack), forwarder)
     (send,) = [s for s in statements if s["Action"] == ["ses:SendEmail", "ses:SendRawEmail"]]
     assert len(send["Resource"]) == 2 and IDENTITY in send["Resource"]
+
+
+def test_verdict_policy_reaches_the_function_and_matches_the_handlers_table() -> None:
+    stack, mail = _stack()
+    _forwarder(stack, mail.bucket, key_prefixes=PREFIXES, verdict_policy={"spam": "tag", "virus": "skip"})
+    (function,) = assertions.Template.from_stack(stack).find_resources("AWS::Lambda::Function").values()
+    policy = json.loads(function["Properties"]["Environment"]["Variables"]["VERDICT_POLICY"])
+    assert policy == {**DEFAULT_VERDICT_POLICY, "spam": "tag", "virus": "skip"}
+    handler = load_handler("mail_forwarder", "fwd_verdicts")
+    assert (handler.ACTIONS, handler.CHECKS, handler.DEFAULT_POLICY) == (
+        VERDICT_ACTIONS,
+        VERDICT_CHECKS,
+        DEFAULT_VERDICT_POLICY,
+    )
+    assert handler.load_policy(json.dumps(policy)) == policy
+
+
+def test_retries_are_on_now_that_a_repeat_is_a_no_op() -> None:
+    stack, mail = _stack()
+    _forwarder(stack, mail.bucket, key_prefixes=PREFIXES)
+    assertions.Template.from_stack(stack).has_resource_properties(
+        "AWS::Lambda::EventInvokeConfig", {"MaximumRetryAttempts": 2}
+    )

@@ -81,3 +81,21 @@ def test_bad_suppression_reason() -> None:
     stack = cdk.Stack(cdk.App(), "Bad", env=ENV)
     with pytest.raises(ValueError, match="suppression_reasons: 'BOUNCE' is not one of BOUNCES_AND_COMPLAINTS"):
         MailConfigurationSet(stack, "Set", configuration_set_name="x", suppression_reasons="BOUNCE")
+
+
+@pytest.mark.parametrize("policy", ["REQUIRE", "OPTIONAL"])
+def test_tls_policy_is_a_choice(policy: str) -> None:
+    """DeliveryOptions (SES API): "If the value is Require, messages are only delivered if a TLS connection can be
+    established. If the value is Optional, messages can be delivered in plain text if a TLS connection can't be
+    established." The identity's default set applies it to every send, forwards and replies included."""
+    stack = cdk.Stack(cdk.App(), "Tls", env=ENV)
+    MailConfigurationSet(stack, "Set", configuration_set_name="x", tls_policy=policy)
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::SES::ConfigurationSet", {"DeliveryOptions": {"TlsPolicy": policy}}
+    )
+
+
+def test_bad_tls_policy() -> None:
+    stack = cdk.Stack(cdk.App(), "Bad", env=ENV)
+    with pytest.raises(ValueError, match="tls_policy: 'NEVER' is not one of REQUIRE, OPTIONAL"):
+        MailConfigurationSet(stack, "Set", configuration_set_name="x", tls_policy="NEVER")

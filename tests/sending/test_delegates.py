@@ -83,3 +83,19 @@ def test_twenty_first_policy_on_an_identity_is_refused() -> None:
         _delegate(stack, f"P{index}", "333333333333")
     with pytest.raises(ValueError, match=r"policy_name: 'P20' would be policy 21 on 'example\.com'; SES allows 20"):
         _delegate(stack, "P20", "333333333333")
+
+
+@pytest.mark.parametrize(
+    ("api_version", "actions"),
+    [
+        (None, ["ses:SendEmail", "ses:SendRawEmail", "ses:SendTemplatedEmail", "ses:SendBulkTemplatedEmail"]),
+        ("2", ["ses:SendEmail", "ses:SendRawEmail"]),
+    ],
+)
+def test_templated_delegate_gets_only_actions_its_conditions_can_allow(api_version: str | None, actions: list) -> None:
+    """Never ses:SendBulkEmail (SES evaluates no ses:FromAddress for it); no v1 action when pinned to SES v2."""
+    stack = cdk.Stack(cdk.App(), "Templated", env=cdk.Environment(account="111111111111", region="eu-west-1"))
+    conditions = SendConditions(from_addresses=("support@example.com",), api_version=api_version)
+    delegate = _delegate(stack, "Partner", ROLE_ARN, conditions=conditions, templated=True)
+    (statement,) = stack.resolve(delegate.policy.document.to_json())["Statement"]
+    assert statement["Action"] == actions

@@ -19,7 +19,7 @@ def synthesized() -> tuple[Template, MailDomain, iam.Role]:
     config_set = ses.ConfigurationSet(stack, "ConfigSet", configuration_set_name="example")
     domain = MailDomain(stack, "Mail", domain_name="example.com", configuration_set=config_set)
     role = iam.Role(stack, "Sender", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
-    domain.grant_send(role, conditions=SendConditions(from_addresses=("register@example.com",)), templated=True)
+    domain.grant_send(role, conditions=SendConditions(from_addresses=("register@example.com",)))
     return Template.from_stack(stack), domain, role
 
 

@@ -27,6 +27,7 @@ DELEGATE = {"policyName": "partner", "principal": "arn:aws:iam::222222222222:rol
         ({"delegates": [{**DELEGATE, "from": ["sales"]}]}, r"delegates\[0\]\.from\[0\]: 'sales' is not one of"),
         ({"delegates": [{**DELEGATE, "principal": "2222"}]}, r"delegates\[0\]\.principal: '2222' is neither"),
         ({"delegates": [{**DELEGATE, "from": []}]}, r"delegates\[0\]\.from: \[\] must name at least one"),
+        ({"tlsPolicy": "require"}, r"^environments\.e\.sending\.tlsPolicy: 'require' is not one of REQUIRE, OPTIONAL$"),
     ],
 )
 def test_bad_sending_settings(sending: dict, message: str) -> None:
@@ -42,3 +43,22 @@ def test_delegate_becomes_an_identity_policy() -> None:
     template.has_resource_properties(
         "AWS::SES::ConfigurationSet", {"SuppressionOptions": {"SuppressedReasons": ["BOUNCE"]}}
     )
+
+
+def test_tls_policy_setting_reaches_the_configuration_set() -> None:
+    app = build_app({"e": {**BASE, "sending": {"tlsPolicy": "OPTIONAL"}}}, with_nag=False)
+    template = assertions.Template.from_stack(app.node.find_child("sesmail-e"))  # type: ignore[arg-type]
+    template.has_resource_properties("AWS::SES::ConfigurationSet", {"DeliveryOptions": {"TlsPolicy": "OPTIONAL"}})
+
+
+def test_template_names_differ_per_environment() -> None:
+    """SES template names are unique per account and region: two environments there must not share one."""
+    app = build_app({"a": BASE, "b": BASE}, with_nag=False)
+    names = [
+        template["Properties"]["Template"]["TemplateName"]
+        for stack in ("sesmail-a", "sesmail-b")
+        for template in assertions.Template.from_stack(app.node.find_child(stack))  # type: ignore[arg-type]
+        .find_resources("AWS::SES::Template")
+        .values()
+    ]
+    assert names == ["sesmail-a-signup", "sesmail-b-signup"]

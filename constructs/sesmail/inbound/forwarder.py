@@ -22,16 +22,40 @@ from ._permissions import (
     grant_objects,
 )
 
+#: The checks a verdict policy covers and the actions it may choose (the handler's ``fwd_verdicts`` has the same).
+VERDICT_ACTIONS = ("forward", "tag", "notice", "skip")
+VERDICT_CHECKS = ("virus", "spam", "dmarc", "spf", "dkim")
+#: What each check does unless configured: a virus, spam or a DMARC failure under a quarantine/reject policy is held.
+DEFAULT_VERDICT_POLICY = {"virus": "notice", "spam": "notice", "dmarc": "notice", "spf": "forward", "dkim": "forward"}
+#: The forward record written beside each message (``<key>.forward.json``): the one object the role may write.
+RECORD_SUFFIX = ".forward.json"
+TIMEOUT = cdk.Duration.minutes(2)
+
+
+def check_verdict_policy(prop: str, policy: Mapping[str, str]) -> None:
+    """Each key a check, each value an allowed action; a virus's content is never forwarded (notice or skip)."""
+    for check, action in policy.items():
+        if check not in VERDICT_CHECKS:
+            raise ValueError(f"{prop}.{check}: unknown check (known: {', '.join(VERDICT_CHECKS)})")
+        allowed = VERDICT_ACTIONS[2:] if check == "virus" else VERDICT_ACTIONS
+        if action not in allowed:
+            raise ValueError(f"{prop}.{check}: {action!r} is not one of {', '.join(allowed)}")
+
 
 class MailForwarder(Construct):
     """Forwards every message stored in ``bucket`` to ``forward_to``, sent as the mailbox it reached.
 
     Two triggers: by default the bucket's ``ObjectCreated`` notification under ``prefix``; with ``key_prefixes``,
     a receipt rule instead (put :meth:`receipt_action` after the rule's S3 action), which leaves the bucket's one
-    notification per prefix free for the parser. The function's role (:attr:`role`) may send only as ``mailboxes``
-    on ``identity_arn`` (and its default configuration set), read only objects under the mail prefixes, decrypt with
-    the bucket's KMS key, and write its own log group; no managed policies. It is invoked asynchronously with no
-    retries, so a failure never sends duplicates.
+    notification per prefix free for the parser. SES's verdicts decide per message (``verdict_policy``): by default
+    a virus, spam or a DMARC failure under the sender's quarantine/reject policy reaches staff as a notice naming
+    where the message is kept, never as the message. Each message gets one forward however often it is delivered:
+    the function claims ``<key>.forward.json`` with an S3 conditional write before sending and records there what it
+    did. The function's role (:attr:`role`) may send only as ``mailboxes`` on ``identity_arn`` (and its default
+    configuration set), read only objects under the mail prefixes, write only those records, use the bucket's KMS
+    key for them, and write its own log group; no managed policies. A failed forward raises an error naming the
+    message; Lambda retries it twice (the claim makes retries safe) and then hands it to the function's failure
+    destination, if one is configured.
     """
 
     def __init__(
@@ -46,6 +70,7 @@ class MailForwarder(Construct):
         prefix: str = "",
         key_prefixes: Mapping[str, str] | None = None,
         configuration_set_arn: str | None = None,
+        verdict_policy: Mapping[str, str] | None = None,
     ) -> None:
         """
         :param bucket: the mail bucket SES stores messages in.
@@ -59,6 +84,12 @@ class MailForwarder(Construct):
         :param configuration_set_arn: default ``None``, the send grant covers the identity only. Give the ARN of the
             identity's default configuration set, if it has one: SES v2 authorizes the send on that set too, and
             without it every forward fails with AccessDenied.
+        :param verdict_policy: default ``None``, :data:`DEFAULT_VERDICT_POLICY`. Maps checks (``virus``, ``spam``,
+            ``dmarc``: a DMARC failure whose sender policy is quarantine or reject, or any DMARC failure of mail from
+            ``mailboxes``' own domain; ``spf``, ``dkim``) to what a failing message gets: ``forward``, ``tag``
+            (forwarded with ``[SPAM]``... before the subject), ``notice`` (a notice with where it is stored) or
+            ``skip`` (nothing sent; recorded). ``virus`` allows only ``notice`` and ``skip``. The strictest
+            triggered action wins.
         """
         for prop, values in (("mailboxes", list(mailboxes)), ("forward_to", list(forward_to))):
             if not values:
@@ -69,8 +100,16 @@ class MailForwarder(Construct):
         if key_prefixes is not None and not key_prefixes:
             raise ValueError(f"key_prefixes: {dict(key_prefixes)!r} must map at least one address to its prefix")
         check_configuration_set_arn("configuration_set_arn", configuration_set_arn)
+        check_verdict_policy("verdict_policy", verdict_policy or {})
         super().__init__(scope, construct_id)
-        environment = {"FORWARD_TO": ",".join(forward_to), "MAILBOXES": ",".join(mailboxes)}
+        self.verdict_policy = {**DEFAULT_VERDICT_POLICY, **(verdict_policy or {})}
+        environment = {
+            "FORWARD_TO": ",".join(forward_to),
+            "MAILBOXES": ",".join(mailboxes),
+            "VERDICT_POLICY": json.dumps(self.verdict_policy, sort_keys=True),
+            # A claim older than the timeout has no live owner (the handler's fwd_once).
+            "CLAIM_STALE_SECONDS": str(int(TIMEOUT.to_seconds()) + 30),
+        }
         if key_prefixes is not None:
             environment |= {"MAIL_BUCKET": bucket.bucket_name, "KEY_PREFIXES": json.dumps(dict(key_prefixes))}
         self.role, log_group = lambda_role(self, description="sesmail: forwards inbound mail to staff")
@@ -82,26 +121,36 @@ class MailForwarder(Construct):
             code=handler_code("mail_forwarder"),
             role=self.role,
             memory_size=1024,
-            timeout=cdk.Duration.minutes(2),
-            retry_attempts=0,
+            timeout=TIMEOUT,
+            # Safe to retry: the forward record turns a repeated delivery into a no-op.
+            retry_attempts=2,
             log_group=log_group,
             environment=environment,
             description="sesmail: forward inbound mail to staff",
         )
         read_prefixes = sorted(set(key_prefixes.values())) if key_prefixes is not None else [prefix]
-        # GetObject only: the pre-signed link for oversize messages is signed with this role, so it needs no more.
+        reason = (
+            "SES stores each message under its mailbox's prefix with the message id as the key, known only when "
+            "mail arrives; the forwarder reads each one and writes its forward record beside it."
+        )
         grant_objects(
             self.role,
             bucket,
             actions=["s3:GetObject"],
             key_patterns=[f"{read_prefix}*" for read_prefix in read_prefixes],
-            reason=(
-                "SES stores each message under its mailbox's prefix with the message id as the key, known only when "
-                "mail arrives; the forwarder reads each one to re-send it."
-            ),
+            reason=reason,
+        )
+        # PutObject with If-None-Match needs s3:PutObject, with If-Match also s3:GetObject (S3 conditional writes).
+        grant_objects(
+            self.role,
+            bucket,
+            actions=["s3:PutObject"],
+            key_patterns=[f"{read_prefix}*{RECORD_SUFFIX}" for read_prefix in read_prefixes],
+            reason=reason,
         )
         if bucket.encryption_key is not None:
-            bucket.encryption_key.grant(self.role, "kms:Decrypt")
+            # Decrypt to read messages and records; GenerateDataKey for S3 to encrypt the records it writes.
+            bucket.encryption_key.grant(self.role, "kms:Decrypt", "kms:GenerateDataKey")
         # SES v2 SendEmail with raw content is authorized as ses:SendRawEmail; ses:SendEmail covers the simple form.
         self.role.add_to_principal_policy(
             iam.PolicyStatement(

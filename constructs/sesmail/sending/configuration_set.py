@@ -17,6 +17,9 @@ EVENTS = (
     ses.EmailSendingEvent.REJECT,
     ses.EmailSendingEvent.DELIVERY_DELAY,
 )
+#: "If the value is Require, messages are only delivered if a TLS connection can be established. If the value is
+#: Optional, messages can be delivered in plain text if a TLS connection can't be established" (SES DeliveryOptions).
+TLS_POLICIES = {"REQUIRE": ses.ConfigurationSetTlsPolicy.REQUIRE, "OPTIONAL": ses.ConfigurationSetTlsPolicy.OPTIONAL}
 SUPPRESSION_REASONS = {
     "BOUNCES_AND_COMPLAINTS": ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
     "BOUNCES_ONLY": ses.SuppressionReasons.BOUNCES_ONLY,
@@ -25,7 +28,10 @@ SUPPRESSION_REASONS = {
 
 
 class MailConfigurationSet(Construct):
-    """A configuration set that requires TLS, records reputation metrics and publishes delivery events to SNS.
+    """A configuration set that requires TLS (by default), records reputation metrics and publishes delivery events.
+
+    As the identity's default set it applies to every send from the identity: the app's mail, WorkMail's staff
+    replies, forwards and SMTP replies alike, so ``tls_policy`` decides for all of them.
 
     Bounce, complaint, delivery, reject and delivery-delay events go to a KMS-encrypted topic whose policy lets only
     SES publish, and only for this account (``aws:SourceAccount``) and this configuration set (``aws:SourceArn``).
@@ -38,6 +44,7 @@ class MailConfigurationSet(Construct):
         *,
         configuration_set_name: str,
         suppression_reasons: str = "BOUNCES_AND_COMPLAINTS",
+        tls_policy: str = "REQUIRE",
         topic: sns.ITopic | None = None,
         key: kms.IKey | None = None,
     ) -> None:
@@ -45,6 +52,9 @@ class MailConfigurationSet(Construct):
         :param configuration_set_name: the set's name, also the last part of its ARN.
         :param suppression_reasons: default ``BOUNCES_AND_COMPLAINTS``, SES's account suppression list applies to both;
             ``BOUNCES_ONLY`` or ``COMPLAINTS_ONLY`` narrow it.
+        :param tls_policy: default ``REQUIRE``: a message is delivered only over TLS; a receiving server that offers
+            no TLS gets nothing (SES reports the message as not delivered). ``OPTIONAL`` lets SES fall back to plain
+            text for such servers: every message arrives, some readable on the way.
         :param topic: default ``None``, a new topic encrypted with ``key`` is created. A topic you bring must
             already let SES publish to it.
         :param key: default ``None``, a new customer managed key (rotation on) encrypts the new topic.
@@ -54,6 +64,8 @@ class MailConfigurationSet(Construct):
             raise ValueError(
                 f"suppression_reasons: {suppression_reasons!r} is not one of {', '.join(SUPPRESSION_REASONS)}"
             )
+        if tls_policy not in TLS_POLICIES:
+            raise ValueError(f"tls_policy: {tls_policy!r} is not one of {', '.join(TLS_POLICIES)}")
         if topic is not None and key is not None:
             raise ValueError("key: a key was given with an existing topic; the key encrypts only a new topic")
         stack = cdk.Stack.of(self)
@@ -62,7 +74,7 @@ class MailConfigurationSet(Construct):
             "Resource",
             configuration_set_name=configuration_set_name,
             reputation_metrics=True,
-            tls_policy=ses.ConfigurationSetTlsPolicy.REQUIRE,
+            tls_policy=TLS_POLICIES[tls_policy],
             suppression_reasons=SUPPRESSION_REASONS[suppression_reasons],
         )
         #: ``arn:<partition>:ses:<region>:<account>:configuration-set/<name>``.

@@ -12,7 +12,7 @@ from constructs import Construct
 from ..identity_policy import IdentityPolicy
 from ..validation import _ACCOUNT, check_account_or_iam_arn, is_token
 from .conditions import SendConditions
-from .grants import SEND_ACTIONS, TEMPLATED_ACTIONS
+from .grants import SEND_ACTIONS, templated_actions
 
 # Delegate policies per identity, per stack (policies other constructs attach are not counted).
 _POLICIES_PER_IDENTITY: weakref.WeakKeyDictionary[cdk.Stack, Counter[str]] = weakref.WeakKeyDictionary()
@@ -47,7 +47,11 @@ class DelegateSender(Construct):
             of one IAM user or role.
         :param conditions: the restrictions; ``from_addresses`` is required.
         :param policy_name: the policy's name on the identity.
-        :param templated: default ``False``, only ``SendEmail``/``SendRawEmail``; ``True`` adds templated/bulk sends.
+        :param templated: default ``False``, only ``SendEmail``/``SendRawEmail``. ``True`` adds SES v1's
+            ``SendTemplatedEmail``/``SendBulkTemplatedEmail`` (not under ``api_version="2"``, where v2's ``SendEmail``
+            sends templates). Never ``SendBulkEmail``: SES evaluates no ``ses:FromAddress`` for it, so this policy's
+            condition could not allow it. The template is the delegate's own (in its account), so the delegate's
+            IAM grant, not this policy, names it.
         """
         super().__init__(scope, construct_id)
         check_account_or_iam_arn("principal", principal)
@@ -72,7 +76,7 @@ class DelegateSender(Construct):
         statement = iam.PolicyStatement(
             sid="DelegateSend",
             principals=[aws_principal],
-            actions=[*SEND_ACTIONS, *(TEMPLATED_ACTIONS if templated else ())],
+            actions=[*SEND_ACTIONS, *(templated_actions(conditions) if templated else ())],
             resources=[identity_arn],
             conditions=conditions.to_iam(),
         )

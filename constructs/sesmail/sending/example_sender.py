@@ -19,7 +19,7 @@ class ExampleSender(Construct):
     """A Lambda function that sends ``template`` from ``from_address`` through ``configuration_set`` (SES v2).
 
     Its role may send only as ``from_address`` (``ses:FromAddress``), only through the SES v2 API, on the domain
-    identity and the configuration set.
+    identity, the configuration set and ``template`` (SES v2 ``SendEmail`` with a template authorizes on all three).
     """
 
     def __init__(
@@ -69,4 +69,5 @@ class ExampleSender(Construct):
                 api_version="2",
                 configuration_set=configuration_set.configuration_set_arn,
             ),
+            templates=(template.template_arn,),
         )

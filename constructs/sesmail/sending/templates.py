@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import aws_cdk as cdk
 from aws_cdk import aws_ses as ses
 from constructs import Construct
 
@@ -58,6 +59,13 @@ class EmailTemplate(Construct):
         if not any(is_token(part) for part in (subject_part, text_part, html_part)):
             check_placeholders(subject_part, text_part, html_part)
         self.template_name = template_name
+        #: ``arn:<partition>:ses:<region>:<account>:template/<name>``: SES authorizes a templated send on it.
+        self.template_arn = cdk.Stack.of(self).format_arn(
+            service="ses",
+            resource="template",
+            resource_name=template_name,
+            arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
+        )
         self.resource = ses.CfnTemplate(
             self,
             "Resource",
