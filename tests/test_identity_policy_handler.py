@@ -218,7 +218,8 @@ def test_access_denied_is_reported_with_ses_error_text(stubbed: tuple[Any, Stubb
     with pytest.raises(index.PolicyError) as failure:
         index.on_event(cfn_event("Create", _props()), ses=client, sleep=no_sleep)
     assert str(failure.value) == (
-        f"SES rejected policy 'sesmail-workmail-send' on example.com: AccessDeniedException: {message}"
+        f"SES rejected policy 'sesmail-workmail-send' on example.com: AccessDeniedException: {message}; "
+        "the handler's role lacks this permission (was it changed outside the stack?); fix it and deploy again"
     )
 
 

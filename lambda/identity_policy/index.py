@@ -17,7 +17,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 from principals import normalize_aws_principals
 
 LOG = logging.getLogger()
@@ -37,19 +37,34 @@ def _client() -> Any:
 
 
 def _call(operation: Callable[..., Any], sleep: Callable[[float], None], **params: Any) -> Any:
+    """Call with retries on throttling and on a lost response (every call made through here is idempotent)."""
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             return operation(**params)
         except ClientError as error:
             if error.response["Error"]["Code"] not in THROTTLING_CODES or attempt == MAX_ATTEMPTS:
                 raise
-            sleep(min(0.5 * 2**attempt, 8.0))
+        except (ConnectionError, HTTPClientError):
+            if attempt == MAX_ATTEMPTS:
+                raise
+        sleep(min(0.5 * 2**attempt, 8.0))
     raise AssertionError("unreachable")
 
 
-def _error_text(error: ClientError) -> str:
+def _error_text(error: Exception) -> str:
+    if not isinstance(error, ClientError):
+        return f"{type(error).__name__}: {error}"
     err = error.response.get("Error", {})
     return f"{err.get('Code', 'Error')}: {err.get('Message', str(error))}"
+
+
+def _advice(error: Exception) -> str:
+    code = error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else ""
+    if "AccessDenied" in code:
+        return "the handler's role lacks this permission (was it changed outside the stack?); fix it and deploy again"
+    if code == "NotFoundException":
+        return "the identity does not exist in this account and region; create or verify it first"
+    return "deploy again; CloudFormation's rollback keeps the previous policy"
 
 
 def physical_id(identity: str, policy_name: str) -> str:
@@ -89,9 +104,19 @@ def put_policy(ses: Any, props: dict[str, Any], sleep: Callable[[float], None]) 
                 )
             _call(ses.update_email_identity_policy, sleep, EmailIdentity=identity, PolicyName=name, Policy=policy)
         else:
-            _call(ses.create_email_identity_policy, sleep, EmailIdentity=identity, PolicyName=name, Policy=policy)
-    except ClientError as error:
-        raise PolicyError(f"SES rejected policy {name!r} on {identity}: {_error_text(error)}") from error
+            try:
+                _call(ses.create_email_identity_policy, sleep, EmailIdentity=identity, PolicyName=name, Policy=policy)
+            except ClientError as error:
+                # A retry after a lost response finds the policy the first attempt created: ours, so update it.
+                if error.response["Error"]["Code"] != "AlreadyExistsException":
+                    raise
+                if _owner_id(_existing(ses, identity, sleep).get(name, "{}")) != owner:
+                    raise
+                _call(ses.update_email_identity_policy, sleep, EmailIdentity=identity, PolicyName=name, Policy=policy)
+    except (ClientError, ConnectionError, HTTPClientError) as error:
+        raise PolicyError(
+            f"SES rejected policy {name!r} on {identity}: {_error_text(error)}; {_advice(error)}"
+        ) from error
     LOG.info("put identity policy %s on %s", name, identity)
     return physical_id(identity, name)
 
@@ -109,10 +134,12 @@ def delete_policy(ses: Any, props: dict[str, Any], resource_id: str, sleep: Call
             LOG.warning("policy %s on %s is no longer ours; leaving it", name, identity)
             return
         _call(ses.delete_email_identity_policy, sleep, EmailIdentity=identity, PolicyName=name)
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "NotFoundException":
+    except (ClientError, ConnectionError, HTTPClientError) as error:
+        if isinstance(error, ClientError) and error.response["Error"]["Code"] == "NotFoundException":
             return  # the identity, and with it the policy, is already gone
-        raise PolicyError(f"SES could not delete policy {name!r} on {identity}: {_error_text(error)}") from error
+        raise PolicyError(
+            f"SES could not delete policy {name!r} on {identity}: {_error_text(error)}; {_advice(error)}"
+        ) from error
     LOG.info("deleted identity policy %s on %s", name, identity)
 
 
@@ -121,7 +148,20 @@ def on_event(event: dict[str, Any], ses: Any = None, sleep: Callable[[float], No
     ses = ses or _client()
     request = event["RequestType"]
     props = event["ResourceProperties"]
-    if request in ("Create", "Update"):
+    if request == "Create":
+        try:
+            return {"PhysicalResourceId": put_policy(ses, props, sleep)}
+        except PolicyError as error:
+            if isinstance(error.__cause__, ClientError):
+                raise  # SES refused the call: nothing of this request landed
+            # A response was lost: the policy may exist. The framework answers this Create's rollback Delete
+            # itself, so remove it here.
+            try:
+                delete_policy(ses, props, physical_id(props["Identity"], props["PolicyName"]), sleep)
+            except PolicyError:
+                LOG.exception("could not remove policy %s after the failed create", props["PolicyName"])
+            raise
+    if request == "Update":
         return {"PhysicalResourceId": put_policy(ses, props, sleep)}
     if request == "Delete":
         delete_policy(ses, props, event["PhysicalResourceId"], sleep)

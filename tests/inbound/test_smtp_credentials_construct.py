@@ -106,11 +106,19 @@ def test_handler_role_is_exactly_what_the_handler_calls(
             "Resource": {"Fn::GetAtt": [_ref(stack, smtp.node.find_child("Logs")), "Arn"]},
         },
         {
-            "Action": ["iam:CreateAccessKey", "iam:DeleteAccessKey"],
+            "Action": ["iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:ListAccessKeys"],
             "Effect": "Allow",
             "Resource": {"Fn::GetAtt": [_ref(stack, smtp.user), "Arn"]},
         },
-        {"Action": "secretsmanager:PutSecretValue", "Effect": "Allow", "Resource": {"Ref": _ref(stack, smtp.secret)}},
+        {
+            "Action": [
+                "secretsmanager:GetSecretValue",
+                "secretsmanager:PutSecretValue",
+                "secretsmanager:UpdateSecretVersionStage",
+            ],
+            "Effect": "Allow",
+            "Resource": {"Ref": _ref(stack, smtp.secret)},
+        },
         {
             "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
             "Effect": "Allow",

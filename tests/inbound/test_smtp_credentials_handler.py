@@ -120,3 +120,15 @@ def test_failed_secret_write_leaves_no_orphan_key(aws) -> None:
     with pytest.raises(Exception):  # noqa: B017 - any AWS error is fine; the orphan check is the point
         index.handler(_event("Create", "arn:aws:secretsmanager:us-east-1:123456789012:secret:missing-AbCdEf"))
     assert _keys(iam) == []
+
+
+def test_a_secret_from_before_the_document_said_what_it_was_made_for_is_kept_on_an_unrelated_update(aws) -> None:
+    """Stacks deployed before ``iamUserName``/``rotationToken`` were recorded: no rotation on upgrade."""
+    iam, arn = aws
+    key = iam.create_access_key(UserName="smtp")["AccessKey"]
+    legacy = {"username": key["AccessKeyId"], "password": "x", "endpoint": "email-smtp.eu-west-1.amazonaws.com"}
+    boto3.client("secretsmanager").put_secret_value(SecretId=arn, SecretString=json.dumps(legacy))
+    event = _event("Update", arn, PhysicalResourceId=key["AccessKeyId"])
+    event["OldResourceProperties"] = dict(event["ResourceProperties"])
+    assert index.handler(event)["PhysicalResourceId"] == key["AccessKeyId"]
+    assert _keys(iam) == [key["AccessKeyId"]]

@@ -172,7 +172,11 @@ class Contract(abc.ABC):
 
     def expected_error_words(self, fault: str) -> tuple[str, ...]:
         """Words the error CloudFormation shows must contain for an injected fault that was not recovered."""
-        return {"denied": ("AccessDenied",), "throttle": ("Throttl", "TooManyRequests"), "lost": ("timed out",)}[fault]
+        return {
+            "denied": ("AccessDenied",),
+            "throttle": ("Throttl", "TooManyRequests"),
+            "lost": ("Read timeout", "timed out"),
+        }[fault]
 
 
 class StepFailed(Exception):

@@ -21,13 +21,15 @@ class SmtpCredentials(Construct):
     """An IAM user allowed only ``ses:SendRawEmail`` as ``from_addresses`` on ``identity_arn``, with SMTP credentials.
 
     The access key is created at deploy time by a custom resource, which derives the SMTP password (SES version 4) and
-    stores ``{"username", "password", "endpoint", "port"}`` in :attr:`secret`. Neither appears in the template, the
-    outputs or the logs. Change ``rotation_token`` to rotate the key.
+    stores ``{"username", "password", "endpoint", "port", "region", "iamUserName", "rotationToken"}`` in
+    :attr:`secret`; the secret's current version is the record of which key is live (see the handler's docstring for
+    retries and rollbacks: there is never a third key, nor a secret naming a deleted key). Neither key nor password
+    appears in the template, the outputs or the logs. Change ``rotation_token`` to rotate the key.
 
-    The custom resource's handler may only create and delete this user's access keys and put this secret's value
-    (with the key's ``kms:GenerateDataKey``/``kms:Decrypt``); it and the provider framework have their own roles and
-    log groups, no managed policies. Secrets Manager's automatic rotation is not used: the password is derived from
-    the access key, so rotating means a new key, which ``rotation_token`` does on deploy.
+    The custom resource's handler may only list, create and delete this user's access keys and read, put and restage
+    this secret's value (with the key's ``kms:GenerateDataKey``/``kms:Decrypt``); it and the provider framework have
+    their own roles and log groups, no managed policies. Secrets Manager's automatic rotation is not used: the
+    password is derived from the access key, so rotating means a new key, which ``rotation_token`` does on deploy.
     """
 
     def __init__(
@@ -95,11 +97,22 @@ class SmtpCredentials(Construct):
             description="sesmail: SES SMTP credentials custom resource",
         )
         self.handler_role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["iam:CreateAccessKey", "iam:DeleteAccessKey"], resources=[self.user.user_arn])
+            iam.PolicyStatement(
+                actions=["iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:ListAccessKeys"],
+                resources=[self.user.user_arn],
+            )
         )
-        # The handler only puts the value; Secrets Manager encrypts it on the caller's behalf with the key.
+        # The secret records which key is current (its AWSCURRENT version) and which was before (AWSPREVIOUS): the
+        # handler reads both, writes a version per key, and moves AWSCURRENT back when a rotation is rolled back.
         self.handler_role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["secretsmanager:PutSecretValue"], resources=[self.secret.secret_arn])
+            iam.PolicyStatement(
+                actions=[
+                    "secretsmanager:GetSecretValue",
+                    "secretsmanager:PutSecretValue",
+                    "secretsmanager:UpdateSecretVersionStage",
+                ],
+                resources=[self.secret.secret_arn],
+            )
         )
         self.key.grant(self.handler_role, "kms:GenerateDataKey", "kms:Decrypt")
         provider = framework_provider(

@@ -1,0 +1,99 @@
+"""The identity-policy handler through the lifecycle conformance suite.
+
+SES: an identity holds up to 20 sending-authorization policies, each named, and "CreateEmailIdentityPolicy" fails
+with ``AlreadyExistsException`` for a name that exists (https://docs.aws.amazon.com/ses/latest/APIReference-V2/
+API_CreateEmailIdentityPolicy.html); ``UpdateEmailIdentityPolicy`` replaces the named policy and
+``DeleteEmailIdentityPolicy`` removes it, "and doesn't return an error" when it is absent is *not* promised — the
+handler checks first. A policy of the same identity under another name belongs to someone else and must survive.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.conftest import load_handler, no_sleep
+from tests.lifecycle.harness import SEQUENCES, Contract, Props, Sequence, conform
+
+index = load_handler("identity_policy")
+
+DOMAIN = "example.com"
+THEIRS = {
+    "Version": "2012-10-17",
+    "Id": "someone-else",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::444455556666:root"},
+            "Action": "ses:SendRawEmail",
+            "Resource": "arn:aws:ses:us-east-1:123456789012:identity/example.com",
+        }
+    ],
+}
+
+
+def _policy(action: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Id": "sesmail-test-workmail",
+            "Statement": [
+                {
+                    "Sid": "WorkMail",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "workmail.us-east-1.amazonaws.com"},
+                    "Action": action,
+                    "Resource": "arn:aws:ses:us-east-1:123456789012:identity/example.com",
+                    "Condition": {
+                        "ArnEquals": {"aws:SourceArn": "arn:aws:workmail:us-east-1:123456789012:organization/m-1"}
+                    },
+                }
+            ],
+        }
+    )
+
+
+class IdentityPolicy(Contract):
+    resource_type = "Custom::SesIdentityPolicy"
+    backends = ("sesv2", "ses")
+
+    def setup(self) -> None:
+        self.ses = boto3.client("sesv2", region_name="us-east-1")
+        self.ses.create_email_identity(EmailIdentity=DOMAIN)
+        self.ses.create_email_identity_policy(EmailIdentity=DOMAIN, PolicyName="theirs", Policy=json.dumps(THEIRS))
+
+    def props(self, version: int) -> Props:
+        base = {"Identity": DOMAIN, "PolicyName": "sesmail-workmail", "Policy": _policy("ses:SendRawEmail")}
+        return [
+            base,
+            {**base, "Policy": _policy("ses:SendEmail")},
+            {**base, "PolicyName": "sesmail-workmail-v2"},
+        ][version]
+
+    def on_event(self, event: dict[str, Any]) -> dict[str, Any]:
+        return index.on_event(event, sleep=no_sleep)
+
+    def ours(self) -> dict[str, Any]:
+        policies = self.ses.get_email_identity_policies(EmailIdentity=DOMAIN)["Policies"]
+        return {name: json.loads(text) for name, text in policies.items() if name != "theirs"}
+
+    def check_declared(self, props: Props | None, physical_id: str | None) -> None:
+        if props is None:
+            assert self.ours() == {}, f"policies left behind: {list(self.ours())}"
+            return
+        assert self.ours() == {props["PolicyName"]: json.loads(index.render_policy(props))}
+        assert physical_id == f"{DOMAIN}|{props['PolicyName']}"
+
+    def others(self) -> Any:
+        return self.ses.get_email_identity_policies(EmailIdentity=DOMAIN)["Policies"].get("theirs")
+
+    def remove_by_hand(self, props: Props, physical_id: str) -> None:
+        self.ses.delete_email_identity_policy(EmailIdentity=DOMAIN, PolicyName=props["PolicyName"])
+
+
+@pytest.mark.parametrize("sequence", SEQUENCES, ids=lambda s: s.name)
+def test_identity_policy_conforms(sequence: Sequence) -> None:
+    conform(IdentityPolicy, sequence)
