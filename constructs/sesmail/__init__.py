@@ -18,6 +18,7 @@ _EXPORTS = {
     "EmailTemplate": "sending",
     "IdentityPolicy": "identity_policy",
     "IdentityPolicyProvider": "identity_policy",
+    "InboundFailures": "inbound",
     "InboundParser": "inbound",
     "MailConfigurationSet": "sending",
     "MailDomain": "mail_domain",
@@ -52,6 +53,7 @@ __all__ = [
     "EmailTemplate",
     "IdentityPolicy",
     "IdentityPolicyProvider",
+    "InboundFailures",
     "InboundParser",
     "LambdaAction",
     "MailBucket",
@@ -77,7 +79,7 @@ __all__ = [
 if TYPE_CHECKING:
     from .dns import DnsRecord
     from .identity_policy import IdentityPolicy, IdentityPolicyProvider
-    from .inbound import InboundParser, MailForwarder, SmtpCredentials
+    from .inbound import InboundFailures, InboundParser, MailForwarder, SmtpCredentials
     from .mail_domain import MailDomain
     from .policy_suppress import suppress
     from .receiving import (

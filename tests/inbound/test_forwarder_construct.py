@@ -16,6 +16,7 @@ from sesmail.inbound import MailForwarder
 from sesmail.inbound.forwarder import DEFAULT_VERDICT_POLICY, VERDICT_ACTIONS, VERDICT_CHECKS
 from sesmail.receiving import LambdaAction, MailBucket
 from tests.conftest import cdk_json_context, load_handler
+from tests.inbound._statements import failure_queue_statement
 
 IDENTITY = "arn:aws:ses:eu-west-1:123456789012:identity/example.com"
 CONFIGURATION_SET = "arn:aws:ses:eu-west-1:123456789012:configuration-set/sesmail-prod"
@@ -57,6 +58,7 @@ def _expected(stack: cdk.Stack, mail: MailBucket, forwarder: MailForwarder, read
             "Effect": "Allow",
             "Resource": {"Fn::GetAtt": [stack.get_logical_id(logs), "Arn"]},  # type: ignore[arg-type]
         },
+        failure_queue_statement(stack),
         {"Action": "s3:GetObject", "Effect": "Allow", "Resource": objects[0] if len(objects) == 1 else objects},
         {"Action": "s3:PutObject", "Effect": "Allow", "Resource": records[0] if len(records) == 1 else records},
         {"Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Effect": "Allow", "Resource": key_arn},

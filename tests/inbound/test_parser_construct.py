@@ -15,6 +15,7 @@ from cdk_nag import AwsSolutionsChecks
 from sesmail.inbound import InboundParser
 from sesmail.receiving import MailBucket
 from tests.conftest import cdk_json_context
+from tests.inbound._statements import failure_queue_statement
 
 ENV = cdk.Environment(account="123456789012", region="eu-west-1")
 
@@ -74,6 +75,7 @@ def test_role_policy_is_exactly_what_the_handler_calls(
 
     assert _role_statements(stack, template, parser) == [
         {"Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Effect": "Allow", "Resource": logs_arn},
+        failure_queue_statement(stack),
         {"Action": "s3:GetObject", "Effect": "Allow", "Resource": objects("inbound/*")},
         {
             "Action": "s3:PutObject",

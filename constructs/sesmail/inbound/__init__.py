@@ -1,7 +1,8 @@
 """Inbound mail without WorkMail: the parser and forwarder Lambdas and SMTP send-as credentials."""
 
+from .failures import InboundFailures
 from .forwarder import MailForwarder
 from .parser import InboundParser
 from .smtp_credentials import SmtpCredentials
 
-__all__ = ["InboundParser", "MailForwarder", "SmtpCredentials"]
+__all__ = ["InboundFailures", "InboundParser", "MailForwarder", "SmtpCredentials"]

@@ -21,6 +21,7 @@ from ._permissions import (
     check_configuration_set_arn,
     grant_objects,
 )
+from .failures import InboundFailures
 
 #: The checks a verdict policy covers and the actions it may choose (the handler's ``fwd_verdicts`` has the same).
 VERDICT_ACTIONS = ("forward", "tag", "notice", "skip")
@@ -124,10 +125,13 @@ class MailForwarder(Construct):
             timeout=TIMEOUT,
             # Safe to retry: the forward record turns a repeated delivery into a no-op.
             retry_attempts=2,
+            # What still fails after the retries is kept, with the S3 key in the record's request payload.
+            on_failure=InboundFailures.of(self).destination,
             log_group=log_group,
             environment=environment,
             description="sesmail: forward inbound mail to staff",
         )
+        InboundFailures.of(self).watch(self, self.function, "mail forwarder")
         read_prefixes = sorted(set(key_prefixes.values())) if key_prefixes is not None else [prefix]
         reason = (
             "SES stores each message under its mailbox's prefix with the message id as the key, known only when "

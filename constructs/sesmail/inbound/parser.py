@@ -11,6 +11,7 @@ from constructs import Construct
 from .._assets import handler_code
 from .._provider import lambda_role
 from ._permissions import acknowledge_notifications_handler, grant_objects
+from .failures import InboundFailures
 
 #: The handler's outputs beside each message ``<key>``: its document and its attachments.
 OUTPUT_SUFFIXES = (".json", ".attachments/*")
@@ -61,6 +62,7 @@ class InboundParser(Construct):
             memory_size=memory_size,
             timeout=cdk.Duration.minutes(5),
             retry_attempts=0,
+            on_failure=InboundFailures.of(self).destination,
             log_group=log_group,
             # BUCKET_NAME and OBJECT_PREFIX: where an SES Lambda action's message is (its event names no object).
             environment={
@@ -70,6 +72,7 @@ class InboundParser(Construct):
             },
             description="sesmail: parse inbound mail into JSON",
         )
+        InboundFailures.of(self).watch(self, self.function, "inbound parser")
         reason = (
             "Messages are stored under the prefix by SES with their message id as the key, known only when mail "
             "arrives; the parser reads each one and writes its .json and .attachments/ beside it."

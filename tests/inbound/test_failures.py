@@ -1,0 +1,60 @@
+"""The inbound functions' failure destination and alarms.
+
+Lambda: "When an event fails all processing attempts or stays in the asynchronous invocation queue for too long,
+Lambda discards it" (PutFunctionEventInvokeConfig, Lambda API reference); an on-failure destination keeps "details
+about the request and response in JSON format"
+(https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html). So each asynchronously invoked
+function must have one, or a message that fails for good is lost without a trace.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+import aws_cdk.aws_s3 as s3
+from aws_cdk import assertions
+
+from sesmail import InboundFailures, InboundParser, MailForwarder
+
+
+def _template() -> tuple[cdk.Stack, assertions.Template]:
+    stack = cdk.Stack(cdk.App(), "T", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+    bucket = s3.Bucket.from_bucket_name(stack, "Mail", "mail")
+    InboundParser(stack, "Parser", bucket=bucket)
+    MailForwarder(
+        stack,
+        "Forwarder",
+        bucket=bucket,
+        identity_arn="arn:aws:ses:eu-west-1:123456789012:identity/example.com",
+        mailboxes=["info@example.com"],
+        forward_to=["staff@example.org"],
+    )
+    return stack, assertions.Template.from_stack(stack)
+
+
+def test_both_functions_send_failed_invocations_to_one_encrypted_queue_kept_14_days() -> None:
+    _, template = _template()
+    queues = template.find_resources("AWS::SQS::Queue")
+    assert len(queues) == 1, "one failure queue per stack"
+    ((queue_id, queue),) = queues.items()
+    # SQS's maximum retention: "1,209,600 seconds (14 days)" (MessageRetentionPeriod, SQS API reference).
+    assert queue["Properties"]["MessageRetentionPeriod"] == 1209600
+    assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    configs = template.find_resources("AWS::Lambda::EventInvokeConfig")
+    assert len(configs) == 2
+    for config in configs.values():
+        assert config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"] == {
+            "Fn::GetAtt": [queue_id, "Arn"]
+        }
+    retries = sorted(c["Properties"]["MaximumRetryAttempts"] for c in configs.values())
+    assert retries == [0, 2], "the parser records its own failures; the forwarder's claim makes retries safe"
+
+
+def test_an_alarm_on_the_queue_and_on_each_functions_errors() -> None:
+    stack, template = _template()
+    alarms = template.find_resources("AWS::CloudWatch::Alarm")
+    metrics = sorted(a["Properties"]["MetricName"] for a in alarms.values())
+    assert metrics == ["ApproximateNumberOfMessagesVisible", "Errors", "Errors"]
+    for alarm in alarms.values():
+        assert alarm["Properties"]["Threshold"] == 1
+        assert alarm["Properties"]["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert len(InboundFailures.of(stack).alarms) == 3
