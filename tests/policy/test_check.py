@@ -304,7 +304,6 @@ def test_missing_path_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFix
 
 
 def test_unknown_action_is_a_usage_error(assembly: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("policy_sentry")
     argv = send_as(assembly)
     argv[argv.index("ses:SendRawEmail")] = "ses:SendRawMail"
     code, _, err = run(argv, capsys)
@@ -313,7 +312,6 @@ def test_unknown_action_is_a_usage_error(assembly: Path, capsys: pytest.CaptureF
 
 
 def test_unsupported_context_key_is_noted(assembly: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("policy_sentry")
     code, out, _ = run(send_as(assembly, "--context", "ses:FromAdress=info@example.com"), capsys)
     assert code == 1
     assert "note: --context ses:FromAdress: ses:SendRawEmail does not support this key" in out
