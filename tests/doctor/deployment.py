@@ -1,0 +1,255 @@
+"""Deploy the synthesized ``example`` template's live state into moto, with knobs that break one thing at a time.
+
+moto holds what it models (S3 bucket, bucket policy and encryption, KMS keys and policies, SNS topic, SES v1 receipt
+rule sets and rules, the active rule set). botocore's Stubber (which validates each request and response against the
+real API model) answers where moto lacks the API or its answer: ``sesv2 GetAccount`` and
+``GetConfigurationSetEventDestinations`` are not in moto 5.2; its ``GetEmailIdentity`` has no DKIM tokens, no MAIL FROM
+attributes and is never verified; and moto's CloudFormation cannot create this stack's custom resources, so
+``DescribeStacks``/``ListStackResources`` of the deployed stack are stubbed with the physical ids moto created.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.stub import Stubber
+
+from sesmail.doctor.expected import Environment, identity_policies, rule_set
+from sesmail.doctor.live import LiveResolver, Stack
+
+DKIM_TOKENS = ["tokenonea1b2c3d4e5f6", "tokentwoa1b2c3d4e5f6", "tokenthreea1b2c3d4e5"]
+WORKMAIL_USER = "arn:aws:iam::123456789012:user/amazon-workmail-us-east-1"
+
+
+@dataclass
+class Scenario:
+    """What the live account looks like; the defaults are everything right."""
+
+    production_access: bool = True
+    verified: bool = True
+    activate_rule_set: bool = True
+    #: Replace the WorkMail identity policy's principal by the seed's IAM user (the 403).
+    seed_principal: bool = False
+    dns_records: dict[str, list[str]] = field(default_factory=dict)
+
+
+def dkim_records(domain: str) -> list[str]:
+    """The three DKIM CNAMEs of ``domain`` (relative to the zone), as SES's tokens ask."""
+    return [f"{t}._domainkey IN CNAME {t}.dkim.amazonses.com." for t in DKIM_TOKENS]
+
+
+def good_zone_records(region: str) -> list[str]:
+    """Every record the example environment asks for, right."""
+    return [
+        *dkim_records("example.com"),
+        f"mail IN MX 10 feedback-smtp.{region}.amazonses.com.",
+        'mail IN TXT "v=spf1 include:amazonses.com ~all"',
+        f"@ IN MX 10 inbound-smtp.{region}.amazonaws.com.",
+        '_dmarc IN TXT "v=DMARC1; p=none"',
+    ]
+
+
+class Deployment:
+    """One environment's live state in moto, plus the stubbed clients; ``factory`` is the doctor's client factory."""
+
+    def __init__(self, env: Environment, scenario: Scenario) -> None:
+        self.env, self.scenario = env, scenario
+        region = env.region
+        self.session = boto3.session.Session(region_name=region)
+        self.physical: dict[str, str] = {}
+        self.types: dict[str, str] = {}
+        self.stubbed: dict[str, tuple[Any, Stubber]] = {}
+        self._create_resources()
+        self.resolver = LiveResolver(env, Stack(env.stack_name, "CREATE_COMPLETE", physical=self.physical))
+        self._configure()
+
+    # -- moto -------------------------------------------------------------------------------------------------------
+
+    def _create_resources(self) -> None:
+        env, kms, sns = self.env, self.session.client("kms"), self.session.client("sns")
+        for lid, resource in env.resources.items():
+            kind = resource["Type"]
+            self.types[lid] = kind
+            if kind == "AWS::KMS::Key":
+                self.physical[lid] = kms.create_key()["KeyMetadata"]["KeyId"]
+            elif kind == "AWS::S3::Bucket":
+                name = f"{env.stack_name}-{lid.lower()[:30]}-test"
+                self.session.client("s3").create_bucket(Bucket=name)
+                self.physical[lid] = name
+            elif kind == "AWS::SNS::Topic":
+                self.physical[lid] = sns.create_topic(Name=f"{env.stack_name}-{lid}")["TopicArn"]
+            elif kind == "AWS::SES::ConfigurationSet":
+                self.physical[lid] = resource["Properties"]["Name"]
+            elif kind.startswith(("AWS::Lambda::Function", "AWS::IAM::Role")):
+                self.physical[lid] = f"{env.stack_name}-{lid}"[:64]
+
+    def _configure(self) -> None:
+        env, resolve = self.env, self.resolver.resolve
+        s3, kms, ses = self.session.client("s3"), self.session.client("kms"), self.session.client("ses")
+        for lid, props in env.of_type("AWS::KMS::Key"):
+            kms.put_key_policy(
+                KeyId=self.physical[lid], PolicyName="default", Policy=json.dumps(resolve(props["KeyPolicy"]))
+            )
+        for _, props in env.of_type("AWS::S3::BucketPolicy"):
+            s3.put_bucket_policy(Bucket=resolve(props["Bucket"]), Policy=json.dumps(resolve(props["PolicyDocument"])))
+        for lid, props in env.of_type("AWS::S3::Bucket"):
+            encryption = props.get("BucketEncryption")
+            if encryption:
+                rules = resolve(encryption["ServerSideEncryptionConfiguration"])
+                s3.put_bucket_encryption(
+                    Bucket=self.physical[lid],
+                    ServerSideEncryptionConfiguration={
+                        "Rules": [
+                            {
+                                "ApplyServerSideEncryptionByDefault": r["ServerSideEncryptionByDefault"],
+                                "BucketKeyEnabled": r.get("BucketKeyEnabled", False),
+                            }
+                            for r in rules
+                        ]
+                    },
+                )
+        rules = rule_set(env)
+        assert rules is not None
+        ses.create_receipt_rule_set(RuleSetName=rules.name)
+        previous = None
+        for _, rule in rules.rules:
+            ses.create_receipt_rule(
+                RuleSetName=rules.name, Rule=resolve(rule), **({"After": previous} if previous else {})
+            )
+            previous = rule["Name"]
+        if self.scenario.activate_rule_set:
+            ses.set_active_receipt_rule_set(RuleSetName=rules.name)
+
+    # -- Stubber ----------------------------------------------------------------------------------------------------
+
+    def _policies(self) -> dict[str, str]:
+        policies = {}
+        for _, props in identity_policies(self.env):
+            document = self.resolver.resolve_json_string(props["Policy"])
+            if self.scenario.seed_principal:
+                for statement in document["Statement"]:
+                    statement["Principal"] = {"AWS": WORKMAIL_USER}
+                    statement.pop("Condition", None)
+            policies[props["PolicyName"]] = json.dumps(document)
+        return policies
+
+    def stub_responses(self) -> None:
+        """Queue the stubbed answers in the order the doctor asks."""
+        env, scenario = self.env, self.scenario
+        cfn = self._stubber("cloudformation")
+        outputs = []
+        for output_id, output in (env.template.get("Outputs") or {}).items():
+            value = output["Value"]
+            if not isinstance(value, str):  # the DKIM records: CloudFormation resolves SES's tokens on deploy
+                index = int(output_id.split("DkimToken")[1][0]) - 1
+                token = DKIM_TOKENS[index]
+                value = f"{token}._domainkey.example.com. IN CNAME {token}.dkim.amazonses.com."
+            outputs.append({"OutputKey": output_id, "OutputValue": value})
+        created = "2026-12-01T00:00:00Z"
+        cfn.add_response(
+            "describe_stacks",
+            {
+                "Stacks": [
+                    {
+                        "StackName": env.stack_name,
+                        "CreationTime": created,
+                        "StackStatus": "CREATE_COMPLETE",
+                        "Outputs": outputs,
+                    }
+                ]
+            },
+            {"StackName": env.stack_name},
+        )
+        summaries = [
+            {
+                "LogicalResourceId": lid,
+                "PhysicalResourceId": pid,
+                "ResourceType": self.types[lid],
+                "LastUpdatedTimestamp": created,
+                "ResourceStatus": "CREATE_COMPLETE",
+            }
+            for lid, pid in self.physical.items()
+        ]
+        cfn.add_response("list_stack_resources", {"StackResourceSummaries": summaries}, {"StackName": env.stack_name})
+
+        ses = self._stubber("sesv2")
+        ses.add_response(
+            "get_account",
+            {
+                "ProductionAccessEnabled": scenario.production_access,
+                "SendingEnabled": True,
+                "EnforcementStatus": "HEALTHY",
+                "SendQuota": {
+                    "Max24HourSend": 50000.0 if scenario.production_access else 200.0,
+                    "MaxSendRate": 14.0,
+                    "SentLast24Hours": 12.0,
+                },
+                "SuppressionAttributes": {"SuppressedReasons": ["BOUNCE", "COMPLAINT"]},
+            },
+            {},
+        )
+        ses.add_response(
+            "get_email_identity",
+            {
+                "IdentityType": "DOMAIN",
+                "VerifiedForSendingStatus": scenario.verified,
+                "VerificationStatus": "SUCCESS" if scenario.verified else "PENDING",
+                "DkimAttributes": {
+                    "SigningEnabled": True,
+                    "Status": "SUCCESS" if scenario.verified else "PENDING",
+                    "Tokens": DKIM_TOKENS,
+                },
+                "MailFromAttributes": {
+                    "MailFromDomain": "mail.example.com",
+                    "MailFromDomainStatus": "SUCCESS",
+                    "BehaviorOnMxFailure": "USE_DEFAULT_VALUE",
+                },
+                "Policies": self._policies(),
+                "ConfigurationSetName": "sesmail-example",
+            },
+            {"EmailIdentity": "example.com"},
+        )
+        ses.add_response(
+            "get_configuration_set",
+            {
+                "ConfigurationSetName": "sesmail-example",
+                "SuppressionOptions": {"SuppressedReasons": ["BOUNCE", "COMPLAINT"]},
+            },
+            {"ConfigurationSetName": "sesmail-example"},
+        )
+        topic = next(pid for lid, pid in self.physical.items() if self.types[lid] == "AWS::SNS::Topic")
+        ses.add_response(
+            "get_configuration_set_event_destinations",
+            {
+                "EventDestinations": [
+                    {
+                        "Name": "ConfigurationSetEvents-test",
+                        "Enabled": True,
+                        "MatchingEventTypes": ["BOUNCE", "COMPLAINT", "DELIVERY", "REJECT", "DELIVERY_DELAY"],
+                        "SnsDestination": {"TopicArn": topic},
+                    }
+                ]
+            },
+            {"ConfigurationSetName": "sesmail-example"},
+        )
+
+    def _stubber(self, service: str) -> Stubber:
+        client = self.session.client(service)
+        stubber = Stubber(client)
+        stubber.activate()
+        self.stubbed[service] = (client, stubber)
+        return stubber
+
+    def factory(self, service: str) -> Any:
+        """The doctor's client factory: the stubbed clients, else moto-backed boto3 clients."""
+        if service in self.stubbed:
+            return self.stubbed[service][0]
+        return self.session.client(service)
+
+    def assert_all_answered(self) -> None:
+        """Every stubbed answer was asked for (the doctor made the calls it should)."""
+        for _, stubber in self.stubbed.values():
+            stubber.assert_no_pending_responses()

@@ -1,0 +1,194 @@
+"""``sesmail doctor`` against the ``example`` environment: moto (+ Stubber where moto lacks the API) and a real NSD."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sesmail.doctor import cli
+from sesmail.doctor.expected import load_environment
+from sesmail.policy.cli import main as sesmail_main
+
+from .deployment import Deployment, Scenario, dkim_records, good_zone_records
+from .nsd import serve, zone
+
+REGION = "us-east-1"
+
+
+def run_doctor(
+    app_dir: Path, tmp_path: Path, scenario: Scenario, records: list[str] | None = None, *, as_json: bool = True
+) -> tuple[int, Any, Deployment]:
+    """Deploy ``scenario`` into moto, serve ``records`` for example.com from NSD, run the doctor (its --json report
+    goes to stdout): (exit status, None, the deployment)."""
+    env = load_environment(app_dir, "example")
+    deployment = Deployment(env, scenario)
+    deployment.stub_responses()
+    zones = {"example.com": zone("example.com", good_zone_records(REGION) if records is None else records)}
+    with serve(tmp_path, zones) as nameserver:
+        args = argparse.Namespace(
+            environment="example",
+            app_dir=app_dir,
+            json=as_json,
+            round_trip=False,
+            round_trip_timeout=300.0,
+            nameserver=nameserver,
+        )
+        status = cli.run(args, factory=deployment.factory)
+    deployment.assert_all_answered()
+    return status, None, deployment
+
+
+def report_of(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    return json.loads(capsys.readouterr().out)
+
+
+def by_subject(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["subject"]: c for c in report["checks"]}
+
+
+def failing(report: dict[str, Any]) -> set[str]:
+    return {c["subject"] for c in report["checks"] if c["status"] == "fail"}
+
+
+@pytest.mark.usefixtures("aws")
+def test_everything_right(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A stack deployed as synthesized, DNS published as the outputs say, production access: nothing fails, exit 0.
+
+    The WorkMail check rests on the WorkMail Administrator Guide's statement that WorkMail calls SES as the service
+    principal ``workmail.<region>.amazonaws.com`` with ``aws:SourceArn`` = the organization ARN (DESIGN.md, checked
+    2026-12).
+    """
+    status, _, _ = run_doctor(app_dir, tmp_path, Scenario())
+    report = report_of(capsys)
+    assert failing(report) == set(), report
+    assert status == 0
+    checks = by_subject(report)
+    for subject in (
+        f"{t}._domainkey.example.com CNAME"
+        for t in ("tokenonea1b2c3d4e5f6", "tokentwoa1b2c3d4e5f6", "tokenthreea1b2c3d4e5")
+    ):
+        assert checks[subject]["status"] == "ok"
+    assert checks["active rule set"]["found"] == "sesmail-example"
+    assert checks["example.com WorkMail may send"]["status"] == "ok"
+    assert checks["rule order in sesmail-example"]["found"] == "mailbox-info > mailbox-support > mailbox-register"
+    assert any(s.endswith(" policy") and s.startswith("bucket ") and c["status"] == "ok" for s, c in checks.items())
+
+
+@pytest.mark.usefixtures("aws")
+def test_everything_right_text(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The text report: one line per check starting with its status, a summary line last (README's sample)."""
+    status, _, _ = run_doctor(app_dir, tmp_path, Scenario(), as_json=False)
+    out = capsys.readouterr().out.splitlines()
+    assert status == 0
+    assert all(line.split()[0] in ("ok", "warn") for line in out[:-1])
+    assert out[-1].startswith("sesmail doctor example: ") and out[-1].endswith(" 0 fail")
+    Path(tmp_path / "sample.txt").write_text("\n".join(out) + "\n")
+
+
+@pytest.mark.usefixtures("aws")
+def test_dkim_cname_missing(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """SES's Easy DKIM needs all three CNAMEs ``<token>._domainkey.<domain>`` -> ``<token>.dkim.amazonses.com``
+    (SES Developer Guide, "Easy DKIM in Amazon SES"); one missing fails that record's check."""
+    records = [r for r in good_zone_records(REGION) if not r.startswith("tokentwo")]
+    status, _, _ = run_doctor(app_dir, tmp_path, Scenario(), records)
+    report = report_of(capsys)
+    assert status == 1
+    assert failing(report) == {"tokentwoa1b2c3d4e5f6._domainkey.example.com CNAME"}
+    check = by_subject(report)["tokentwoa1b2c3d4e5f6._domainkey.example.com CNAME"]
+    assert check["found"] == "no CNAME record" and "tokentwoa1b2c3d4e5f6.dkim.amazonses.com." in check["action"]
+
+
+@pytest.mark.usefixtures("aws")
+def test_mx_pointing_elsewhere(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """SES receives only mail that reaches ``inbound-smtp.<region>.amazonaws.com`` (SES Developer Guide, "Publishing an
+    MX record for Amazon SES email receiving"); an MX elsewhere fails, and the other host is named."""
+    records = [r for r in good_zone_records(REGION) if not r.startswith("@ IN MX")] + [
+        "@ IN MX 10 mx.elsewhere.example."
+    ]
+    status, _, _ = run_doctor(app_dir, tmp_path, Scenario(), records)
+    report = report_of(capsys)
+    assert status == 1
+    assert failing(report) == {"example.com MX", "example.com other MX"}
+    assert by_subject(report)["example.com MX"]["found"] == "10 mx.elsewhere.example."
+
+
+@pytest.mark.usefixtures("aws")
+def test_foreign_mx(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A sender tries the MX hosts of a domain by preference and may deliver to any of them (RFC 5321 section 5.1):
+    SES's MX being present is not enough when a foreign MX stays beside it."""
+    records = [*good_zone_records(REGION), "@ IN MX 20 mx.old-provider.example."]
+    status, _, _ = run_doctor(app_dir, tmp_path, Scenario(), records)
+    report = report_of(capsys)
+    assert status == 1
+    checks = by_subject(report)
+    assert checks["example.com MX"]["status"] == "ok"
+    assert failing(report) == {"example.com other MX"}
+    assert checks["example.com other MX"]["found"] == "20 mx.old-provider.example."
+
+
+@pytest.mark.usefixtures("aws")
+def test_account_in_sandbox(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """GetAccount's ``ProductionAccessEnabled``: "If the value is false, then your account is in the sandbox. When your
+    account is in the sandbox, you can only send email to verified identities" (SES API Reference, GetAccount)."""
+    status, _, _ = run_doctor(app_dir, tmp_path, Scenario(production_access=False))
+    report = report_of(capsys)
+    assert status == 1
+    assert failing(report) == {"production access"}
+    assert "request production access for us-east-1" in by_subject(report)["production access"]["action"]
+
+
+@pytest.mark.usefixtures("aws")
+def test_rule_set_not_active(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """ "You can have only one active receipt rule set per AWS Region" and SES rejects mail when none applies (SES
+    Developer Guide, "Receipt rule sets"): a rule set that exists but is not active fails."""
+    status, _, _ = run_doctor(app_dir, tmp_path, Scenario(activate_rule_set=False))
+    report = report_of(capsys)
+    assert status == 1
+    assert failing(report) == {"active rule set"}
+    assert "no active rule set" in by_subject(report)["active rule set"]["found"]
+
+
+@pytest.mark.usefixtures("aws")
+def test_identity_unverified(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """GetEmailIdentity's ``VerifiedForSendingStatus``: "if you can use the identity to send email" and its
+    ``VerificationStatus`` ``PENDING`` while SES has not seen the DNS records (SES API Reference, GetEmailIdentity)."""
+    status, _, _ = run_doctor(app_dir, tmp_path, Scenario(verified=False))
+    report = report_of(capsys)
+    assert status == 1
+    assert failing(report) == {"example.com verified"}
+    assert by_subject(report)["example.com DKIM"]["status"] == "warn"
+
+
+@pytest.mark.usefixtures("aws")
+def test_identity_policy_missing_workmail_principal(
+    app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The seed's policy names an IAM user, not the service principal WorkMail calls SES as: the live policy differs
+    from the declared one, and evaluating WorkMail's send against it gives the seed's 403 (DENY)."""
+    status, _, _ = run_doctor(app_dir, tmp_path, Scenario(seed_principal=True))
+    report = report_of(capsys)
+    assert status == 1
+    assert failing(report) == {"example.com identity policy sesmail-workmail-send", "example.com WorkMail may send"}
+    assert "403" in by_subject(report)["example.com WorkMail may send"]["found"]
+
+
+def test_bad_usage_exits_2(app_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An unknown environment or a bad --nameserver port: one line on stderr naming the setting, exit 2."""
+    assert sesmail_main(["doctor", "nope", "--app-dir", str(app_dir)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"sesmail doctor: error: ENVIRONMENT: 'nope' is not in {app_dir}/cdk.json's environments"
+        " (known: example, example-s3)"
+    ]
+    assert sesmail_main(["doctor", "example", "--app-dir", str(app_dir), "--nameserver", "127.0.0.1:99999"]) == 2
+    assert "--nameserver: '127.0.0.1:99999': port '99999' is not 1-65535" in capsys.readouterr().err
+    assert sesmail_main(["doctor"]) == 2
+
+
+def test_dkim_records_helper() -> None:
+    """The fixture's DKIM records are three distinct CNAMEs."""
+    assert len(set(dkim_records("example.com"))) == 3
