@@ -10,7 +10,9 @@ attributes and is never verified; and moto's CloudFormation cannot create this s
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,15 +38,15 @@ class Scenario:
     dns_records: dict[str, list[str]] = field(default_factory=dict)
 
 
-def dkim_records(domain: str) -> list[str]:
-    """The three DKIM CNAMEs of ``domain`` (relative to the zone), as SES's tokens ask."""
+def dkim_records(_domain: str) -> list[str]:
+    """The three DKIM CNAMEs (relative to the domain's zone), as SES's tokens ask."""
     return [f"{t}._domainkey IN CNAME {t}.dkim.amazonses.com." for t in DKIM_TOKENS]
 
 
 def good_zone_records(region: str) -> list[str]:
-    """Every record the example environment asks for, right."""
+    """Every record the example environments ask for, right (relative to the zone of their domain)."""
     return [
-        *dkim_records("example.com"),
+        *dkim_records(""),
         f"mail IN MX 10 feedback-smtp.{region}.amazonses.com.",
         'mail IN TXT "v=spf1 include:amazonses.com ~all"',
         f"@ IN MX 10 inbound-smtp.{region}.amazonaws.com.",
@@ -70,6 +72,7 @@ class Deployment:
 
     def _create_resources(self) -> None:
         env, kms, sns = self.env, self.session.client("kms"), self.session.client("sns")
+        region = env.region
         for lid, resource in env.resources.items():
             kind = resource["Type"]
             self.types[lid] = kind
@@ -77,14 +80,53 @@ class Deployment:
                 self.physical[lid] = kms.create_key()["KeyMetadata"]["KeyId"]
             elif kind == "AWS::S3::Bucket":
                 name = f"{env.stack_name}-{lid.lower()[:30]}-test"
-                self.session.client("s3").create_bucket(Bucket=name)
+                where = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+                self.session.client("s3").create_bucket(Bucket=name, **where)
                 self.physical[lid] = name
             elif kind == "AWS::SNS::Topic":
                 self.physical[lid] = sns.create_topic(Name=f"{env.stack_name}-{lid}")["TopicArn"]
             elif kind == "AWS::SES::ConfigurationSet":
                 self.physical[lid] = resource["Properties"]["Name"]
-            elif kind.startswith(("AWS::Lambda::Function", "AWS::IAM::Role")):
+            elif kind == "AWS::IAM::Role":
                 self.physical[lid] = f"{env.stack_name}-{lid}"[:64]
+            elif kind == "AWS::Lambda::Function":
+                self.physical[lid] = self._function(f"{env.stack_name}-{lid}"[:64])
+            elif kind == "AWS::IAM::User":
+                self.physical[lid] = self.session.client("iam").create_user(UserName=f"{env.stack_name}-{lid}"[:64])[
+                    "User"
+                ]["UserName"]
+            elif kind == "AWS::SecretsManager::Secret":
+                self.physical[lid] = self.session.client("secretsmanager").create_secret(Name=f"{lid}-test")["ARN"]
+        for lid, props in env.of_type("Custom::SesSmtpCredentials"):
+            user = self.physical[props["UserName"]["Ref"]]
+            key = self.session.client("iam").create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
+            self.physical[lid] = key
+
+    def _function(self, name: str) -> str:
+        """A Lambda function in moto (receipt rules with a Lambda action need one to exist); it is never invoked."""
+        iam = self.session.client("iam")
+        trust = {
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ]
+        }
+        try:
+            role = iam.get_role(RoleName="doctor-test-functions")["Role"]["Arn"]
+        except iam.exceptions.NoSuchEntityException:
+            role = iam.create_role(RoleName="doctor-test-functions", AssumeRolePolicyDocument=json.dumps(trust))[
+                "Role"
+            ]["Arn"]
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as zipped:
+            zipped.writestr("index.py", "def handler(event, context):\n    return None\n")
+        self.session.client("lambda").create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role,
+            Handler="index.handler",
+            Code={"ZipFile": archive.getvalue()},
+        )
+        return name
 
     def _configure(self) -> None:
         env, resolve = self.env, self.resolver.resolve
@@ -139,14 +181,19 @@ class Deployment:
     def stub_responses(self) -> None:
         """Queue the stubbed answers in the order the doctor asks."""
         env, scenario = self.env, self.scenario
-        cfn = self._stubber("cloudformation")
+        identity = next(props for _, props in env.of_type("AWS::SES::EmailIdentity"))
+        domain = identity["EmailIdentity"]
+        config_set = next(props["Name"] for _, props in env.of_type("AWS::SES::ConfigurationSet"))
+        cfn = self.stubber("cloudformation")
         outputs = []
         for output_id, output in (env.template.get("Outputs") or {}).items():
             value = output["Value"]
-            if not isinstance(value, str):  # the DKIM records: CloudFormation resolves SES's tokens on deploy
+            if "DkimToken" not in output_id:
+                value = self.resolver.resolve(value)
+            elif not isinstance(value, str):  # the DKIM records: CloudFormation resolves SES's tokens on deploy
                 index = int(output_id.split("DkimToken")[1][0]) - 1
                 token = DKIM_TOKENS[index]
-                value = f"{token}._domainkey.example.com. IN CNAME {token}.dkim.amazonses.com."
+                value = f"{token}._domainkey.{domain}. IN CNAME {token}.dkim.amazonses.com."
             outputs.append({"OutputKey": output_id, "OutputValue": value})
         created = "2026-12-01T00:00:00Z"
         cfn.add_response(
@@ -175,7 +222,7 @@ class Deployment:
         ]
         cfn.add_response("list_stack_resources", {"StackResourceSummaries": summaries}, {"StackName": env.stack_name})
 
-        ses = self._stubber("sesv2")
+        ses = self.stubber("sesv2")
         ses.add_response(
             "get_account",
             {
@@ -203,22 +250,22 @@ class Deployment:
                     "Tokens": DKIM_TOKENS,
                 },
                 "MailFromAttributes": {
-                    "MailFromDomain": "mail.example.com",
+                    "MailFromDomain": identity["MailFromAttributes"]["MailFromDomain"],
                     "MailFromDomainStatus": "SUCCESS",
                     "BehaviorOnMxFailure": "USE_DEFAULT_VALUE",
                 },
                 "Policies": self._policies(),
-                "ConfigurationSetName": "sesmail-example",
+                "ConfigurationSetName": config_set,
             },
-            {"EmailIdentity": "example.com"},
+            {"EmailIdentity": domain},
         )
         ses.add_response(
             "get_configuration_set",
             {
-                "ConfigurationSetName": "sesmail-example",
+                "ConfigurationSetName": config_set,
                 "SuppressionOptions": {"SuppressedReasons": ["BOUNCE", "COMPLAINT"]},
             },
-            {"ConfigurationSetName": "sesmail-example"},
+            {"ConfigurationSetName": config_set},
         )
         topic = next(pid for lid, pid in self.physical.items() if self.types[lid] == "AWS::SNS::Topic")
         ses.add_response(
@@ -233,10 +280,11 @@ class Deployment:
                     }
                 ]
             },
-            {"ConfigurationSetName": "sesmail-example"},
+            {"ConfigurationSetName": config_set},
         )
 
-    def _stubber(self, service: str) -> Stubber:
+    def stubber(self, service: str) -> Stubber:
+        """An active Stubber on a new client of ``service``, which the factory returns from now on."""
         client = self.session.client(service)
         stubber = Stubber(client)
         stubber.activate()

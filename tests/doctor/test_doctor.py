@@ -20,17 +20,24 @@ REGION = "us-east-1"
 
 
 def run_doctor(
-    app_dir: Path, tmp_path: Path, scenario: Scenario, records: list[str] | None = None, *, as_json: bool = True
-) -> tuple[int, Any, Deployment]:
-    """Deploy ``scenario`` into moto, serve ``records`` for example.com from NSD, run the doctor (its --json report
-    goes to stdout): (exit status, None, the deployment)."""
-    env = load_environment(app_dir, "example")
+    app_dir: Path,
+    tmp_path: Path,
+    scenario: Scenario,
+    records: list[str] | None = None,
+    *,
+    as_json: bool = True,
+    environment: str = "example",
+) -> int:
+    """Deploy ``scenario`` into moto, serve ``records`` for the environment's domain from NSD, run the doctor (its
+    report goes to stdout); returns the exit status."""
+    env = load_environment(app_dir, environment)
     deployment = Deployment(env, scenario)
     deployment.stub_responses()
-    zones = {"example.com": zone("example.com", good_zone_records(REGION) if records is None else records)}
+    domain = next(props["EmailIdentity"] for _, props in env.of_type("AWS::SES::EmailIdentity"))
+    zones = {domain: zone(domain, good_zone_records(env.region) if records is None else records)}
     with serve(tmp_path, zones) as nameserver:
         args = argparse.Namespace(
-            environment="example",
+            environment=environment,
             app_dir=app_dir,
             json=as_json,
             round_trip=False,
@@ -39,7 +46,7 @@ def run_doctor(
         )
         status = cli.run(args, factory=deployment.factory)
     deployment.assert_all_answered()
-    return status, None, deployment
+    return status
 
 
 def report_of(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
@@ -62,7 +69,7 @@ def test_everything_right(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureF
     principal ``workmail.<region>.amazonaws.com`` with ``aws:SourceArn`` = the organization ARN (DESIGN.md, checked
     2026-12).
     """
-    status, _, _ = run_doctor(app_dir, tmp_path, Scenario())
+    status = run_doctor(app_dir, tmp_path, Scenario())
     report = report_of(capsys)
     assert failing(report) == set(), report
     assert status == 0
@@ -81,7 +88,7 @@ def test_everything_right(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureF
 @pytest.mark.usefixtures("aws")
 def test_everything_right_text(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The text report: one line per check starting with its status, a summary line last (README's sample)."""
-    status, _, _ = run_doctor(app_dir, tmp_path, Scenario(), as_json=False)
+    status = run_doctor(app_dir, tmp_path, Scenario(), as_json=False)
     out = capsys.readouterr().out.splitlines()
     assert status == 0
     assert all(line.split()[0] in ("ok", "warn") for line in out[:-1])
@@ -94,7 +101,7 @@ def test_dkim_cname_missing(app_dir: Path, tmp_path: Path, capsys: pytest.Captur
     """SES's Easy DKIM needs all three CNAMEs ``<token>._domainkey.<domain>`` -> ``<token>.dkim.amazonses.com``
     (SES Developer Guide, "Easy DKIM in Amazon SES"); one missing fails that record's check."""
     records = [r for r in good_zone_records(REGION) if not r.startswith("tokentwo")]
-    status, _, _ = run_doctor(app_dir, tmp_path, Scenario(), records)
+    status = run_doctor(app_dir, tmp_path, Scenario(), records)
     report = report_of(capsys)
     assert status == 1
     assert failing(report) == {"tokentwoa1b2c3d4e5f6._domainkey.example.com CNAME"}
@@ -109,7 +116,7 @@ def test_mx_pointing_elsewhere(app_dir: Path, tmp_path: Path, capsys: pytest.Cap
     records = [r for r in good_zone_records(REGION) if not r.startswith("@ IN MX")] + [
         "@ IN MX 10 mx.elsewhere.example."
     ]
-    status, _, _ = run_doctor(app_dir, tmp_path, Scenario(), records)
+    status = run_doctor(app_dir, tmp_path, Scenario(), records)
     report = report_of(capsys)
     assert status == 1
     assert failing(report) == {"example.com MX", "example.com other MX"}
@@ -121,7 +128,7 @@ def test_foreign_mx(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
     """A sender tries the MX hosts of a domain by preference and may deliver to any of them (RFC 5321 section 5.1):
     SES's MX being present is not enough when a foreign MX stays beside it."""
     records = [*good_zone_records(REGION), "@ IN MX 20 mx.old-provider.example."]
-    status, _, _ = run_doctor(app_dir, tmp_path, Scenario(), records)
+    status = run_doctor(app_dir, tmp_path, Scenario(), records)
     report = report_of(capsys)
     assert status == 1
     checks = by_subject(report)
@@ -134,7 +141,7 @@ def test_foreign_mx(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 def test_account_in_sandbox(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """GetAccount's ``ProductionAccessEnabled``: "If the value is false, then your account is in the sandbox. When your
     account is in the sandbox, you can only send email to verified identities" (SES API Reference, GetAccount)."""
-    status, _, _ = run_doctor(app_dir, tmp_path, Scenario(production_access=False))
+    status = run_doctor(app_dir, tmp_path, Scenario(production_access=False))
     report = report_of(capsys)
     assert status == 1
     assert failing(report) == {"production access"}
@@ -145,7 +152,7 @@ def test_account_in_sandbox(app_dir: Path, tmp_path: Path, capsys: pytest.Captur
 def test_rule_set_not_active(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """ "You can have only one active receipt rule set per AWS Region" and SES rejects mail when none applies (SES
     Developer Guide, "Receipt rule sets"): a rule set that exists but is not active fails."""
-    status, _, _ = run_doctor(app_dir, tmp_path, Scenario(activate_rule_set=False))
+    status = run_doctor(app_dir, tmp_path, Scenario(activate_rule_set=False))
     report = report_of(capsys)
     assert status == 1
     assert failing(report) == {"active rule set"}
@@ -156,7 +163,7 @@ def test_rule_set_not_active(app_dir: Path, tmp_path: Path, capsys: pytest.Captu
 def test_identity_unverified(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """GetEmailIdentity's ``VerifiedForSendingStatus``: "if you can use the identity to send email" and its
     ``VerificationStatus`` ``PENDING`` while SES has not seen the DNS records (SES API Reference, GetEmailIdentity)."""
-    status, _, _ = run_doctor(app_dir, tmp_path, Scenario(verified=False))
+    status = run_doctor(app_dir, tmp_path, Scenario(verified=False))
     report = report_of(capsys)
     assert status == 1
     assert failing(report) == {"example.com verified"}
@@ -169,7 +176,7 @@ def test_identity_policy_missing_workmail_principal(
 ) -> None:
     """The seed's policy names an IAM user, not the service principal WorkMail calls SES as: the live policy differs
     from the declared one, and evaluating WorkMail's send against it gives the seed's 403 (DENY)."""
-    status, _, _ = run_doctor(app_dir, tmp_path, Scenario(seed_principal=True))
+    status = run_doctor(app_dir, tmp_path, Scenario(seed_principal=True))
     report = report_of(capsys)
     assert status == 1
     assert failing(report) == {"example.com identity policy sesmail-workmail-send", "example.com WorkMail may send"}
@@ -192,3 +199,129 @@ def test_bad_usage_exits_2(app_dir: Path, capsys: pytest.CaptureFixture[str]) ->
 def test_dkim_records_helper() -> None:
     """The fixture's DKIM records are three distinct CNAMEs."""
     assert len(set(dkim_records("example.com"))) == 3
+
+
+@pytest.mark.usefixtures("aws")
+def test_workmail_free_environment(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``example-s3`` (parse, forward, SMTP credentials): the SMTP secret exists and the access key the custom resource
+    made (its physical id) is ``Active`` in IAM's ListAccessKeys; no WorkMail check runs."""
+    status = run_doctor(app_dir, tmp_path, Scenario(), environment="example-s3")
+    report = report_of(capsys)
+    assert failing(report) == set(), report
+    assert status == 0
+    smtp = [c for c in report["checks"] if c["area"] == "smtp"]
+    assert [c["found"] for c in smtp] == ["exists", "Active"]
+    assert not any("WorkMail" in c["subject"] for c in report["checks"])
+
+
+@pytest.mark.usefixtures("aws")
+def test_smtp_key_inactive(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An SMTP user's access key made ``Inactive`` (IAM UpdateAccessKey) no longer authenticates: the check fails."""
+    original = Deployment.stub_responses
+
+    def deactivate(self: Deployment) -> None:
+        original(self)
+        key_id = next(pid for lid, pid in self.physical.items() if self.types[lid] == "Custom::SesSmtpCredentials")
+        user = next(pid for lid, pid in self.physical.items() if self.types[lid] == "AWS::IAM::User")
+        self.session.client("iam").update_access_key(UserName=user, AccessKeyId=key_id, Status="Inactive")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Deployment, "stub_responses", deactivate)
+        status = run_doctor(app_dir, tmp_path, Scenario(), environment="example-s3")
+    report = report_of(capsys)
+    assert status == 1
+    (subject,) = failing(report)
+    assert subject.startswith("SMTP access key ") and by_subject(report)[subject]["found"] == "Inactive"
+
+
+def _round_trip_live(app_dir: Path, environment: str) -> tuple[Any, Deployment]:
+    from sesmail.doctor.live import connect
+
+    env = load_environment(app_dir, environment)
+    deployment = Deployment(env, Scenario())
+    deployment.stub_responses()
+    live = connect(env, deployment.factory)
+    deployment.stubber("sesv2")  # a fresh sesv2 stub: the round trip asks only SendEmail
+    return live, deployment
+
+
+@pytest.mark.usefixtures("aws")
+def test_round_trip_times_out_with_progress(app_dir: Path) -> None:
+    """Nothing arrives: the wait ends at the bound, with a progress line per poll, and the stored hop fails."""
+    from sesmail.doctor import round_trip
+
+    live, deployment = _round_trip_live(app_dir, "example")
+    _, sesv2 = deployment.stubbed["sesv2"]
+    sesv2.add_response("send_email", {"MessageId": "0100-test"})
+    now = [0.0]
+    progress: list[str] = []
+    checks = round_trip.run(
+        live,
+        timeout=20,
+        interval=5,
+        progress=progress.append,
+        clock=lambda: now[0],
+        sleep=lambda s: now.__setitem__(0, now[0] + s),
+    )
+    assert [c.status for c in checks] == ["ok", "fail"]
+    assert checks[1].found == "not arrived" and checks[1].subject.startswith("stored in s3://")
+    assert progress == [f"waiting until stored: {t}s of 20s" for t in (0, 5, 10, 15)]
+
+
+@pytest.mark.usefixtures("aws")
+def test_round_trip_reports_each_hop(app_dir: Path) -> None:
+    """The message stored under the recipient's prefix (written here as SES's S3 action would, since moto does not run
+    receipt rules) and its parsed ``<key>.json`` beside it: each hop reported with its time."""
+    from sesmail.doctor import round_trip
+
+    live, deployment = _round_trip_live(app_dir, "example-s3")
+    _, sesv2 = deployment.stubbed["sesv2"]
+    sent: dict[str, str] = {}
+
+    def capture(**kwargs: Any) -> None:
+        sent["subject"] = kwargs["Content"]["Simple"]["Subject"]["Data"]
+
+    sesv2.add_response("send_email", {"MessageId": "0100-test"})
+    deployment.stubbed["sesv2"][0].meta.events.register(
+        "provide-client-params.sesv2.SendEmail", lambda params, **_: capture(**params)
+    )
+    bucket = next(pid for lid, pid in deployment.physical.items() if lid.startswith("MailBucket7A"))
+    s3 = deployment.session.client("s3")
+    # In-process moto sees no TLS, so the policy's aws:SecureTransport deny would refuse every object call here.
+    s3.delete_bucket_policy(Bucket=bucket)
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+        if now[0] == 5:
+            s3.put_object(
+                Bucket=bucket, Key="support/abc123", Body=f"Subject: {sent['subject']}\\r\\n\\r\\nhi".encode()
+            )
+        if now[0] == 10:
+            s3.put_object(Bucket=bucket, Key="support/abc123.json", Body=b"{}")
+
+    checks = round_trip.run(live, timeout=60, interval=5, clock=lambda: now[0], sleep=sleep)
+    assert [(c.subject.split(" ")[0], c.status) for c in checks] == [
+        ("sent", "ok"),
+        ("stored", "ok"),
+        ("parsed", "ok"),
+        ("forwarded", "warn"),
+    ]
+    assert checks[1].found == "5.0s (support/abc123)"
+    assert checks[2].found == "10.0s (support/abc123.json)"
+
+
+def test_doctor_does_not_load_aws_cdk() -> None:
+    """The doctor reads JSON templates: running its modules never imports aws-cdk-lib (and its Node runtime)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from sesmail.doctor import auth_checks, cli, dns_checks, receiving_checks, round_trip\n"
+        "from sesmail.doctor import ses_checks, smtp_checks\n"
+        "from sesmail.policy.cli import build_parser\n"
+        "build_parser(with_check=False).parse_args(['doctor', 'example'])\n"
+        "assert not [m for m in sys.modules if m.startswith(('aws_cdk', 'jsii'))], 'aws_cdk imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
