@@ -66,6 +66,18 @@ def records(live: Live) -> tuple[list[DnsRecord], list[Check]]:
             )
             continue
         found.append(record)
+    zone_records = [lid for lid, _ in live.env.of_type("AWS::Route53::RecordSet")]
+    if zone_records:
+        # Records the stack writes into a hosted zone are not outputs; say so rather than skip them silently.
+        problems.append(
+            warn(
+                AREA,
+                "Route 53 records",
+                "checked",
+                f"{len(zone_records)} record set(s) the stack manages in a hosted zone: not checked by the doctor",
+                "compare them with `aws route53 list-resource-record-sets`",
+            )
+        )
     return found, problems
 
 
