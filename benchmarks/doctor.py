@@ -5,7 +5,8 @@ interpreter each round, and whether aws-cdk-lib was imported.
     .venv/bin/python benchmarks/doctor.py [--rounds N] [--app-dir DIR]
 
 The run is ``sesmail doctor <first environment> --nameserver 127.0.0.1:0 --app-dir DIR`` with an invalid port, so it
-loads every doctor module (botocore, dnspython, the policy engine; boto3 itself loads with the first client), reads the environment and the template, and exits 2
+loads every doctor module (botocore, dnspython, the policy engine;
+boto3 itself loads with the first client), reads the environment and the template, and exits 2
 before any network call. ``make synth`` first (the template must exist).
 """
 
