@@ -45,9 +45,8 @@ def main() -> int:
         times.append(time.perf_counter() - start)
         verdict = done.stdout.strip()
     print(f"sesmail doctor start-up to its first check ({args.rounds} rounds, fresh interpreter each):")
-    print(
-        f"  median {statistics.median(times) * 1000:.0f} ms, min {min(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms"
-    )
+    median, low, high = (statistics.median(times) * 1000, min(times) * 1000, max(times) * 1000)
+    print(f"  median {median:.0f} ms, min {low:.0f} ms, max {high:.0f} ms")
     print(f"  {verdict}")
     return 0
 
