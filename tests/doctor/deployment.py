@@ -33,6 +33,8 @@ class Scenario:
     production_access: bool = True
     verified: bool = True
     activate_rule_set: bool = True
+    #: Leave WorkMail's own rule set active instead, with a rule delivering these recipients to WorkMail.
+    workmail_rule_set_recipients: list[str] | None = None
     #: Replace the WorkMail identity policy's principal by the seed's IAM user (the 403).
     seed_principal: bool = False
     dns_records: dict[str, list[str]] = field(default_factory=dict)
@@ -162,7 +164,15 @@ class Deployment:
                 RuleSetName=rules.name, Rule=resolve(rule), **({"After": previous} if previous else {})
             )
             previous = rule["Name"]
-        if self.scenario.activate_rule_set:
+        workmail = self.scenario.workmail_rule_set_recipients
+        if workmail is not None:
+            org = env.workmail_organization_arn
+            ses.create_receipt_rule_set(RuleSetName="INBOUND_MAIL")
+            rule = {"Name": "m-workmail", "Enabled": True, "Recipients": workmail}
+            rule["Actions"] = [{"WorkmailAction": {"OrganizationArn": org}}]
+            ses.create_receipt_rule(RuleSetName="INBOUND_MAIL", Rule=rule)
+            ses.set_active_receipt_rule_set(RuleSetName="INBOUND_MAIL")
+        elif self.scenario.activate_rule_set:
             ses.set_active_receipt_rule_set(RuleSetName=rules.name)
 
     # -- Stubber ----------------------------------------------------------------------------------------------------

@@ -325,3 +325,63 @@ def test_doctor_does_not_load_aws_cdk() -> None:
         "assert not [m for m in sys.modules if m.startswith(('aws_cdk', 'jsii'))], 'aws_cdk imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.usefixtures("aws")
+@pytest.mark.parametrize(
+    ("recipients", "status"),
+    [(["example.com"], "warn"), (["info@example.com", "support@example.com"], "fail")],
+)
+def test_workmail_rule_set_still_active(
+    app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], recipients: list[str], status: str
+) -> None:
+    """WorkMail's own rule set left active: a warning while it delivers every mailbox to WorkMail (a domain in a rule's
+    recipients matches every address at it, SES Developer Guide "Receipt rules": "example.com" matches all addresses
+    in the domain), a failure naming the lost address when it does not."""
+    run_doctor(app_dir, tmp_path, Scenario(workmail_rule_set_recipients=recipients))
+    check = by_subject(report_of(capsys))["active rule set"]
+    assert check["status"] == status
+    assert check["found"].startswith("INBOUND_MAIL")
+    if status == "fail":
+        assert "register@example.com" in check["found"]
+
+
+@pytest.mark.usefixtures("aws")
+def test_dmarc_differs(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A published DMARC policy stricter than synthesized warns and names each differing tag."""
+    records = [r for r in good_zone_records(REGION) if not r.startswith("_dmarc")]
+    records.append('_dmarc IN TXT "v=DMARC1; p=reject; rua=mailto:d@example.com"')
+    assert run_doctor(app_dir, tmp_path, Scenario(), records) == 0
+    check = by_subject(report_of(capsys))["_dmarc.example.com TXT"]
+    assert check["status"] == "warn"
+    assert "p=reject (synth: none)" in check["found"] and "rua=mailto:d@example.com (synth: (absent))" in check["found"]
+
+
+@pytest.mark.usefixtures("aws")
+def test_failure_queue_not_empty(app_dir: Path) -> None:
+    """A failure queue (an on-failure destination of an EventInvokeConfig) with messages fails; empty is ok.
+    ``ApproximateNumberOfMessages`` counts the messages available for retrieval (SQS API Reference,
+    GetQueueAttributes)."""
+    import dataclasses
+
+    from sesmail.doctor import smtp_checks
+    from sesmail.doctor.live import connect
+
+    env = load_environment(app_dir, "example")
+    resources = dict(env.resources)
+    resources["FailedEvents"] = {"Type": "AWS::SQS::Queue", "Properties": {}}
+    resources["ParserInvokeConfig"] = {
+        "Type": "AWS::Lambda::EventInvokeConfig",
+        "Properties": {"DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["FailedEvents", "Arn"]}}}},
+    }
+    env = dataclasses.replace(env, template={**env.template, "Resources": resources})
+    deployment = Deployment(env, Scenario())
+    sqs = deployment.session.client("sqs")
+    url = sqs.create_queue(QueueName="failed-events")["QueueUrl"]
+    deployment.physical["FailedEvents"], deployment.types["FailedEvents"] = url, "AWS::SQS::Queue"
+    deployment.stub_responses()
+    live = connect(env, deployment.factory)
+    assert [c.status for c in smtp_checks.queues(live)] == ["ok"]
+    sqs.send_message(QueueUrl=url, MessageBody="{}")
+    (check,) = smtp_checks.queues(live)
+    assert (check.status, check.found) == ("fail", "1 message(s)")
