@@ -66,6 +66,7 @@ class Deployment:
         self.physical: dict[str, str] = {}
         self.types: dict[str, str] = {}
         self.stubbed: dict[str, tuple[Any, Stubber]] = {}
+        self._clients: dict[str, Any] = {}
         self._create_resources()
         self.resolver = LiveResolver(env, Stack(env.stack_name, "CREATE_COMPLETE", physical=self.physical))
         self._configure()
@@ -73,7 +74,7 @@ class Deployment:
     # -- moto -------------------------------------------------------------------------------------------------------
 
     def _create_resources(self) -> None:
-        env, kms, sns = self.env, self.session.client("kms"), self.session.client("sns")
+        env, kms, sns = self.env, self.client("kms"), self.client("sns")
         region = env.region
         for lid, resource in env.resources.items():
             kind = resource["Type"]
@@ -83,7 +84,7 @@ class Deployment:
             elif kind == "AWS::S3::Bucket":
                 name = f"{env.stack_name}-{lid.lower()[:30]}-test"
                 where = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
-                self.session.client("s3").create_bucket(Bucket=name, **where)
+                self.client("s3").create_bucket(Bucket=name, **where)
                 self.physical[lid] = name
             elif kind == "AWS::SNS::Topic":
                 self.physical[lid] = sns.create_topic(Name=f"{env.stack_name}-{lid}")["TopicArn"]
@@ -94,19 +95,19 @@ class Deployment:
             elif kind == "AWS::Lambda::Function":
                 self.physical[lid] = self._function(f"{env.stack_name}-{lid}"[:64])
             elif kind == "AWS::IAM::User":
-                self.physical[lid] = self.session.client("iam").create_user(UserName=f"{env.stack_name}-{lid}"[:64])[
+                self.physical[lid] = self.client("iam").create_user(UserName=f"{env.stack_name}-{lid}"[:64])[
                     "User"
                 ]["UserName"]
             elif kind == "AWS::SecretsManager::Secret":
-                self.physical[lid] = self.session.client("secretsmanager").create_secret(Name=f"{lid}-test")["ARN"]
+                self.physical[lid] = self.client("secretsmanager").create_secret(Name=f"{lid}-test")["ARN"]
         for lid, props in env.of_type("Custom::SesSmtpCredentials"):
             user = self.physical[props["UserName"]["Ref"]]
-            key = self.session.client("iam").create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
+            key = self.client("iam").create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
             self.physical[lid] = key
 
     def _function(self, name: str) -> str:
         """A Lambda function in moto (receipt rules with a Lambda action need one to exist); it is never invoked."""
-        iam = self.session.client("iam")
+        iam = self.client("iam")
         trust = {
             "Statement": [
                 {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
@@ -121,7 +122,7 @@ class Deployment:
         archive = io.BytesIO()
         with zipfile.ZipFile(archive, "w") as zipped:
             zipped.writestr("index.py", "def handler(event, context):\n    return None\n")
-        self.session.client("lambda").create_function(
+        self.client("lambda").create_function(
             FunctionName=name,
             Runtime="python3.12",
             Role=role,
@@ -132,7 +133,7 @@ class Deployment:
 
     def _configure(self) -> None:
         env, resolve = self.env, self.resolver.resolve
-        s3, kms, ses = self.session.client("s3"), self.session.client("kms"), self.session.client("ses")
+        s3, kms, ses = self.client("s3"), self.client("kms"), self.client("ses")
         for lid, props in env.of_type("AWS::KMS::Key"):
             kms.put_key_policy(
                 KeyId=self.physical[lid], PolicyName="default", Policy=json.dumps(resolve(props["KeyPolicy"]))
@@ -293,6 +294,12 @@ class Deployment:
             {"ConfigurationSetName": config_set},
         )
 
+    def client(self, service: str) -> Any:
+        """The moto-backed client of ``service`` (one per service: making clients is slow)."""
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service)
+        return self._clients[service]
+
     def stubber(self, service: str) -> Stubber:
         """An active Stubber on a new client of ``service``, which the factory returns from now on."""
         client = self.session.client(service)
@@ -305,7 +312,7 @@ class Deployment:
         """The doctor's client factory: the stubbed clients, else moto-backed boto3 clients."""
         if service in self.stubbed:
             return self.stubbed[service][0]
-        return self.session.client(service)
+        return self.client(service)
 
     def assert_all_answered(self) -> None:
         """Every stubbed answer was asked for (the doctor made the calls it should)."""

@@ -223,7 +223,7 @@ def test_smtp_key_inactive(app_dir: Path, tmp_path: Path, capsys: pytest.Capture
         original(self)
         key_id = next(pid for lid, pid in self.physical.items() if self.types[lid] == "Custom::SesSmtpCredentials")
         user = next(pid for lid, pid in self.physical.items() if self.types[lid] == "AWS::IAM::User")
-        self.session.client("iam").update_access_key(UserName=user, AccessKeyId=key_id, Status="Inactive")
+        self.client("iam").update_access_key(UserName=user, AccessKeyId=key_id, Status="Inactive")
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Deployment, "stub_responses", deactivate)
@@ -286,7 +286,7 @@ def test_round_trip_reports_each_hop(app_dir: Path) -> None:
         "provide-client-params.sesv2.SendEmail", lambda params, **_: capture(**params)
     )
     bucket = next(pid for lid, pid in deployment.physical.items() if lid.startswith("MailBucket7A"))
-    s3 = deployment.session.client("s3")
+    s3 = deployment.client("s3")
     # In-process moto sees no TLS, so the policy's aws:SecureTransport deny would refuse every object call here.
     s3.delete_bucket_policy(Bucket=bucket)
     now = [0.0]
@@ -376,7 +376,7 @@ def test_failure_queue_not_empty(app_dir: Path) -> None:
     }
     env = dataclasses.replace(env, template={**env.template, "Resources": resources})
     deployment = Deployment(env, Scenario())
-    sqs = deployment.session.client("sqs")
+    sqs = deployment.client("sqs")
     url = sqs.create_queue(QueueName="failed-events")["QueueUrl"]
     deployment.physical["FailedEvents"], deployment.types["FailedEvents"] = url, "AWS::SQS::Queue"
     deployment.stub_responses()
