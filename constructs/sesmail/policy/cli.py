@@ -50,6 +50,7 @@ def build_parser(*, with_check: bool = True) -> argparse.ArgumentParser:
         help="would this request be allowed? (evaluates the templates' policies)",
         description="Evaluate one request against the policies in the templates: ALLOW (exit 0) or DENY (exit 1).",
     )
+    _add_doctor(commands)
     if with_check:
         # The check subcommand (its arguments and its run) lives in sesmail.policy.check; imported only when used.
         from . import check as check_module
@@ -57,6 +58,12 @@ def build_parser(*, with_check: bool = True) -> argparse.ArgumentParser:
         check_module.add_arguments(check)
         check.set_defaults(handler=check_module.run)
     return parser
+
+
+def _add_doctor(commands: argparse._SubParsersAction) -> None:
+    from ..doctor import cli as doctor  # checks a deployed environment; imports boto3 and dnspython only when run
+
+    doctor.add_arguments(commands.add_parser("doctor", help="check a deployed environment against cdk.out"))
 
 
 def _add_context_options(parser: argparse.ArgumentParser) -> None:

@@ -1,0 +1,320 @@
+"""Deploy the synthesized ``example`` template's live state into moto, with knobs that break one thing at a time.
+
+moto holds what it models (S3 bucket, bucket policy and encryption, KMS keys and policies, SNS topic, SES v1 receipt
+rule sets and rules, the active rule set). botocore's Stubber (which validates each request and response against the
+real API model) answers where moto lacks the API or its answer: ``sesv2 GetAccount`` and
+``GetConfigurationSetEventDestinations`` are not in moto 5.2; its ``GetEmailIdentity`` has no DKIM tokens, no MAIL FROM
+attributes and is never verified; and moto's CloudFormation cannot create this stack's custom resources, so
+``DescribeStacks``/``ListStackResources`` of the deployed stack are stubbed with the physical ids moto created.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.stub import Stubber
+
+from sesmail.doctor.expected import Environment, identity_policies, rule_set
+from sesmail.doctor.live import LiveResolver, Stack
+
+DKIM_TOKENS = ["tokenonea1b2c3d4e5f6", "tokentwoa1b2c3d4e5f6", "tokenthreea1b2c3d4e5"]
+WORKMAIL_USER = "arn:aws:iam::123456789012:user/amazon-workmail-us-east-1"
+
+
+@dataclass
+class Scenario:
+    """What the live account looks like; the defaults are everything right."""
+
+    production_access: bool = True
+    verified: bool = True
+    activate_rule_set: bool = True
+    #: Leave WorkMail's own rule set active instead, with a rule delivering these recipients to WorkMail.
+    workmail_rule_set_recipients: list[str] | None = None
+    #: Replace the WorkMail identity policy's principal by the seed's IAM user (the 403).
+    seed_principal: bool = False
+    dns_records: dict[str, list[str]] = field(default_factory=dict)
+
+
+def dkim_records(_domain: str) -> list[str]:
+    """The three DKIM CNAMEs (relative to the domain's zone), as SES's tokens ask."""
+    return [f"{t}._domainkey IN CNAME {t}.dkim.amazonses.com." for t in DKIM_TOKENS]
+
+
+def good_zone_records(region: str) -> list[str]:
+    """Every record the example environments ask for, right (relative to the zone of their domain)."""
+    return [
+        *dkim_records(""),
+        f"mail IN MX 10 feedback-smtp.{region}.amazonses.com.",
+        'mail IN TXT "v=spf1 include:amazonses.com ~all"',
+        f"@ IN MX 10 inbound-smtp.{region}.amazonaws.com.",
+        '_dmarc IN TXT "v=DMARC1; p=none"',
+    ]
+
+
+class Deployment:
+    """One environment's live state in moto, plus the stubbed clients; ``factory`` is the doctor's client factory."""
+
+    def __init__(self, env: Environment, scenario: Scenario) -> None:
+        self.env, self.scenario = env, scenario
+        region = env.region
+        self.session = boto3.session.Session(region_name=region)
+        self.physical: dict[str, str] = {}
+        self.types: dict[str, str] = {}
+        self.stubbed: dict[str, tuple[Any, Stubber]] = {}
+        self._clients: dict[str, Any] = {}
+        self._create_resources()
+        self.resolver = LiveResolver(env, Stack(env.stack_name, "CREATE_COMPLETE", physical=self.physical))
+        self._configure()
+
+    # -- moto -------------------------------------------------------------------------------------------------------
+
+    def _create_resources(self) -> None:
+        env, kms, sns = self.env, self.client("kms"), self.client("sns")
+        region = env.region
+        for lid, resource in env.resources.items():
+            kind = resource["Type"]
+            self.types[lid] = kind
+            if kind == "AWS::KMS::Key":
+                self.physical[lid] = kms.create_key()["KeyMetadata"]["KeyId"]
+            elif kind == "AWS::S3::Bucket":
+                name = f"{env.stack_name}-{lid.lower()[:30]}-test"
+                where = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+                self.client("s3").create_bucket(Bucket=name, **where)
+                self.physical[lid] = name
+            elif kind == "AWS::SNS::Topic":
+                self.physical[lid] = sns.create_topic(Name=f"{env.stack_name}-{lid}")["TopicArn"]
+            elif kind == "AWS::SES::ConfigurationSet":
+                self.physical[lid] = resource["Properties"]["Name"]
+            elif kind == "AWS::IAM::Role":
+                self.physical[lid] = f"{env.stack_name}-{lid}"[:64]
+            elif kind == "AWS::Lambda::Function":
+                self.physical[lid] = self._function(f"{env.stack_name}-{lid}"[:64])
+            elif kind == "AWS::IAM::User":
+                self.physical[lid] = self.client("iam").create_user(UserName=f"{env.stack_name}-{lid}"[:64])[
+                    "User"
+                ]["UserName"]
+            elif kind == "AWS::SecretsManager::Secret":
+                self.physical[lid] = self.client("secretsmanager").create_secret(Name=f"{lid}-test")["ARN"]
+        for lid, props in env.of_type("Custom::SesSmtpCredentials"):
+            user = self.physical[props["UserName"]["Ref"]]
+            key = self.client("iam").create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
+            self.physical[lid] = key
+
+    def _function(self, name: str) -> str:
+        """A Lambda function in moto (receipt rules with a Lambda action need one to exist); it is never invoked."""
+        iam = self.client("iam")
+        trust = {
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ]
+        }
+        try:
+            role = iam.get_role(RoleName="doctor-test-functions")["Role"]["Arn"]
+        except iam.exceptions.NoSuchEntityException:
+            role = iam.create_role(RoleName="doctor-test-functions", AssumeRolePolicyDocument=json.dumps(trust))[
+                "Role"
+            ]["Arn"]
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as zipped:
+            zipped.writestr("index.py", "def handler(event, context):\n    return None\n")
+        self.client("lambda").create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role,
+            Handler="index.handler",
+            Code={"ZipFile": archive.getvalue()},
+        )
+        return name
+
+    def _configure(self) -> None:
+        env, resolve = self.env, self.resolver.resolve
+        s3, kms, ses = self.client("s3"), self.client("kms"), self.client("ses")
+        for lid, props in env.of_type("AWS::KMS::Key"):
+            kms.put_key_policy(
+                KeyId=self.physical[lid], PolicyName="default", Policy=json.dumps(resolve(props["KeyPolicy"]))
+            )
+        for _, props in env.of_type("AWS::S3::BucketPolicy"):
+            s3.put_bucket_policy(Bucket=resolve(props["Bucket"]), Policy=json.dumps(resolve(props["PolicyDocument"])))
+        for lid, props in env.of_type("AWS::S3::Bucket"):
+            encryption = props.get("BucketEncryption")
+            if encryption:
+                rules = resolve(encryption["ServerSideEncryptionConfiguration"])
+                s3.put_bucket_encryption(
+                    Bucket=self.physical[lid],
+                    ServerSideEncryptionConfiguration={
+                        "Rules": [
+                            {
+                                "ApplyServerSideEncryptionByDefault": r["ServerSideEncryptionByDefault"],
+                                "BucketKeyEnabled": r.get("BucketKeyEnabled", False),
+                            }
+                            for r in rules
+                        ]
+                    },
+                )
+        rules = rule_set(env)
+        assert rules is not None
+        ses.create_receipt_rule_set(RuleSetName=rules.name)
+        previous = None
+        for _, rule in rules.rules:
+            ses.create_receipt_rule(
+                RuleSetName=rules.name, Rule=resolve(rule), **({"After": previous} if previous else {})
+            )
+            previous = rule["Name"]
+        workmail = self.scenario.workmail_rule_set_recipients
+        if workmail is not None:
+            org = env.workmail_organization_arn
+            ses.create_receipt_rule_set(RuleSetName="INBOUND_MAIL")
+            rule = {"Name": "m-workmail", "Enabled": True, "Recipients": workmail}
+            rule["Actions"] = [{"WorkmailAction": {"OrganizationArn": org}}]
+            ses.create_receipt_rule(RuleSetName="INBOUND_MAIL", Rule=rule)
+            ses.set_active_receipt_rule_set(RuleSetName="INBOUND_MAIL")
+        elif self.scenario.activate_rule_set:
+            ses.set_active_receipt_rule_set(RuleSetName=rules.name)
+
+    # -- Stubber ----------------------------------------------------------------------------------------------------
+
+    def _policies(self) -> dict[str, str]:
+        policies = {}
+        for _, props in identity_policies(self.env):
+            document = self.resolver.resolve_json_string(props["Policy"])
+            if self.scenario.seed_principal:
+                for statement in document["Statement"]:
+                    statement["Principal"] = {"AWS": WORKMAIL_USER}
+                    statement.pop("Condition", None)
+            policies[props["PolicyName"]] = json.dumps(document)
+        return policies
+
+    def stub_responses(self) -> None:
+        """Queue the stubbed answers in the order the doctor asks."""
+        env, scenario = self.env, self.scenario
+        identity = next(props for _, props in env.of_type("AWS::SES::EmailIdentity"))
+        domain = identity["EmailIdentity"]
+        config_set = next(props["Name"] for _, props in env.of_type("AWS::SES::ConfigurationSet"))
+        cfn = self.stubber("cloudformation")
+        outputs = []
+        for output_id, output in (env.template.get("Outputs") or {}).items():
+            value = output["Value"]
+            if "DkimToken" not in output_id:
+                value = self.resolver.resolve(value)
+            elif not isinstance(value, str):  # the DKIM records: CloudFormation resolves SES's tokens on deploy
+                index = int(output_id.split("DkimToken")[1][0]) - 1
+                token = DKIM_TOKENS[index]
+                value = f"{token}._domainkey.{domain}. IN CNAME {token}.dkim.amazonses.com."
+            outputs.append({"OutputKey": output_id, "OutputValue": value})
+        created = "2026-12-01T00:00:00Z"
+        cfn.add_response(
+            "describe_stacks",
+            {
+                "Stacks": [
+                    {
+                        "StackName": env.stack_name,
+                        "CreationTime": created,
+                        "StackStatus": "CREATE_COMPLETE",
+                        "Outputs": outputs,
+                    }
+                ]
+            },
+            {"StackName": env.stack_name},
+        )
+        summaries = [
+            {
+                "LogicalResourceId": lid,
+                "PhysicalResourceId": pid,
+                "ResourceType": self.types[lid],
+                "LastUpdatedTimestamp": created,
+                "ResourceStatus": "CREATE_COMPLETE",
+            }
+            for lid, pid in self.physical.items()
+        ]
+        cfn.add_response("list_stack_resources", {"StackResourceSummaries": summaries}, {"StackName": env.stack_name})
+
+        ses = self.stubber("sesv2")
+        ses.add_response(
+            "get_account",
+            {
+                "ProductionAccessEnabled": scenario.production_access,
+                "SendingEnabled": True,
+                "EnforcementStatus": "HEALTHY",
+                "SendQuota": {
+                    "Max24HourSend": 50000.0 if scenario.production_access else 200.0,
+                    "MaxSendRate": 14.0,
+                    "SentLast24Hours": 12.0,
+                },
+                "SuppressionAttributes": {"SuppressedReasons": ["BOUNCE", "COMPLAINT"]},
+            },
+            {},
+        )
+        ses.add_response(
+            "get_email_identity",
+            {
+                "IdentityType": "DOMAIN",
+                "VerifiedForSendingStatus": scenario.verified,
+                "VerificationStatus": "SUCCESS" if scenario.verified else "PENDING",
+                "DkimAttributes": {
+                    "SigningEnabled": True,
+                    "Status": "SUCCESS" if scenario.verified else "PENDING",
+                    "Tokens": DKIM_TOKENS,
+                },
+                "MailFromAttributes": {
+                    "MailFromDomain": identity["MailFromAttributes"]["MailFromDomain"],
+                    "MailFromDomainStatus": "SUCCESS",
+                    "BehaviorOnMxFailure": "USE_DEFAULT_VALUE",
+                },
+                "Policies": self._policies(),
+                "ConfigurationSetName": config_set,
+            },
+            {"EmailIdentity": domain},
+        )
+        ses.add_response(
+            "get_configuration_set",
+            {
+                "ConfigurationSetName": config_set,
+                "SuppressionOptions": {"SuppressedReasons": ["BOUNCE", "COMPLAINT"]},
+            },
+            {"ConfigurationSetName": config_set},
+        )
+        topic = next(pid for lid, pid in self.physical.items() if self.types[lid] == "AWS::SNS::Topic")
+        ses.add_response(
+            "get_configuration_set_event_destinations",
+            {
+                "EventDestinations": [
+                    {
+                        "Name": "ConfigurationSetEvents-test",
+                        "Enabled": True,
+                        "MatchingEventTypes": ["BOUNCE", "COMPLAINT", "DELIVERY", "REJECT", "DELIVERY_DELAY"],
+                        "SnsDestination": {"TopicArn": topic},
+                    }
+                ]
+            },
+            {"ConfigurationSetName": config_set},
+        )
+
+    def client(self, service: str) -> Any:
+        """The moto-backed client of ``service`` (one per service: making clients is slow)."""
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service)
+        return self._clients[service]
+
+    def stubber(self, service: str) -> Stubber:
+        """An active Stubber on a new client of ``service``, which the factory returns from now on."""
+        client = self.session.client(service)
+        stubber = Stubber(client)
+        stubber.activate()
+        self.stubbed[service] = (client, stubber)
+        return stubber
+
+    def factory(self, service: str) -> Any:
+        """The doctor's client factory: the stubbed clients, else moto-backed boto3 clients."""
+        if service in self.stubbed:
+            return self.stubbed[service][0]
+        return self.client(service)
+
+    def assert_all_answered(self) -> None:
+        """Every stubbed answer was asked for (the doctor made the calls it should)."""
+        for _, stubber in self.stubbed.values():
+            stubber.assert_no_pending_responses()
