@@ -95,9 +95,9 @@ class Deployment:
             elif kind == "AWS::Lambda::Function":
                 self.physical[lid] = self._function(f"{env.stack_name}-{lid}"[:64])
             elif kind == "AWS::IAM::User":
-                self.physical[lid] = self.client("iam").create_user(UserName=f"{env.stack_name}-{lid}"[:64])[
-                    "User"
-                ]["UserName"]
+                self.physical[lid] = self.client("iam").create_user(UserName=f"{env.stack_name}-{lid}"[:64])["User"][
+                    "UserName"
+                ]
             elif kind == "AWS::SecretsManager::Secret":
                 self.physical[lid] = self.client("secretsmanager").create_secret(Name=f"{lid}-test")["ARN"]
         for lid, props in env.of_type("Custom::SesSmtpCredentials"):

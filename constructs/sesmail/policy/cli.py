@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from ..doctor import cli as doctor_cli
 from .intrinsics import StackContext, partition_of_region, unresolved
 
 DEFAULT_PATH = "cdk.out"
@@ -50,7 +51,7 @@ def build_parser(*, with_check: bool = True) -> argparse.ArgumentParser:
         help="would this request be allowed? (evaluates the templates' policies)",
         description="Evaluate one request against the policies in the templates: ALLOW (exit 0) or DENY (exit 1).",
     )
-    _add_doctor(commands)
+    doctor_cli.add_arguments(commands.add_parser("doctor", help="check a deployed environment against cdk.out"))
     if with_check:
         # The check subcommand (its arguments and its run) lives in sesmail.policy.check; imported only when used.
         from . import check as check_module
@@ -58,12 +59,6 @@ def build_parser(*, with_check: bool = True) -> argparse.ArgumentParser:
         check_module.add_arguments(check)
         check.set_defaults(handler=check_module.run)
     return parser
-
-
-def _add_doctor(commands: argparse._SubParsersAction) -> None:
-    from ..doctor import cli as doctor  # checks a deployed environment; imports boto3 and dnspython only when run
-
-    doctor.add_arguments(commands.add_parser("doctor", help="check a deployed environment against cdk.out"))
 
 
 def _add_context_options(parser: argparse.ArgumentParser) -> None:
