@@ -100,6 +100,8 @@ class Deployment:
                 ]
             elif kind == "AWS::SecretsManager::Secret":
                 self.physical[lid] = self.client("secretsmanager").create_secret(Name=f"{lid}-test")["ARN"]
+            elif kind == "AWS::SQS::Queue":  # CloudFormation's Ref of a queue is its URL
+                self.physical[lid] = self.client("sqs").create_queue(QueueName=f"{lid}-test"[:80])["QueueUrl"]
         for lid, props in env.of_type("Custom::SesSmtpCredentials"):
             user = self.physical[props["UserName"]["Ref"]]
             key = self.client("iam").create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]

@@ -210,7 +210,8 @@ def test_workmail_free_environment(app_dir: Path, tmp_path: Path, capsys: pytest
     assert failing(report) == set(), report
     assert status == 0
     smtp = [c for c in report["checks"] if c["area"] == "smtp"]
-    assert [c["found"] for c in smtp] == ["exists", "Active"]
+    # ... and the stack's failure queue (the parser's and forwarder's on-failure destination) is empty.
+    assert [c["found"] for c in smtp] == ["exists", "Active", "empty"]
     assert not any("WorkMail" in c["subject"] for c in report["checks"])
 
 
