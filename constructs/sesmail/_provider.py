@@ -16,6 +16,15 @@ import aws_cdk.aws_logs as logs
 import aws_cdk.custom_resources as cr
 from constructs import Construct
 
+_T = typing.TypeVar("_T", bound=Construct)
+
+
+def stack_singleton(cls: type[_T], scope: Construct, construct_id: str) -> _T:
+    """The stack's one ``cls`` child named ``construct_id``, created on first use (providers, the failure queue)."""
+    stack = cdk.Stack.of(scope)
+    existing = stack.node.try_find_child(construct_id)
+    return existing if isinstance(existing, cls) else cls(stack, construct_id)
+
 
 def lambda_role(scope: Construct, *, description: str) -> tuple[iam.Role, logs.LogGroup]:
     """A role for one function, allowed to write only to its own log group, and that group (children of ``scope``

@@ -11,7 +11,7 @@ import aws_cdk.aws_lambda as lambda_
 from constructs import Construct
 
 from ._assets import handler_code
-from ._provider import framework_provider, lambda_role
+from ._provider import framework_provider, lambda_role, stack_singleton
 from .validation import is_token
 
 _POLICY_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -61,9 +61,7 @@ class IdentityPolicyProvider(Construct):
     @classmethod
     def of(cls, scope: Construct) -> IdentityPolicyProvider:
         """The stack's provider, created on first use."""
-        stack = cdk.Stack.of(scope)
-        existing = stack.node.try_find_child(_PROVIDER_ID)
-        return existing if isinstance(existing, IdentityPolicyProvider) else cls(stack, _PROVIDER_ID)
+        return stack_singleton(cls, scope, _PROVIDER_ID)
 
     def allow_identity(self, identity_arn: str) -> None:
         """Let the handler manage policies on one more identity."""

@@ -16,6 +16,8 @@ import aws_cdk.aws_lambda_destinations as destinations
 import aws_cdk.aws_sqs as sqs
 from constructs import Construct
 
+from .._provider import stack_singleton
+
 _ID = "SesmailInboundFailures"
 
 #: SQS keeps a message at most "1,209,600 seconds (14 days)" (MessageRetentionPeriod, SQS API reference).
@@ -64,9 +66,7 @@ class InboundFailures(Construct):
     @classmethod
     def of(cls, scope: Construct) -> InboundFailures:
         """The stack's failure queue, created on first use."""
-        stack = cdk.Stack.of(scope)
-        existing = stack.node.try_find_child(_ID)
-        return existing if isinstance(existing, InboundFailures) else cls(stack, _ID)
+        return stack_singleton(cls, scope, _ID)
 
     @property
     def destination(self) -> lambda_.IDestination:

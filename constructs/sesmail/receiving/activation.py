@@ -17,7 +17,7 @@ import aws_cdk.aws_ses as ses
 from constructs import Construct
 
 from .._assets import handler_code
-from .._provider import framework_provider, lambda_role
+from .._provider import framework_provider, lambda_role, stack_singleton
 from ..validation import is_token
 from .names import check_rule_set_name
 
@@ -94,9 +94,7 @@ class RuleSetActivationProvider(Construct):
     @classmethod
     def of(cls, scope: Construct) -> RuleSetActivationProvider:
         """The stack's provider, created on first use."""
-        stack = cdk.Stack.of(scope)
-        existing = stack.node.try_find_child(_PROVIDER_ID)
-        return existing if isinstance(existing, RuleSetActivationProvider) else cls(stack, _PROVIDER_ID)
+        return stack_singleton(cls, scope, _PROVIDER_ID)
 
 
 class ReceiptRuleSetActivation(Construct):
