@@ -18,6 +18,7 @@ import base64
 import json
 import logging
 import os
+import traceback
 import urllib.parse
 from typing import Any
 
@@ -25,8 +26,28 @@ import boto3
 from mime import SCHEMA_VERSION, measured, parse
 from mime_text import json_safe
 
+
+def _escaped(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+class PrintableLogs(logging.Filter):
+    """Escape lone surrogates (undecodable header bytes kept by ``surrogateescape``) in a log line and its traceback.
+
+    A UTF-8 stream with ``errors="strict"`` cannot write them: the logging module then prints "--- Logging error ---"
+    instead of the line, and the one record of why a message was not parsed is lost.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = _escaped(record.getMessage()), ()
+        if record.exc_info:
+            record.exc_text = _escaped("".join(traceback.format_exception(*record.exc_info)).rstrip("\n"))
+        return True
+
+
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
+LOG.addFilter(PrintableLogs())
 
 JSON_SUFFIX = ".json"
 ATTACHMENTS_SUFFIX = ".attachments/"

@@ -505,6 +505,35 @@ def test_an_error_text_that_is_not_utf8_still_gives_an_unparsed_record(s3, monke
     assert doc["schemaVersion"] == mime.SCHEMA_VERSION and doc["key"] == "inbound/err"
 
 
+def test_an_error_text_that_is_not_utf8_still_reaches_a_strict_utf8_log(s3, monkeypatch) -> None:
+    """The failure's log line survives a stream that cannot encode lone surrogates.
+
+    Python's logging documentation, Handler.handleError (https://docs.python.org/3/library/logging.html): "This method
+    should be called from handlers when an exception is encountered during an emit() call. If the module-level
+    attribute raiseExceptions is False, exceptions get silently ignored." A UTF-8 stream with errors='strict' raises
+    UnicodeEncodeError on a lone surrogate, so without the filter this test's stream gets no line at all.
+    """
+    import io
+    import logging
+
+    def broken(_raw):
+        raise ValueError("bad \udcff byte")
+
+    monkeypatch.setattr(index, "parse", broken)
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="utf-8", errors="strict", write_through=True)
+    handler = logging.StreamHandler(stream)
+    logging.getLogger().addHandler(handler)
+    monkeypatch.setattr(logging, "raiseExceptions", False)
+    try:
+        _run(s3, "inbound/err", b"Subject: x\r\n\r\n")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    written = raw.getvalue().decode("utf-8")
+    assert "could not parse s3://" in written and "inbound/err" in written
+    assert "ValueError: bad \\udcff byte" in written
+
+
 def test_a_record_that_cannot_be_written_fails_the_invocation_after_the_others(s3, monkeypatch) -> None:
     s3.put_object(Bucket=BUCKET, Key="inbound/ok", Body=ALTERNATIVE)
     event = {
