@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aws_cdk as cdk
 import aws_cdk.aws_s3 as s3
 import pytest
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Annotations, Match, Template
 
 from sesmail.receiving import MailBucket
 from tests.conftest import cdk_json_context
@@ -281,3 +282,36 @@ def test_unresolved_days_are_accepted() -> None:
             }
         },
     )
+
+
+def test_a_bare_app_without_feature_flags_gets_the_same_bucket_policy_and_no_acl(default: Built) -> None:
+    """No ``@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy`` needed: log delivery is granted by bucket policy.
+
+    Amazon S3 User Guide, "Enabling Amazon S3 server access logging"
+    (https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html): "If the destination
+    bucket uses the Bucket owner enforced setting for Object Ownership, ACLs are disabled and no longer affect
+    permissions. You must update the bucket policy on the destination bucket to grant access to the logging service
+    principal." An ACL-based grant (``LogDeliveryWrite``) is therefore refused on the owner-enforced log bucket.
+    """
+    stack = cdk.Stack(cdk.App(), "Bare", env=cdk.Environment(account=ACCOUNT, region="us-east-1"))
+    mail = MailBucket(stack, "MailBucket")
+    resources = Template.from_stack(stack).to_json()["Resources"]
+    logs = resources[stack.get_logical_id(mail.access_logs_bucket.node.default_child)]["Properties"]
+    assert "AccessControl" not in logs
+    assert logs["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    policies = [r for r in resources.values() if r["Type"] == "AWS::S3::BucketPolicy"]
+    bare = sorted(json.dumps(p["Properties"]["PolicyDocument"]["Statement"], sort_keys=True) for p in policies)
+    flagged = sorted(
+        json.dumps(default.policy_statements(bucket), sort_keys=True)
+        for bucket in (default.mail.bucket, default.mail.access_logs_bucket)
+    )
+    assert bare == flagged
+
+
+def test_an_imported_log_bucket_gets_a_warning_with_the_statement_its_owner_must_add() -> None:
+    built = Built(given_logs=lambda stack: s3.Bucket.from_bucket_name(stack, "Central", "central-access-logs"))
+    warnings = Annotations.from_stack(built.stack).find_warning("*", Match.string_like_regexp("its owner must add"))
+    assert len(warnings) == 1
+    text = str(warnings[0].entry.data)
+    assert "central-access-logs" in text and '"logging.s3.amazonaws.com"' in text
+    assert "arn:aws:s3:::central-access-logs/mail-bucket/*" in text

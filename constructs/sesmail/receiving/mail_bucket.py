@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import typing
+
 import aws_cdk as cdk
+import aws_cdk.aws_iam as iam
 import aws_cdk.aws_kms as kms
 import aws_cdk.aws_s3 as s3
 from constructs import Construct
+
+_ACCESS_LOGS_PREFIX = "mail-bucket/"
 
 
 class MailBucket(Construct):
@@ -123,8 +129,37 @@ class MailBucket(Construct):
             enforce_ssl=True,
             versioned=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            server_access_logs_bucket=access_logs_bucket,
-            server_access_logs_prefix="mail-bucket/",
             lifecycle_rules=lifecycle,
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
+        self._log_to(access_logs_bucket, _ACCESS_LOGS_PREFIX)
+
+    def _log_to(self, logs: s3.IBucket, prefix: str) -> None:
+        """Server access logs into ``logs`` through a bucket policy for S3's logging service, never an ACL.
+
+        aws-cdk-lib's ``server_access_logs_bucket`` grants log delivery with the ``LogDeliveryWrite`` ACL unless the
+        app sets ``@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy``, and an ACL cannot be set on a bucket whose
+        ownership is ``BucketOwnerEnforced``. Writing the policy here makes the construct work under any flags.
+        """
+        cfn = typing.cast(s3.CfnBucket, self.bucket.node.default_child)
+        cfn.logging_configuration = s3.CfnBucket.LoggingConfigurationProperty(
+            destination_bucket_name=logs.bucket_name, log_file_prefix=prefix
+        )
+        # "Grant permissions to the logging service principal by using a bucket policy", scoped to this source
+        # bucket and account: https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html
+        statement = iam.PolicyStatement(
+            principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
+            actions=["s3:PutObject"],
+            resources=[logs.arn_for_objects(f"{prefix}*")],
+            conditions={
+                "ArnLike": {"aws:SourceArn": self.bucket.bucket_arn},
+                "StringEquals": {"aws:SourceAccount": cdk.Stack.of(self).account},
+            },
+        )
+        if not logs.add_to_resource_policy(statement).statement_added:
+            document = json.dumps(cdk.Stack.of(self).resolve(statement.to_statement_json()), sort_keys=True)
+            cdk.Annotations.of(self).add_warning_v2(
+                "sesmail:mailBucket:accessLogsPolicyNotAdded",
+                f"access_logs_bucket {logs.bucket_name}: its owner must add this statement to its bucket policy "
+                f"before S3 can deliver the mail bucket's access logs: {document}",
+            )
