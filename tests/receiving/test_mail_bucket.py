@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import typing
 from typing import Any
 
 import aws_cdk as cdk
@@ -296,7 +297,9 @@ def test_a_bare_app_without_feature_flags_gets_the_same_bucket_policy_and_no_acl
     stack = cdk.Stack(cdk.App(), "Bare", env=cdk.Environment(account=ACCOUNT, region="us-east-1"))
     mail = MailBucket(stack, "MailBucket")
     resources = Template.from_stack(stack).to_json()["Resources"]
-    logs = resources[stack.get_logical_id(mail.access_logs_bucket.node.default_child)]["Properties"]
+    logs = resources[stack.get_logical_id(typing.cast(cdk.CfnElement, mail.access_logs_bucket.node.default_child))][
+        "Properties"
+    ]
     assert "AccessControl" not in logs
     assert logs["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
     policies = [r for r in resources.values() if r["Type"] == "AWS::S3::BucketPolicy"]
