@@ -7,6 +7,4 @@ Every sesmail subpackage under the constructs/ source root, and every handler fo
 from setuptools import find_namespace_packages, find_packages, setup
 
 handlers = [f"sesmail._handlers.{name}" for name in find_namespace_packages("lambda", exclude=["*__pycache__*"])]
-setup(
-    packages=[*find_packages("constructs", include=["sesmail", "sesmail.*"]), "sesmail._handlers", *handlers, "stacks"]
-)
+setup(packages=[*find_packages("constructs", include=["sesmail", "sesmail.*"]), "sesmail._handlers", *handlers])

@@ -22,6 +22,14 @@ import sesmail
 from sesmail import MailDomain, WorkMailPrincipal, WorkMailSendingAuthorization
 
 assert "site-packages" in sesmail.__file__, sesmail.__file__
+# Every public module imports with the wheel's own dependencies, no dev extra.
+import importlib, importlib.util
+for module in ("sesmail.receiving", "sesmail.inbound", "sesmail.sending", "sesmail.policy", "sesmail.doctor"):
+    importlib.import_module(module)
+for name in sesmail.__all__:
+    getattr(sesmail, name)
+# The app's own package is not part of the library.
+assert importlib.util.find_spec("stacks") is None
 app = cdk.App(outdir="out")
 stack = cdk.Stack(app, "Consumer", env=cdk.Environment(account="210987654321", region="eu-west-1"))
 domain = MailDomain(stack, "Domain", domain_name="consumer.example")
@@ -58,6 +66,7 @@ def test_wheel_ships_every_package_and_handler(wheel: Path) -> None:
         if "__pycache__" not in path.parts
     }
     assert expected - names == set()
+    assert not [name for name in names if name.startswith("stacks/")]
 
 
 def test_consumer_app_synthesizes_with_installed_wheel(wheel: Path, tmp_path: Path) -> None:
