@@ -1,7 +1,7 @@
 """End to end, without WorkMail: a customer's message is stored (moto S3, as SES's S3 action writes it), parsed (the
 inbound parser's handler, from the bucket notification), forwarded (the forwarder's handler, from the mailbox rule's
 Lambda action); the staff reply a mail client builds from the forward has the mailbox as From, threads with the
-customer's conversation, and is allowed by the SMTP user's policy in the synthesized ``example-s3`` stack under the
+customer's conversation, and is allowed by the SMTP user's policy in the synthesized ``example`` stack under the
 project's ``sesmail check`` engine, while the same user sending as another address is denied.
 
 What this models of SMTP: the policy's ``ses:FromAddress`` condition, which "Restricts the 'From' address" (SES
@@ -30,19 +30,19 @@ from tests.conftest import load_handler
 parser = load_handler("inbound_parser")
 forwarder = load_handler("mail_forwarder")
 
-REGION = "eu-west-1"
-IDENTITY = "arn:aws:ses:eu-west-1:123456789012:identity/example.org"
-CONFIGURATION_SET = "arn:aws:ses:eu-west-1:123456789012:configuration-set/sesmail-example-s3"
-MAILBOXES = "info@example.org,support@example.org,register@example.org"
+REGION = "us-east-1"
+IDENTITY = "arn:aws:ses:us-east-1:123456789012:identity/example.com"
+CONFIGURATION_SET = "arn:aws:ses:us-east-1:123456789012:configuration-set/sesmail-example"
+MAILBOXES = "info@example.com,support@example.com,register@example.com"
 STAFF = "staff@corp.example"
 # As SES stores it: its verdict headers on top, then the customer's message (a reply in an earlier conversation).
 CUSTOMER = (
     b"Return-Path: <jane@customer.example>\r\n"
     b"X-SES-Spam-Verdict: PASS\r\nX-SES-Virus-Verdict: PASS\r\n"
     b"Authentication-Results: amazonses.com; spf=pass; dkim=pass header.i=@customer.example; dmarc=pass;\r\n"
-    b'From: "Jane Doe" <jane@customer.example>\r\nTo: Info@Example.org\r\nSubject: Re: Your order\r\n'
+    b'From: "Jane Doe" <jane@customer.example>\r\nTo: Info@Example.com\r\nSubject: Re: Your order\r\n'
     b"Date: Tue, 01 Dec 2026 10:00:00 +0000\r\nMessage-ID: <m2@customer.example>\r\n"
-    b"In-Reply-To: <m1@example.org>\r\nReferences: <m1@example.org>\r\nMIME-Version: 1.0\r\n"
+    b"In-Reply-To: <m1@example.com>\r\nReferences: <m1@example.com>\r\nMIME-Version: 1.0\r\n"
     b"Content-Type: text/plain; charset=utf-8\r\n\r\nIt has not arrived yet.\r\n"
 )
 
@@ -66,10 +66,10 @@ def _staff_reply(forward: EmailMessage) -> EmailMessage:
 
 @pytest.fixture(scope="module")
 def smtp_user(project_app: cdk.App) -> tuple[str, str]:
-    """The example-s3 template in the app's cloud assembly and its SMTP user's logical id."""
-    stack = project_app.node.find_child("sesmail-example-s3")
+    """The example template in the app's cloud assembly and its SMTP user's logical id."""
+    stack = project_app.node.find_child("sesmail-example")
     user = stack.node.find_child("SmtpCredentials").node.find_child("Resource")
-    path = f"{project_app.synth().directory}/sesmail-example-s3.template.json"
+    path = f"{project_app.synth().directory}/sesmail-example.template.json"
     return path, cdk.Stack.of(user).get_logical_id(user.node.default_child)  # type: ignore[arg-type]
 
 
@@ -96,9 +96,10 @@ def test_customer_message_stored_parsed_forwarded_and_answered(
     monkeypatch.delenv("VERDICT_POLICY", raising=False)
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
-        s3.create_bucket(Bucket="mail", CreateBucketConfiguration={"LocationConstraint": REGION})
+        # CreateBucket takes no LocationConstraint for us-east-1, the default Region (S3 API reference, CreateBucket).
+        s3.create_bucket(Bucket="mail")
         ses = boto3.client("sesv2", region_name=REGION)
-        ses.create_email_identity(EmailIdentity="example.org")
+        ses.create_email_identity(EmailIdentity="example.com")
         sent: list[dict[str, Any]] = []
         real_client = boto3.client
 
@@ -121,7 +122,7 @@ def test_customer_message_stored_parsed_forwarded_and_answered(
         assert document["status"] == "parsed" and "<m2@customer.example>" in json.dumps(document)
         # 3. forwarded: the mailbox rule's Lambda action, as SES sends it (recipient as the customer spelled it).
         receipt = {
-            "recipients": ["Info@Example.org"],
+            "recipients": ["Info@Example.com"],
             **{f"{v}Verdict": {"status": "PASS"} for v in ("spam", "virus", "spf", "dkim", "dmarc")},
             "action": {"type": "Lambda", "invocationType": "Event"},
         }
@@ -130,23 +131,23 @@ def test_customer_message_stored_parsed_forwarded_and_answered(
         assert forwarder.handler(event)["results"] == [{"key": "info/abc123", "duplicate": "sent"}]
 
     (params,) = sent
-    assert params["FromEmailAddress"] == "info@example.org"
+    assert params["FromEmailAddress"] == "info@example.com"
     forward = _parse(params["Content"]["Raw"]["Data"])
-    assert str(forward["From"]) == '"Jane Doe via info@example.org" <info@example.org>'
+    assert str(forward["From"]) == '"Jane Doe via info@example.com" <info@example.com>'
     # SES gives the forward its own Message-ID when it sends it; the staff mailbox sees that one.
     forward["Message-ID"] = make_msgid(domain="email.amazonses.com")
 
     # 4. answered: staff press Reply and send through SES SMTP as the mailbox.
     reply = _staff_reply(forward)
-    assert reply["From"] == "info@example.org"
+    assert reply["From"] == "info@example.com"
     assert reply["To"] == '"Jane Doe" <jane@customer.example>' or reply["To"] == "Jane Doe <jane@customer.example>"
     # The customer's client threads on References: the earlier message and the customer's own are both there.
     references = str(reply["References"]).split()
-    assert references[:2] == ["<m1@example.org>", "<m2@customer.example>"]
+    assert references[:2] == ["<m1@example.com>", "<m2@customer.example>"]
 
     # 5. allowed: the SMTP user's policy lets exactly that From address send, on the identity and the set.
     for resource in (IDENTITY, CONFIGURATION_SET):
         assert _check(smtp_user, resource, str(reply["From"]), capsys).startswith("ALLOW")
     # ... and no other address, nor the same one spelled differently (IAM's StringEquals is case-sensitive).
-    for other in ("ceo@example.org", "Info@Example.org"):
+    for other in ("ceo@example.com", "Info@Example.com"):
         assert _check(smtp_user, IDENTITY, other, capsys).startswith("DENY")
