@@ -1,4 +1,4 @@
-"""Several domains per environment: the short form unchanged, ``domains`` for more, send-only domains, one-line errors."""
+"""Several domains per environment: the short form unchanged, `domains` for more, send-only domains, one-line errors."""
 
 from __future__ import annotations
 
