@@ -77,7 +77,7 @@ def test_same_rule_set_name_twice_in_one_account_and_region_is_refused() -> None
     """Receipt rule-set names are unique per account and Region: CreateReceiptRuleSet fails with AlreadyExists
     ("Indicates that a resource could not be created because of a naming conflict", SES API reference,
     https://docs.aws.amazon.com/ses/latest/APIReference/API_CreateReceiptRuleSet.html)."""
-    shared = {"receiving": {"ruleSetName": "company"}}
+    shared: dict[str, Any] = {"receiving": {"ruleSetName": "company"}}
     message = _error({"a": env("example.com", **shared), "b": env("example.net", **shared)})
     assert message == (
         "environments.b.receiving.ruleSetName: 'company' is also environments.a's receipt rule set in account "

@@ -46,7 +46,7 @@ TWO: dict[str, Any] = as_domains(
 def _template(raw: dict[str, Any], name: str = "prod") -> dict[str, Any]:
     app = build_app(environments={name: raw}, with_nag=False)
     stack = app.node.find_child(f"sesmail-{name}")
-    return assertions.Template.from_stack(stack).to_json()  # type: ignore[arg-type]
+    return dict(assertions.Template.from_stack(stack).to_json())  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")

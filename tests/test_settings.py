@@ -65,7 +65,11 @@ def test_shipped_example_environments_are_valid() -> None:
     assert example.inbound.parse and example.inbound.smtp_credentials
     assert example.inbound.forward_to == ("staff@corp.example",)
     # example-workmail: an existing organization, its own rule set kept active.
-    assert (workmail.name, workmail.region, workmail.take_over_active_rule_set) == ("example-workmail", "eu-west-1", False)
+    assert (workmail.name, workmail.region, workmail.take_over_active_rule_set) == (
+        "example-workmail",
+        "eu-west-1",
+        False,
+    )
     assert workmail.workmail is not None and workmail.workmail.rule_set_name == "INBOUND_MAIL"
     assert workmail.receiving is not None and workmail.receiving.rule_set_name == "INBOUND_MAIL"
     # example-two-domains: one receiving domain and one send-only domain.

@@ -34,7 +34,7 @@ TOPIC_ARN = "arn:aws:sns:eu-west-1:111122223333:mail-events"
 
 def _template(raw: dict[str, Any]) -> dict[str, Any]:
     app = build_app(environments={"prod": raw})  # with cdk-nag: unacknowledged findings raise
-    return assertions.Template.from_stack(app.node.find_child("sesmail-prod")).to_json()  # type: ignore[arg-type]
+    return dict(assertions.Template.from_stack(app.node.find_child("sesmail-prod")).to_json())  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")
