@@ -57,8 +57,8 @@ def test_shipped_example_environments_are_valid() -> None:
     assert (example.name, example.account, example.region, example.domain) == (
         "example",
         "123456789012",
-        "us-east-1",
-        "example.com",
+        "eu-west-1",
+        "example.org",
     )
     assert example.workmail is None and not example.take_over_active_rule_set
     assert example.inbound is not None
@@ -67,7 +67,7 @@ def test_shipped_example_environments_are_valid() -> None:
     # example-workmail: an existing organization, its own rule set kept active.
     assert (workmail.name, workmail.region, workmail.take_over_active_rule_set) == (
         "example-workmail",
-        "eu-west-1",
+        "us-east-1",
         False,
     )
     assert workmail.workmail is not None and workmail.workmail.rule_set_name == "INBOUND_MAIL"
@@ -75,8 +75,8 @@ def test_shipped_example_environments_are_valid() -> None:
     # example-two-domains: one receiving domain and one send-only domain.
     assert [(d.domain, d.send_only) for d in two.mail_domains] == [("example.net", False), ("news.example.net", True)]
     assert {(e.account, e.region) for e in (example, workmail, two)} == {
-        ("123456789012", "us-east-1"),
         ("123456789012", "eu-west-1"),
+        ("123456789012", "us-east-1"),
         ("123456789012", "us-west-2"),
     }
 

@@ -30,19 +30,19 @@ from tests.conftest import load_handler
 parser = load_handler("inbound_parser")
 forwarder = load_handler("mail_forwarder")
 
-REGION = "us-east-1"
-IDENTITY = "arn:aws:ses:us-east-1:123456789012:identity/example.com"
-CONFIGURATION_SET = "arn:aws:ses:us-east-1:123456789012:configuration-set/sesmail-example"
-MAILBOXES = "info@example.com,support@example.com,register@example.com"
+REGION = "eu-west-1"
+IDENTITY = "arn:aws:ses:eu-west-1:123456789012:identity/example.org"
+CONFIGURATION_SET = "arn:aws:ses:eu-west-1:123456789012:configuration-set/sesmail-example"
+MAILBOXES = "info@example.org,support@example.org,register@example.org"
 STAFF = "staff@corp.example"
 # As SES stores it: its verdict headers on top, then the customer's message (a reply in an earlier conversation).
 CUSTOMER = (
     b"Return-Path: <jane@customer.example>\r\n"
     b"X-SES-Spam-Verdict: PASS\r\nX-SES-Virus-Verdict: PASS\r\n"
     b"Authentication-Results: amazonses.com; spf=pass; dkim=pass header.i=@customer.example; dmarc=pass;\r\n"
-    b'From: "Jane Doe" <jane@customer.example>\r\nTo: Info@Example.com\r\nSubject: Re: Your order\r\n'
+    b'From: "Jane Doe" <jane@customer.example>\r\nTo: Info@Example.org\r\nSubject: Re: Your order\r\n'
     b"Date: Tue, 01 Dec 2026 10:00:00 +0000\r\nMessage-ID: <m2@customer.example>\r\n"
-    b"In-Reply-To: <m1@example.com>\r\nReferences: <m1@example.com>\r\nMIME-Version: 1.0\r\n"
+    b"In-Reply-To: <m1@example.org>\r\nReferences: <m1@example.org>\r\nMIME-Version: 1.0\r\n"
     b"Content-Type: text/plain; charset=utf-8\r\n\r\nIt has not arrived yet.\r\n"
 )
 
@@ -96,10 +96,9 @@ def test_customer_message_stored_parsed_forwarded_and_answered(
     monkeypatch.delenv("VERDICT_POLICY", raising=False)
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
-        # CreateBucket takes no LocationConstraint for us-east-1, the default Region (S3 API reference, CreateBucket).
-        s3.create_bucket(Bucket="mail")
+        s3.create_bucket(Bucket="mail", CreateBucketConfiguration={"LocationConstraint": REGION})
         ses = boto3.client("sesv2", region_name=REGION)
-        ses.create_email_identity(EmailIdentity="example.com")
+        ses.create_email_identity(EmailIdentity="example.org")
         sent: list[dict[str, Any]] = []
         real_client = boto3.client
 
@@ -122,7 +121,7 @@ def test_customer_message_stored_parsed_forwarded_and_answered(
         assert document["status"] == "parsed" and "<m2@customer.example>" in json.dumps(document)
         # 3. forwarded: the mailbox rule's Lambda action, as SES sends it (recipient as the customer spelled it).
         receipt = {
-            "recipients": ["Info@Example.com"],
+            "recipients": ["Info@Example.org"],
             **{f"{v}Verdict": {"status": "PASS"} for v in ("spam", "virus", "spf", "dkim", "dmarc")},
             "action": {"type": "Lambda", "invocationType": "Event"},
         }
@@ -131,23 +130,23 @@ def test_customer_message_stored_parsed_forwarded_and_answered(
         assert forwarder.handler(event)["results"] == [{"key": "info/abc123", "duplicate": "sent"}]
 
     (params,) = sent
-    assert params["FromEmailAddress"] == "info@example.com"
+    assert params["FromEmailAddress"] == "info@example.org"
     forward = _parse(params["Content"]["Raw"]["Data"])
-    assert str(forward["From"]) == '"Jane Doe via info@example.com" <info@example.com>'
+    assert str(forward["From"]) == '"Jane Doe via info@example.org" <info@example.org>'
     # SES gives the forward its own Message-ID when it sends it; the staff mailbox sees that one.
     forward["Message-ID"] = make_msgid(domain="email.amazonses.com")
 
     # 4. answered: staff press Reply and send through SES SMTP as the mailbox.
     reply = _staff_reply(forward)
-    assert reply["From"] == "info@example.com"
+    assert reply["From"] == "info@example.org"
     assert reply["To"] == '"Jane Doe" <jane@customer.example>' or reply["To"] == "Jane Doe <jane@customer.example>"
     # The customer's client threads on References: the earlier message and the customer's own are both there.
     references = str(reply["References"]).split()
-    assert references[:2] == ["<m1@example.com>", "<m2@customer.example>"]
+    assert references[:2] == ["<m1@example.org>", "<m2@customer.example>"]
 
     # 5. allowed: the SMTP user's policy lets exactly that From address send, on the identity and the set.
     for resource in (IDENTITY, CONFIGURATION_SET):
         assert _check(smtp_user, resource, str(reply["From"]), capsys).startswith("ALLOW")
     # ... and no other address, nor the same one spelled differently (IAM's StringEquals is case-sensitive).
-    for other in ("ceo@example.com", "Info@Example.com"):
+    for other in ("ceo@example.org", "Info@Example.org"):
         assert _check(smtp_user, IDENTITY, other, capsys).startswith("DENY")

@@ -17,14 +17,14 @@ from tests.conftest import build_app, cdk_json_context
 #: The ``example`` environment as shipped in cdk.json (kept here so this test runs before and after it lands).
 EXAMPLE: dict[str, Any] = {
     "account": "123456789012",
-    "region": "us-east-1",
-    "domain": "example.com",
+    "region": "eu-west-1",
+    "domain": "example.org",
     "mailboxes": ["info", "support", "register"],
     "inbound": {"parse": True, "forwardTo": ["staff@corp.example"], "smtpCredentials": True},
     "receiving": {"mailBucket": {"noncurrentVersionsExpireAfterDays": 365}},
 }
-ADDRESSES = ["info@example.com", "support@example.com", "register@example.com"]
-IDENTITY = "arn:aws:ses:us-east-1:123456789012:identity/example.com"
+ADDRESSES = ["info@example.org", "support@example.org", "register@example.org"]
+IDENTITY = "arn:aws:ses:eu-west-1:123456789012:identity/example.org"
 
 
 def _logical_id(stack: cdk.Stack, construct_id: str) -> str:

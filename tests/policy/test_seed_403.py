@@ -24,11 +24,6 @@ ORG = f"arn:aws:workmail:{REGION}:{ACCT}:organization/m-0123456789abcdef01234567
 OTHER_ORG = "arn:aws:workmail:us-east-1:444455556666:organization/m-fedcba9876543210fedcba9876543210"
 WORKMAIL = f"workmail.{REGION}.amazonaws.com"
 WORKMAIL_USER = f"arn:aws:iam::{ACCT}:user/amazon-workmail-{REGION}"
-#: The shipped example-workmail environment (an existing organization): eu-west-1, example.org.
-PROJECT_REGION = "eu-west-1"
-PROJECT_IDENTITY = f"arn:aws:ses:{PROJECT_REGION}:{ACCT}:identity/example.org"
-PROJECT_ORG = f"arn:aws:workmail:{PROJECT_REGION}:{ACCT}:organization/m-0123456789abcdef0123456789abcdef"
-PROJECT_WORKMAIL = f"workmail.{PROJECT_REGION}.amazonaws.com"
 
 
 def seed_template(principal: str) -> dict[str, Any]:
@@ -72,19 +67,17 @@ def sesmail(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
     return code, out, err
 
 
-def workmail_sends(
-    path: Path | str, source_arn: str, *extra: str, principal: str = WORKMAIL, identity: str = IDENTITY
-) -> list[str]:
+def workmail_sends(path: Path | str, source_arn: str, *extra: str) -> list[str]:
     source_account = source_arn.split(":")[4]
     return [
         "check",
         str(path),
         "--principal",
-        principal,
+        WORKMAIL,
         "--action",
         "ses:SendRawEmail",
         "--resource",
-        identity,
+        IDENTITY,
         "--context",
         f"aws:SourceAccount={source_account}",
         "--context",
@@ -130,11 +123,6 @@ def test_seed_policy_allows_only_the_user_it_names(
     assert "SeedIdentityPolicy:AuthorizeFromAddress" in out
 
 
-def project_sends(path: str, source_arn: str) -> list[str]:
-    """WorkMail's send as the shipped example-workmail environment's identity."""
-    return workmail_sends(path, source_arn, principal=PROJECT_WORKMAIL, identity=PROJECT_IDENTITY)
-
-
 @pytest.fixture(scope="module")
 def assembly_dir(project_app: cdk.App) -> str:
     return project_app.synth().directory
@@ -143,14 +131,14 @@ def assembly_dir(project_app: cdk.App) -> str:
 def test_project_policy_allows_workmail_of_the_configured_organization(
     assembly_dir: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = sesmail(project_sends(assembly_dir, PROJECT_ORG), capsys)
+    code, out, err = sesmail(workmail_sends(assembly_dir, ORG), capsys)
     assert code == 0, out + err
-    assert out.startswith(f"ALLOW (allowed): {PROJECT_WORKMAIL} ses:SendRawEmail on {PROJECT_IDENTITY}")
+    assert out.startswith(f"ALLOW (allowed): {WORKMAIL} ses:SendRawEmail on {IDENTITY}")
     assert "sesmail-example-workmail.template.json:WorkMailSending" in out
 
 
 def test_project_policy_denies_another_organization(assembly_dir: str, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = sesmail(project_sends(assembly_dir, OTHER_ORG), capsys)
+    code, out, _ = sesmail(workmail_sends(assembly_dir, OTHER_ORG), capsys)
     assert code == 1
     assert out.startswith("DENY (implicit-deny)")
 
@@ -159,15 +147,15 @@ def test_project_policy_denies_own_account_with_a_forged_organization(
     assembly_dir: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Right account, wrong organization: aws:SourceArn alone must stop it.
-    forged = PROJECT_ORG.replace("m-0123456789abcdef0123456789abcdef", "m-ffffffffffffffffffffffffffffffff")
-    code, _, _ = sesmail(project_sends(assembly_dir, forged), capsys)
+    forged = ORG.replace("m-0123456789abcdef0123456789abcdef", "m-ffffffffffffffffffffffffffffffff")
+    code, _, _ = sesmail(workmail_sends(assembly_dir, forged), capsys)
     assert code == 1
 
 
 def test_project_policy_allows_workmail_only_the_send_actions(
     assembly_dir: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    argv = project_sends(assembly_dir, PROJECT_ORG)
+    argv = workmail_sends(assembly_dir, ORG)
     argv[argv.index("ses:SendRawEmail")] = "ses:DeleteEmailIdentity"
     code, _, _ = sesmail(argv, capsys)
     assert code == 1

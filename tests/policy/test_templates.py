@@ -349,9 +349,8 @@ def test_the_project_template_yields_the_workmail_identity_policy(project_app: A
     (workmail,) = [
         p for p in policies if p.resource_type == "Custom::SesIdentityPolicy" and "workmail" in json.dumps(p.document)
     ]
-    # The shipped example-workmail environment: an existing organization in eu-west-1 for example.org.
-    assert workmail.context.account == "123456789012" and workmail.context.region == "eu-west-1"
-    assert workmail.resource_arns == ("arn:aws:ses:eu-west-1:123456789012:identity/example.org",)
+    assert workmail.context.account == "123456789012" and workmail.context.region == "us-east-1"
+    assert workmail.resource_arns == ("arn:aws:ses:us-east-1:123456789012:identity/example.com",)
     (statement,) = workmail.document["Statement"]
-    assert statement["Principal"] == {"Service": "workmail.eu-west-1.amazonaws.com"}
+    assert statement["Principal"] == {"Service": "workmail.us-east-1.amazonaws.com"}
     assert not any(is_unresolved(p.document) for p in policies if p.resource_type == "AWS::S3::BucketPolicy")
