@@ -1,4 +1,4 @@
-"""``sesmail doctor`` against the shipped ``example-workmail`` (and ``example``) environments: moto (+ Stubber where moto lacks the API) and a real NSD."""
+"""``sesmail doctor`` against the shipped example environments: moto (+ Stubber where moto lacks the API) and NSD."""
 
 from __future__ import annotations
 
