@@ -223,3 +223,18 @@ def test_empty_domains_and_send_only_only_inbound_are_refused() -> None:
     assert _error(raw) == "environments.prod.domains: [] must name at least one domain"
     only_send = {**raw, "domains": [{"domain": "example.com", "sendOnly": True}]}
     assert _error(only_send).startswith("environments.prod.inbound: every domain is sendOnly")
+
+
+def test_forwarder_and_smtp_user_refuse_an_empty_identity_list() -> None:
+    import aws_cdk.aws_s3 as s3
+
+    from sesmail.inbound import MailForwarder, SmtpCredentials
+
+    stack = cdk.Stack(cdk.App(), "S", env=cdk.Environment(account="111122223333", region="eu-west-1"))
+    bucket = s3.Bucket(stack, "B")
+    with pytest.raises(ValueError, match=r"^identity_arn: \[\] must name at least one identity$"):
+        MailForwarder(
+            stack, "F", bucket=bucket, identity_arn=[], mailboxes=["a@example.com"], forward_to=["b@x.example"]
+        )
+    with pytest.raises(ValueError, match=r"^identity_arn: \[\] must name at least one identity$"):
+        SmtpCredentials(stack, "C", identity_arn=[], from_addresses=["a@example.com"])
