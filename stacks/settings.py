@@ -273,6 +273,13 @@ def _domains(reader: Reader) -> tuple[DomainSettings, ...]:
             if earlier.slug == domain.slug and domain.slug:
                 raise SettingsError(f"{entry.key('domain')}: {domain.domain!r} has the same name slug as domains[{j}]")
         domains.append(domain)
+    rules: dict[str, str] = {}
+    for i, domain in enumerate(domains):
+        for j, box in enumerate(domain.mailboxes if not domain.send_only else ()):
+            name, key = domain.rule_name(box), reader.key(f"domains[{i}].mailboxes[{j}]")
+            if name in rules:
+                raise SettingsError(f"{key}: {box!r} gives rule {name!r}, as {rules[name]} does")
+            rules[name] = key
     return tuple(domains)
 
 

@@ -238,3 +238,11 @@ def test_forwarder_and_smtp_user_refuse_an_empty_identity_list() -> None:
         )
     with pytest.raises(ValueError, match=r"^identity_arn: \[\] must name at least one identity$"):
         SmtpCredentials(stack, "C", identity_arn=[], from_addresses=["a@example.com"])
+
+
+def test_mailboxes_whose_rule_names_meet_are_refused() -> None:
+    raw = as_domains({**SHORT, "mailboxes": ["info-example-net"]}, {"domain": "example.net", "mailboxes": ["info"]})
+    assert _error(raw) == (
+        "environments.prod.domains[1].mailboxes[0]: 'info' gives rule 'mailbox-info-example-net', as "
+        "environments.prod.domains[0].mailboxes[0] does"
+    )
