@@ -13,7 +13,7 @@ from sesmail.sending.example_sender import ExampleSender
 
 from .inbound_settings import InboundSettings
 from .receiving import Receiving, build_receiving
-from .settings import EnvironmentSettings, SendingSettings
+from .settings import DelegateSettings, DomainSettings, EnvironmentSettings, SendingSettings
 
 # The shipped example: the sign-up verification mail, sent from register@ by the example sender. Its name is
 # signup_template_name(environment): SES template names are per account and region, shared by every environment there.
@@ -37,18 +37,11 @@ class MailStack(cdk.Stack):
             scope,
             construct_id,
             env=cdk.Environment(account=settings.account, region=settings.region),
-            description=f"sesmail: mail for {settings.domain} ({settings.name})",
+            description=f"sesmail: mail for {', '.join(d.domain for d in settings.mail_domains)} ({settings.name})",
         )
         self.settings = settings
-        zone = None
-        if settings.hosted_zone is not None:
-            zone = route53.PublicHostedZone.from_public_hosted_zone_attributes(
-                self,
-                "HostedZone",
-                hosted_zone_id=settings.hosted_zone.zone_id,
-                zone_name=settings.hosted_zone.zone_name,
-            )
         sending = settings.sending or SendingSettings()
+        # One configuration set per environment, the default set of every domain's identity.
         self.configuration_set = MailConfigurationSet(
             self,
             "ConfigurationSet",
@@ -56,28 +49,22 @@ class MailStack(cdk.Stack):
             suppression_reasons=sending.suppression_reasons,
             tls_policy=sending.tls_policy,
         )
-        self.mail_domain = MailDomain(
-            self,
-            "MailDomain",
-            configuration_set=self.configuration_set.configuration_set,
-            domain_name=settings.domain,
-            hosted_zone=zone,
-            mail_from_subdomain=settings.mail_from_subdomain,
-            dmarc_policy=settings.dmarc_policy,
-            dmarc_report_address=settings.dmarc_report_address,
-        )
-        workmail_organization_arn = None
+        #: one MailDomain per domain, the first one first (its construct id ``MailDomain``, later ``MailDomain-<slug>``)
+        self.mail_domains: dict[str, MailDomain] = {}
+        for domain in settings.mail_domains:
+            self.mail_domains[domain.domain] = self._mail_domain(domain)
+        self.mail_domain = self.mail_domains[settings.domain]
         if settings.workmail is not None:
             legacy = settings.workmail.legacy_account_principal
-            workmail_organization_arn = WorkMailSendingAuthorization(
+            WorkMailSendingAuthorization(
                 self,
                 "WorkMailSending",
                 mail_domain=self.mail_domain,
                 organization_id=settings.workmail.organization_id,
                 principal=WorkMailPrincipal.legacy_account(legacy) if legacy else WorkMailPrincipal.service(),
-            ).organization_arn
-        if settings.receiving is not None:
-            self.receiving = build_receiving(self, settings, settings.receiving, workmail_organization_arn)
+            )
+        if settings.receiving is not None and settings.receiving_domains:
+            self.receiving = build_receiving(self, settings, settings.receiving)
             if settings.inbound is not None:
                 self._inbound(settings, settings.inbound, self.receiving)
         if "register" in settings.mailboxes:
@@ -93,16 +80,50 @@ class MailStack(cdk.Stack):
                 configuration_set=self.configuration_set,
             )
         for delegate in sending.delegates:
+            self._delegate(settings, delegate)
+
+    def _mail_domain(self, domain: DomainSettings) -> MailDomain:
+        zone = None
+        if domain.hosted_zone is not None:
+            zone = route53.PublicHostedZone.from_public_hosted_zone_attributes(
+                self,
+                domain.construct_id("HostedZone"),
+                hosted_zone_id=domain.hosted_zone.zone_id,
+                zone_name=domain.hosted_zone.zone_name,
+            )
+        return MailDomain(
+            self,
+            domain.construct_id("MailDomain"),
+            configuration_set=self.configuration_set.configuration_set,
+            domain_name=domain.domain,
+            hosted_zone=zone,
+            mail_from_subdomain=domain.mail_from_subdomain,
+            receive_mail=not domain.send_only,
+            dmarc_policy=domain.dmarc_policy,
+            dmarc_report_address=domain.dmarc_report_address,
+        )
+
+    def _identity_arns(self, addresses: tuple[str, ...]) -> list[str]:
+        """The identity ARN of each domain the addresses belong to, in the order of the environment's domains."""
+        domains = {address.rpartition("@")[2].lower() for address in addresses}
+        return [md.identity_arn for name, md in self.mail_domains.items() if name in domains]
+
+    def _delegate(self, settings: EnvironmentSettings, delegate: DelegateSettings) -> None:
+        """One identity policy per domain the delegate sends from (``Delegate-<name>``, later ``-<slug>``)."""
+        addresses = [box if "@" in box else self.mail_domain.address(box) for box in delegate.from_mailboxes]
+        for domain in settings.mail_domains:
+            own = tuple(a for a in addresses if a.rpartition("@")[2].lower() == domain.domain)
+            if not own:
+                continue
+            mail_domain = self.mail_domains[domain.domain]
             DelegateSender(
                 self,
-                f"Delegate-{delegate.policy_name}",
-                identity=settings.domain,
-                identity_arn=self.mail_domain.identity_arn,
+                domain.construct_id(f"Delegate-{delegate.policy_name}"),
+                identity=domain.domain,
+                identity_arn=mail_domain.identity_arn,
                 principal=delegate.principal,
                 policy_name=delegate.policy_name,
-                conditions=SendConditions(
-                    from_addresses=tuple(self.mail_domain.address(box) for box in delegate.from_mailboxes)
-                ),
+                conditions=SendConditions(from_addresses=own),
             )
 
     def _inbound(self, settings: EnvironmentSettings, inbound: InboundSettings, receiving: Receiving) -> None:
@@ -112,15 +133,17 @@ class MailStack(cdk.Stack):
         configuration_set_arn = self.configuration_set.configuration_set_arn
         if inbound.parse:
             InboundParser(self, "InboundParser", bucket=bucket)
+        addresses = receiving.mailbox_addresses
+        identities = self._identity_arns(addresses)
         if inbound.forward_to:
             forwarder = MailForwarder(
                 self,
                 "MailForwarder",
                 bucket=bucket,
-                identity_arn=self.mail_domain.identity_arn,
-                mailboxes=settings.addresses(),
+                identity_arn=identities[0] if len(identities) == 1 else identities,
+                mailboxes=addresses,
                 forward_to=inbound.forward_to,
-                key_prefixes=dict(zip(settings.addresses(), receiving.mailbox_prefixes, strict=True)),
+                key_prefixes=dict(zip(addresses, receiving.mailbox_prefixes, strict=True)),
                 configuration_set_arn=configuration_set_arn,
                 verdict_policy=dict(inbound.verdicts),
             )
@@ -132,8 +155,8 @@ class MailStack(cdk.Stack):
             SmtpCredentials(
                 self,
                 "SmtpCredentials",
-                identity_arn=self.mail_domain.identity_arn,
-                from_addresses=settings.addresses(),
+                identity_arn=identities[0] if len(identities) == 1 else identities,
+                from_addresses=addresses,
                 rotation_token=inbound.smtp_rotation_token,
                 configuration_set_arn=configuration_set_arn,
             )

@@ -1,4 +1,5 @@
-"""One environment's receiving: the mail bucket, one rule per mailbox, the extra rules from cdk.json, activation."""
+"""One environment's receiving: the mail bucket, one rule per mailbox of every receiving domain, the extra rules
+from cdk.json, and activation (or, beside WorkMail, the rules at the start of WorkMail's own active set)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from sesmail.receiving import (
     WorkMailAction,
 )
 
-from .receiving_settings import ActionSettings, ReceivingSettings, RuleSettings, mailbox_rule_name
+from .receiving_settings import ActionSettings, ReceivingSettings, RuleSettings
 from .settings import EnvironmentSettings
 
 
@@ -39,16 +40,23 @@ class Receiving:
     mailbox_rules: tuple[ReceiptRule, ...]
     #: the S3 prefix each mailbox rule stores under, in the same order
     mailbox_prefixes: tuple[str, ...]
+    #: the address each mailbox rule receives for, in the same order
+    mailbox_addresses: tuple[str, ...] = ()
 
 
 def build_receiving(
     scope: Construct,
     settings: EnvironmentSettings,
     receiving: ReceivingSettings,
-    workmail_organization_arn: str | None,
 ) -> Receiving:
-    """The rule set: ``before`` extra rules, one rule per mailbox (store under ``<mailbox>/``, then deliver to
-    ``workmail_organization_arn`` when given), then ``after`` extra rules."""
+    """The rule set: ``before`` extra rules, one rule per mailbox of each receiving domain, then ``after`` extra rules.
+
+    Each mailbox rule stores under its prefix (``<mailbox>/`` for the first domain, ``<domain>/<mailbox>/`` for
+    later ones). Without WorkMail the stack creates and activates its own set. With WorkMail (an existing
+    organization) the rules go at the start of the organization's active set (``workmail.ruleSetName``) and only
+    store: WorkMail's own rule, after them, still delivers every recipient, so a WorkMail action here would deliver
+    twice.
+    """
     lifecycle = receiving.mail_bucket
     mail_bucket = MailBucket(
         scope,
@@ -57,30 +65,37 @@ def build_receiving(
         noncurrent_versions_expire_after_days=lifecycle.noncurrent_versions_expire_after_days,
         infrequent_access_after_days=lifecycle.infrequent_access_after_days,
     )
-    rule_set = ReceiptRuleSet(
-        scope,
-        "ReceiptRuleSet",
-        rule_set_name=receiving.rule_set_name,
-        take_over_active_rule_set=settings.take_over_active_rule_set,
-        take_over_hint=f"takeOverActiveRuleSet: true (environments.{settings.name} in cdk.json)",
-    )
+    if settings.workmail is not None:
+        rule_set = ReceiptRuleSet.from_existing(scope, "ReceiptRuleSet", rule_set_name=receiving.rule_set_name)
+    else:
+        rule_set = ReceiptRuleSet(
+            scope,
+            "ReceiptRuleSet",
+            rule_set_name=receiving.rule_set_name,
+            take_over_active_rule_set=settings.take_over_active_rule_set,
+            take_over_hint=f"takeOverActiveRuleSet: true (environments.{settings.name} in cdk.json)",
+        )
     imports = _Imports(scope)
     for rule in (r for r in receiving.rules if r.position == "before"):
         _add_extra_rule(rule_set, rule, mail_bucket, imports)
     mailbox_rules = []
-    prefixes = tuple(f"{mailbox}/" for mailbox in settings.mailboxes)
-    for mailbox, address, prefix in zip(settings.mailboxes, settings.addresses(), prefixes, strict=True):
-        actions: list[ReceiptAction] = [S3Action(bucket=mail_bucket.bucket, object_key_prefix=prefix)]
-        if workmail_organization_arn is not None:
-            actions.append(WorkMailAction(organization_arn=workmail_organization_arn))
-        mailbox_rules.append(rule_set.add_rule(mailbox_rule_name(mailbox), recipients=[address], actions=actions))
+    prefixes: list[str] = []
+    addresses: list[str] = []
+    for domain in settings.receiving_domains:
+        for mailbox, address in zip(domain.mailboxes, domain.addresses(), strict=True):
+            prefix = domain.prefix(mailbox)
+            actions: list[ReceiptAction] = [S3Action(bucket=mail_bucket.bucket, object_key_prefix=prefix)]
+            mailbox_rules.append(rule_set.add_rule(domain.rule_name(mailbox), recipients=[address], actions=actions))
+            prefixes.append(prefix)
+            addresses.append(address)
     for rule in (r for r in receiving.rules if r.position == "after"):
         _add_extra_rule(rule_set, rule, mail_bucket, imports)
     return Receiving(
         rule_set=rule_set,
         mail_bucket=mail_bucket,
         mailbox_rules=tuple(mailbox_rules),
-        mailbox_prefixes=prefixes,
+        mailbox_prefixes=tuple(prefixes),
+        mailbox_addresses=tuple(addresses),
     )
 
 

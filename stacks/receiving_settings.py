@@ -201,17 +201,51 @@ def _mail_bucket(reader: Reader) -> MailBucketSettings:
     return settings
 
 
+#: Actions that end or divert delivery: beside WorkMail, a rule with one would keep WorkMail's own rule (later in
+#: the set) from delivering, or deliver twice (a second WorkMail action).
+_WORKMAIL_REFUSED = {
+    "stop": "stops the rule set before WorkMail's own rule delivers",
+    "bounce": "bounces recipients WorkMail accepts",
+    "workmail": "delivers to WorkMail a second time (WorkMail's own rule already delivers every recipient)",
+}
+
+
+def _refuse_beside_workmail(section: Reader, rules: tuple[RuleSettings, ...]) -> None:
+    for i, rule in enumerate(rules):
+        for j, action in enumerate(rule.actions):
+            key = section.key(f"rules[{i}].actions[{j}].type")
+            reason = _WORKMAIL_REFUSED.get(action.type)
+            if action.type == "lambda" and action.invocation_type == "RequestResponse":
+                # A synchronous function may answer STOP_RULE_SET (SES Lambda action), ending delivery early.
+                reason = "may stop the rule set (RequestResponse) before WorkMail's own rule delivers"
+            if reason is not None:
+                raise SettingsError(f"{key}: {action.type!r} in a workmail environment {reason}; remove the action")
+
+
 def parse_receiving(
-    reader: Reader, environment: str, mailbox_rule_names: tuple[str, ...], workmail_organization_arn: str | None
+    reader: Reader,
+    environment: str,
+    mailbox_rule_names: tuple[str, ...],
+    workmail_organization_arn: str | None,
+    workmail_rule_set_name: str | None = None,
 ) -> ReceivingSettings:
-    """The environment's ``receiving`` section (all optional): defaults give rule set ``sesmail-<environment>``."""
+    """The environment's ``receiving`` section (all optional): defaults give rule set ``sesmail-<environment>``.
+
+    With ``workmail_rule_set_name`` (a WorkMail environment) the rules go into that existing set, and no rule may
+    stop, bounce or deliver to WorkMail again.
+    """
     raw = reader.get("receiving", dict, default={})
     section = Reader(raw, reader.key("receiving"))
-    rule_set_name = _checked(section, "ruleSetName", check_rule_set_name, default=f"sesmail-{environment}")
+    if workmail_rule_set_name is not None:
+        rule_set_name = workmail_rule_set_name
+    else:
+        rule_set_name = _checked(section, "ruleSetName", check_rule_set_name, default=f"sesmail-{environment}")
     raw_rules = section.get("rules", list, default=[])
     rules = tuple(
         _rule(Reader(item, section.key(f"rules[{i}]")), workmail_organization_arn) for i, item in enumerate(raw_rules)
     )
+    if workmail_rule_set_name is not None:
+        _refuse_beside_workmail(section, rules)
     names = list(mailbox_rule_names)
     for i, rule in enumerate(rules):
         if rule.name in names:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sesmail import regions
 from sesmail.mail_domain import DMARC_POLICIES
+from sesmail.receiving.names import check_rule_name, check_rule_set_name
 from sesmail.validation import (
     check_account,
     check_account_or_iam_arn,
@@ -26,6 +27,8 @@ from .reader import Reader, SettingsError, check_one_of
 from .receiving_settings import ReceivingSettings, mailbox_rule_name, parse_receiving
 
 DEFAULT_MAILBOXES = ("info", "support", "register")
+#: The receipt rule set an existing WorkMail organization receives through (set by ``workmail.ruleSetName``).
+WORKMAIL_RULE_SET_NAME = "INBOUND_MAIL"
 # Ends in a letter or digit: the name becomes part of the stack and rule-set names.
 _ENV_NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 _HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
@@ -41,13 +44,60 @@ class HostedZoneSettings:
 
 @dataclass(frozen=True)
 class WorkMailSettings:
-    """The WorkMail organization allowed to send as the domain.
+    """The WorkMail organization allowed to send as the domain, and the rule set it receives through.
 
     ``legacy_account_principal`` is ``None`` for the service principal (default), else an account id or IAM ARN.
+    sesmail never creates or activates a rule set beside WorkMail: its mailbox rules go at the start of
+    ``rule_set_name``, the organization's own active set, ahead of WorkMail's rule (which still delivers every
+    recipient).
     """
 
     organization_id: str
     legacy_account_principal: str | None = None
+    rule_set_name: str = WORKMAIL_RULE_SET_NAME
+
+
+@dataclass(frozen=True)
+class DomainSettings:
+    """One mail domain of an environment: its identity, DNS, DMARC and (unless send-only) its mailboxes.
+
+    The first domain of an environment keeps the one-domain names (construct ids, rule ``mailbox-<local>``, S3
+    prefix ``<mailbox>/``), so moving from ``domain`` to ``domains`` changes nothing deployed; later domains get
+    ``slug`` in their construct ids and rule names and store under ``<domain>/<mailbox>/``.
+    """
+
+    domain: str
+    mailboxes: tuple[str, ...] = DEFAULT_MAILBOXES
+    hosted_zone: HostedZoneSettings | None = None
+    mail_from_subdomain: str = "mail"
+    dmarc_policy: str = "none"
+    dmarc_report_address: str | None = None
+    #: identity, DKIM, MAIL FROM and DMARC only: no inbound MX, no receipt rules.
+    send_only: bool = False
+    #: ``""`` for the first domain, else the domain with ``.`` as ``-`` (``example-net``).
+    slug: str = ""
+
+    def addresses(self) -> tuple[str, ...]:
+        """The mailboxes as full addresses."""
+        return tuple(f"{box}@{self.domain}" for box in self.mailboxes)
+
+    def rule_name(self, mailbox: str) -> str:
+        """``mailbox-<local>`` for the first domain, ``mailbox-<local>-<slug>`` for later ones."""
+        base = mailbox_rule_name(mailbox)
+        return f"{base}-{self.slug}" if self.slug else base
+
+    def prefix(self, mailbox: str) -> str:
+        """``<mailbox>/`` for the first domain, ``<domain>/<mailbox>/`` for later ones."""
+        return f"{self.domain}/{mailbox}/" if self.slug else f"{mailbox}/"
+
+    def construct_id(self, base: str) -> str:
+        """``base`` for the first domain, ``base-<slug>`` for later ones."""
+        return f"{base}-{self.slug}" if self.slug else base
+
+
+def domain_slug(domain: str) -> str:
+    """``example.co.jp`` -> ``example-co-jp``: letters, digits and ``-`` only (construct ids and rule names)."""
+    return re.sub(r"[^a-z0-9-]", "-", domain.lower())
 
 
 @dataclass(frozen=True)
@@ -75,7 +125,11 @@ TLS_POLICIES = ("REQUIRE", "OPTIONAL")
 
 @dataclass(frozen=True)
 class EnvironmentSettings:
-    """One deployable environment: one stack, one account and region, one mail domain."""
+    """One deployable environment: one stack, one account and region, one or more mail domains.
+
+    ``domain``, ``mailboxes``, ``hosted_zone``, ``mail_from_subdomain`` and ``dmarc_*`` are the first domain's;
+    :attr:`mail_domains` lists every domain (the short form's one, when ``domains`` is not given).
+    """
 
     name: str
     account: str
@@ -94,6 +148,34 @@ class EnvironmentSettings:
     take_over_active_rule_set: bool = False
     #: the WorkMail-free path: parsing, forwarding to staff, SMTP send-as credentials.
     inbound: InboundSettings | None = None
+    #: every domain, the first one first; ``()`` when built by hand with the short form's fields only.
+    domains: tuple[DomainSettings, ...] = ()
+
+    @property
+    def mail_domains(self) -> tuple[DomainSettings, ...]:
+        """Every domain of the environment, the first one first."""
+        if self.domains:
+            return self.domains
+        return (
+            DomainSettings(
+                domain=self.domain,
+                mailboxes=self.mailboxes,
+                hosted_zone=self.hosted_zone,
+                mail_from_subdomain=self.mail_from_subdomain,
+                dmarc_policy=self.dmarc_policy,
+                dmarc_report_address=self.dmarc_report_address,
+            ),
+        )
+
+    @property
+    def receiving_domains(self) -> tuple[DomainSettings, ...]:
+        """The domains that receive mail (not send-only), in order."""
+        return tuple(d for d in self.mail_domains if not d.send_only)
+
+    @property
+    def receives(self) -> bool:
+        """Whether any domain receives mail (and so the environment has receipt rules)."""
+        return self.receiving is not None and bool(self.receiving_domains)
 
     @property
     def stack_name(self) -> str:
@@ -101,8 +183,8 @@ class EnvironmentSettings:
         return f"sesmail-{self.name}"
 
     def addresses(self) -> tuple[str, ...]:
-        """The mailboxes as full addresses, ``info@example.com`` and so on."""
-        return tuple(f"{box}@{self.domain}" for box in self.mailboxes)
+        """The receiving mailboxes of every domain as full addresses, ``info@example.com`` and so on."""
+        return tuple(address for d in self.receiving_domains for address in d.addresses())
 
 
 def _check_region(prop: str, value: str) -> None:
@@ -117,9 +199,11 @@ def _check_address(prop: str, value: str) -> None:
     check_domain(prop, domain)
 
 
-def _mailboxes(reader: Reader) -> tuple[str, ...]:
-    raw = reader.get("mailboxes", list, default=list(DEFAULT_MAILBOXES))
-    if not raw:
+def _mailboxes(
+    reader: Reader, default: tuple[str, ...] = DEFAULT_MAILBOXES, *, empty_ok: bool = False
+) -> tuple[str, ...]:
+    raw = reader.get("mailboxes", list, default=list(default))
+    if not raw and not empty_ok:
         raise SettingsError(f"{reader.key('mailboxes')}: [] must name at least one mailbox")
     seen: set[str] = set()
     for i, box in enumerate(raw):
@@ -130,6 +214,73 @@ def _mailboxes(reader: Reader) -> tuple[str, ...]:
             raise SettingsError(f"{reader.key('mailboxes')}[{i}]: {box!r} is listed twice")
         seen.add(box.lower())
     return tuple(raw)
+
+
+def _domain(reader: Reader, slug: str, *, allow_send_only: bool) -> DomainSettings:
+    """One domain's keys, read from the environment (short form) or from one entry of ``domains``."""
+    domain = reader.check("domain", check_domain, reader.get("domain", str, required=True)).lower().rstrip(".")
+    send_only = reader.get("sendOnly", bool, default=False) if allow_send_only else False
+    mailboxes = _mailboxes(reader, () if send_only else DEFAULT_MAILBOXES, empty_ok=send_only)
+    result = DomainSettings(
+        domain=domain,
+        mailboxes=mailboxes,
+        hosted_zone=_hosted_zone(reader, domain),
+        mail_from_subdomain=reader.check(
+            "mailFromSubdomain", check_local_part, reader.get("mailFromSubdomain", str, default="mail")
+        ),
+        dmarc_policy=reader.check(
+            "dmarcPolicy", check_one_of(DMARC_POLICIES), reader.get("dmarcPolicy", str, default="none")
+        ),
+        dmarc_report_address=_optional(reader, "dmarcReportAddress", _check_address),
+        send_only=send_only,
+        slug=slug,
+    )
+    if not send_only:
+        for i, box in enumerate(mailboxes):
+            # SES rule names: at most 64 characters (CreateReceiptRule, ReceiptRule.Name).
+            reader.check(f"mailboxes[{i}]", lambda p, v: check_rule_name(p, v), result.rule_name(box))
+    return result
+
+
+def _domains(reader: Reader) -> tuple[DomainSettings, ...]:
+    """The short form (``domain`` + ``mailboxes`` + ...) or the ``domains`` list; not both."""
+    if "domains" not in reader.raw:
+        return (_domain(reader, "", allow_send_only=False),)
+    for key in (
+        "domain",
+        "mailboxes",
+        "hostedZoneId",
+        "hostedZoneName",
+        "mailFromSubdomain",
+        "dmarcPolicy",
+        "dmarcReportAddress",
+    ):
+        if key in reader.raw:
+            raise SettingsError(f"{reader.key(key)}: not allowed with domains (give it in the domains entry)")
+    raw = reader.get("domains", list, required=True)
+    if not raw:
+        raise SettingsError(f"{reader.key('domains')}: [] must name at least one domain")
+    domains: list[DomainSettings] = []
+    for i, item in enumerate(raw):
+        entry = Reader(item, reader.key(f"domains[{i}]"))
+        name = entry.get("domain", str)
+        slug = "" if i == 0 else domain_slug(name if isinstance(name, str) else "")
+        domain = _domain(entry, slug, allow_send_only=True)
+        entry.finish()
+        for j, earlier in enumerate(domains):
+            if earlier.domain == domain.domain:
+                raise SettingsError(f"{entry.key('domain')}: {domain.domain!r} is already domains[{j}]")
+            if earlier.slug == domain.slug and domain.slug:
+                raise SettingsError(f"{entry.key('domain')}: {domain.domain!r} has the same name slug as domains[{j}]")
+        domains.append(domain)
+    rules: dict[str, str] = {}
+    for i, domain in enumerate(domains):
+        for j, box in enumerate(domain.mailboxes if not domain.send_only else ()):
+            name, key = domain.rule_name(box), reader.key(f"domains[{i}].mailboxes[{j}]")
+            if name in rules:
+                raise SettingsError(f"{key}: {box!r} gives rule {name!r}, as {rules[name]} does")
+            rules[name] = key
+    return tuple(domains)
 
 
 def _hosted_zone(reader: Reader, domain: str) -> HostedZoneSettings | None:
@@ -160,8 +311,11 @@ def _workmail(reader: Reader) -> WorkMailSettings | None:
     legacy = section.get("legacyAccountPrincipal", str)
     if legacy is not None:
         section.check("legacyAccountPrincipal", check_account_or_iam_arn, legacy)
+    rule_set_name = section.check(
+        "ruleSetName", check_rule_set_name, section.get("ruleSetName", str, default=WORKMAIL_RULE_SET_NAME)
+    )
     section.finish()
-    return WorkMailSettings(organization_id=org, legacy_account_principal=legacy)
+    return WorkMailSettings(organization_id=org, legacy_account_principal=legacy, rule_set_name=rule_set_name)
 
 
 def parse_environment(name: str, raw: Any) -> EnvironmentSettings:
@@ -172,38 +326,57 @@ def parse_environment(name: str, raw: Any) -> EnvironmentSettings:
     reader = Reader(raw, path)
     account = reader.check("account", check_account, reader.get("account", str, required=True))
     region = reader.check("region", _check_region, reader.get("region", str, required=True))
-    domain = reader.check("domain", check_domain, reader.get("domain", str, required=True)).lower().rstrip(".")
-    mailboxes = _mailboxes(reader)
+    domains = _domains(reader)
+    first = domains[0]
     workmail = _workmail(reader)
     workmail_arn = f"arn:aws:workmail:{region}:{account}:organization/{workmail.organization_id}" if workmail else None
+    take_over = reader.get("takeOverActiveRuleSet", bool, default=False)
+    if workmail is not None:
+        _refuse_workmail_takeover(reader, take_over)
+    rule_names = tuple(d.rule_name(box) for d in domains if not d.send_only for box in d.mailboxes)
+    receiving = parse_receiving(reader, name, rule_names, workmail_arn, workmail.rule_set_name if workmail else None)
     settings = EnvironmentSettings(
         name=name,
         account=account,
         region=region,
-        domain=domain,
-        mailboxes=mailboxes,
-        hosted_zone=_hosted_zone(reader, domain),
-        mail_from_subdomain=reader.check(
-            "mailFromSubdomain", check_local_part, reader.get("mailFromSubdomain", str, default="mail")
-        ),
-        dmarc_policy=reader.check(
-            "dmarcPolicy", check_one_of(DMARC_POLICIES), reader.get("dmarcPolicy", str, default="none")
-        ),
-        dmarc_report_address=_optional(reader, "dmarcReportAddress", _check_address),
+        domain=first.domain,
+        mailboxes=first.mailboxes,
+        hosted_zone=first.hosted_zone,
+        mail_from_subdomain=first.mail_from_subdomain,
+        dmarc_policy=first.dmarc_policy,
+        dmarc_report_address=first.dmarc_report_address,
         workmail=workmail,
-        sending=_sending(reader),
-        receiving=parse_receiving(reader, name, tuple(mailbox_rule_name(box) for box in mailboxes), workmail_arn),
-        take_over_active_rule_set=reader.get("takeOverActiveRuleSet", bool, default=False),
-        inbound=parse_inbound(reader, tuple(f"{box}@{domain}" for box in mailboxes)),
+        sending=_sending(reader, domains),
+        receiving=receiving,
+        take_over_active_rule_set=take_over,
+        inbound=parse_inbound(reader, tuple(a for d in domains if not d.send_only for a in d.addresses())),
+        domains=domains,
     )
     if settings.workmail is not None and region not in regions.WORKMAIL_REGIONS:
         supported = ", ".join(sorted(regions.WORKMAIL_REGIONS))
         raise SettingsError(f"{path}.workmail: WorkMail is not offered in {region!r} (supported: {supported})")
+    if settings.inbound is not None and not settings.receiving_domains:
+        raise SettingsError(f"{path}.inbound: every domain is sendOnly, so there is no mail to parse or forward")
     reader.finish()
     return settings
 
 
-def _sending(reader: Reader) -> SendingSettings | None:
+def _refuse_workmail_takeover(reader: Reader, take_over: bool) -> None:
+    """Beside WorkMail, nothing may replace the organization's active set or reject what it accepts."""
+    if take_over:
+        raise SettingsError(
+            f"{reader.key('takeOverActiveRuleSet')}: true with workmail would replace WorkMail's rule set and reject "
+            "every other WorkMail recipient; remove it (sesmail adds its rules to workmail.ruleSetName)"
+        )
+    receiving = reader.raw.get("receiving")
+    if isinstance(receiving, Mapping) and "ruleSetName" in receiving:
+        raise SettingsError(
+            f"{reader.key('receiving.ruleSetName')}: {receiving['ruleSetName']!r} with workmail would need its own "
+            "active set in place of WorkMail's; remove it (set workmail.ruleSetName to name WorkMail's set)"
+        )
+
+
+def _sending(reader: Reader, domains: tuple[DomainSettings, ...]) -> SendingSettings | None:
     raw = reader.get("sending", dict)
     if raw is None:
         return None
@@ -212,7 +385,8 @@ def _sending(reader: Reader) -> SendingSettings | None:
     section.check("suppressionReasons", check_one_of(SUPPRESSION_REASONS), reasons)
     tls_policy = section.get("tlsPolicy", str, default="REQUIRE")
     section.check("tlsPolicy", check_one_of(TLS_POLICIES), tls_policy)
-    mailboxes = set(reader.raw.get("mailboxes", DEFAULT_MAILBOXES))
+    first_boxes = set(domains[0].mailboxes)
+    addresses = {a.lower(): a for d in domains for a in d.addresses()}
     delegates = []
     for i, item in enumerate(section.get("delegates", list, default=[])):
         entry = Reader(item, section.key(f"delegates[{i}]"))
@@ -222,8 +396,11 @@ def _sending(reader: Reader) -> SendingSettings | None:
         if not boxes:
             raise SettingsError(f"{entry.key('from')}: [] must name at least one mailbox")
         for j, box in enumerate(boxes):
-            if box not in mailboxes:
-                raise SettingsError(f"{entry.key('from')}[{j}]: {box!r} is not one of mailboxes")
+            # A bare name is a mailbox of the first domain; a full address may be any domain's mailbox.
+            known = box.lower() in addresses if isinstance(box, str) and "@" in box else box in first_boxes
+            if not known:
+                what = "one of the domains' mailboxes" if len(domains) > 1 else "one of mailboxes"
+                raise SettingsError(f"{entry.key('from')}[{j}]: {box!r} is not {what}")
         entry.finish()
         delegates.append(DelegateSettings(policy_name=name, principal=principal, from_mailboxes=tuple(boxes)))
     section.finish()
@@ -241,4 +418,8 @@ def load_environments(raw: Any) -> tuple[EnvironmentSettings, ...]:
         raise SettingsError("environments: missing from cdk.json context")
     if not isinstance(raw, Mapping) or not raw:
         raise SettingsError(f"environments: {raw!r} must be an object with at least one environment")
-    return tuple(parse_environment(name, value) for name, value in raw.items())
+    environments = tuple(parse_environment(name, value) for name, value in raw.items())
+    from .across import check_across  # across reads these settings: imported here, after they are defined
+
+    check_across(environments)
+    return environments

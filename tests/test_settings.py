@@ -52,22 +52,33 @@ def test_good_settings_are_typed_and_defaulted() -> None:
 
 
 def test_shipped_example_environments_are_valid() -> None:
-    example, without_workmail = load_environments(cdk_json_context()["environments"])
+    example, workmail, two = load_environments(cdk_json_context()["environments"])
+    # example: the WorkMail-free flow a new user can deploy (no WorkMail organization can be created any more).
     assert (example.name, example.account, example.region, example.domain) == (
         "example",
         "123456789012",
-        "us-east-1",
-        "example.com",
-    )
-    assert example.workmail is not None and example.take_over_active_rule_set and example.inbound is None
-    assert (without_workmail.name, without_workmail.region, without_workmail.workmail) == (
-        "example-s3",
         "eu-west-1",
-        None,
+        "example.org",
     )
-    assert without_workmail.inbound is not None
-    assert without_workmail.inbound.parse and without_workmail.inbound.smtp_credentials
-    assert without_workmail.inbound.forward_to == ("staff@corp.example",)
+    assert example.workmail is None and not example.take_over_active_rule_set
+    assert example.inbound is not None
+    assert example.inbound.parse and example.inbound.smtp_credentials
+    assert example.inbound.forward_to == ("staff@corp.example",)
+    # example-workmail: an existing organization, its own rule set kept active.
+    assert (workmail.name, workmail.region, workmail.take_over_active_rule_set) == (
+        "example-workmail",
+        "us-east-1",
+        False,
+    )
+    assert workmail.workmail is not None and workmail.workmail.rule_set_name == "INBOUND_MAIL"
+    assert workmail.receiving is not None and workmail.receiving.rule_set_name == "INBOUND_MAIL"
+    # example-two-domains: one receiving domain and one send-only domain.
+    assert [(d.domain, d.send_only) for d in two.mail_domains] == [("example.net", False), ("news.example.net", True)]
+    assert {(e.account, e.region) for e in (example, workmail, two)} == {
+        ("123456789012", "eu-west-1"),
+        ("123456789012", "us-east-1"),
+        ("123456789012", "us-west-2"),
+    }
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Deploy the synthesized ``example`` template's live state into moto, with knobs that break one thing at a time.
+"""Deploy a synthesized example template's live state into moto, with knobs that break one thing at a time.
 
 moto holds what it models (S3 bucket, bucket policy and encryption, KMS keys and policies, SNS topic, SES v1 receipt
 rule sets and rules, the active rule set). botocore's Stubber (which validates each request and response against the
@@ -33,7 +33,8 @@ class Scenario:
     production_access: bool = True
     verified: bool = True
     activate_rule_set: bool = True
-    #: Leave WorkMail's own rule set active instead, with a rule delivering these recipients to WorkMail.
+    #: Leave WorkMail's own rule set active instead, with a rule delivering these recipients to WorkMail (beside an
+    #: existing organization: the recipients of WorkMail's rule in its set, default the domain).
     workmail_rule_set_recipients: list[str] | None = None
     #: Replace the WorkMail identity policy's principal by the seed's IAM user (the 403).
     seed_principal: bool = False
@@ -160,6 +161,24 @@ class Deployment:
                 )
         rules = rule_set(env)
         assert rules is not None
+        if rules.existing:
+            # Beside an existing WorkMail organization: its own set with its rule delivering the domain, then the
+            # stack's rules, the first (no After) at the start of the set, as CloudFormation creates them.
+            ses.create_receipt_rule_set(RuleSetName=rules.name)
+            domain = next(props["EmailIdentity"] for _, props in env.of_type("AWS::SES::EmailIdentity"))
+            recipients = self.scenario.workmail_rule_set_recipients or [domain]
+            workmail_rule = {"Name": "m-workmail", "Enabled": True, "Recipients": recipients}
+            workmail_rule["Actions"] = [{"WorkmailAction": {"OrganizationArn": env.workmail_organization_arn}}]
+            ses.create_receipt_rule(RuleSetName=rules.name, Rule=workmail_rule)
+            previous = None
+            for _, rule in rules.rules:
+                ses.create_receipt_rule(
+                    RuleSetName=rules.name, Rule=resolve(rule), **({"After": previous} if previous else {})
+                )
+                previous = rule["Name"]
+            if self.scenario.activate_rule_set:
+                ses.set_active_receipt_rule_set(RuleSetName=rules.name)
+            return
         ses.create_receipt_rule_set(RuleSetName=rules.name)
         previous = None
         for _, rule in rules.rules:

@@ -1,4 +1,4 @@
-"""``sesmail doctor`` against the ``example`` environment: moto (+ Stubber where moto lacks the API) and a real NSD."""
+"""``sesmail doctor`` against the shipped example environments: moto (+ Stubber where moto lacks the API) and NSD."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def run_doctor(
     records: list[str] | None = None,
     *,
     as_json: bool = True,
-    environment: str = "example",
+    environment: str = "example-workmail",
 ) -> int:
     """Deploy ``scenario`` into moto, serve ``records`` for the environment's domain from NSD, run the doctor (its
     report goes to stdout); returns the exit status."""
@@ -79,9 +79,12 @@ def test_everything_right(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureF
         for t in ("tokenonea1b2c3d4e5f6", "tokentwoa1b2c3d4e5f6", "tokenthreea1b2c3d4e5")
     ):
         assert checks[subject]["status"] == "ok"
-    assert checks["active rule set"]["found"] == "sesmail-example"
+    # Beside WorkMail: its own set stays active, the stack's rules ahead of WorkMail's rule.
+    assert checks["active rule set"]["found"] == (
+        "INBOUND_MAIL: mailbox-info > mailbox-support > mailbox-register > m-workmail"
+    )
     assert checks["example.com WorkMail may send"]["status"] == "ok"
-    assert checks["rule order in sesmail-example"]["found"] == "mailbox-info > mailbox-support > mailbox-register"
+    assert checks["rule order in INBOUND_MAIL"]["found"] == "mailbox-info > mailbox-support > mailbox-register"
     assert any(s.endswith(" policy") and s.startswith("bucket ") and c["status"] == "ok" for s, c in checks.items())
 
 
@@ -92,7 +95,7 @@ def test_everything_right_text(app_dir: Path, tmp_path: Path, capsys: pytest.Cap
     out = capsys.readouterr().out.splitlines()
     assert status == 0
     assert all(line.split()[0] in ("ok", "warn") for line in out[:-1])
-    assert out[-1].startswith("sesmail doctor example: ") and out[-1].endswith(" 0 fail")
+    assert out[-1].startswith("sesmail doctor example-workmail: ") and out[-1].endswith(" 0 fail")
     Path(tmp_path / "sample.txt").write_text("\n".join(out) + "\n")
 
 
@@ -189,7 +192,7 @@ def test_bad_usage_exits_2(app_dir: Path, capsys: pytest.CaptureFixture[str]) ->
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
         f"sesmail doctor: error: ENVIRONMENT: 'nope' is not in {app_dir}/cdk.json's environments"
-        " (known: example, example-s3)"
+        " (known: example, example-two-domains, example-workmail)"
     ]
     assert sesmail_main(["doctor", "example", "--app-dir", str(app_dir), "--nameserver", "127.0.0.1:99999"]) == 2
     assert "--nameserver: '127.0.0.1:99999': port '99999' is not 1-65535" in capsys.readouterr().err
@@ -203,9 +206,9 @@ def test_dkim_records_helper() -> None:
 
 @pytest.mark.usefixtures("aws")
 def test_workmail_free_environment(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """``example-s3`` (parse, forward, SMTP credentials): the SMTP secret exists and the access key the custom resource
+    """``example`` (parse, forward, SMTP credentials): the SMTP secret exists and the access key the custom resource
     made (its physical id) is ``Active`` in IAM's ListAccessKeys; no WorkMail check runs."""
-    status = run_doctor(app_dir, tmp_path, Scenario(), environment="example-s3")
+    status = run_doctor(app_dir, tmp_path, Scenario(), environment="example")
     report = report_of(capsys)
     assert failing(report) == set(), report
     assert status == 0
@@ -228,7 +231,7 @@ def test_smtp_key_inactive(app_dir: Path, tmp_path: Path, capsys: pytest.Capture
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Deployment, "stub_responses", deactivate)
-        status = run_doctor(app_dir, tmp_path, Scenario(), environment="example-s3")
+        status = run_doctor(app_dir, tmp_path, Scenario(), environment="example")
     report = report_of(capsys)
     assert status == 1
     (subject,) = failing(report)
@@ -251,7 +254,7 @@ def test_round_trip_times_out_with_progress(app_dir: Path) -> None:
     """Nothing arrives: the wait ends at the bound, with a progress line per poll, and the stored hop fails."""
     from sesmail.doctor import round_trip
 
-    live, deployment = _round_trip_live(app_dir, "example")
+    live, deployment = _round_trip_live(app_dir, "example-workmail")
     _, sesv2 = deployment.stubbed["sesv2"]
     sesv2.add_response("send_email", {"MessageId": "0100-test"})
     now = [0.0]
@@ -275,7 +278,7 @@ def test_round_trip_reports_each_hop(app_dir: Path) -> None:
     receipt rules) and its parsed ``<key>.json`` beside it: each hop reported with its time."""
     from sesmail.doctor import round_trip
 
-    live, deployment = _round_trip_live(app_dir, "example-s3")
+    live, deployment = _round_trip_live(app_dir, "example")
     _, sesv2 = deployment.stubbed["sesv2"]
     sent: dict[str, str] = {}
 
@@ -331,14 +334,14 @@ def test_doctor_does_not_load_aws_cdk() -> None:
 @pytest.mark.usefixtures("aws")
 @pytest.mark.parametrize(
     ("recipients", "status"),
-    [(["example.com"], "warn"), (["info@example.com", "support@example.com"], "fail")],
+    [(["example.com"], "ok"), (["info@example.com", "support@example.com"], "fail")],
 )
-def test_workmail_rule_set_still_active(
+def test_workmail_rule_must_deliver_every_mailbox(
     app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], recipients: list[str], status: str
 ) -> None:
-    """WorkMail's own rule set left active: a warning while it delivers every mailbox to WorkMail (a domain in a rule's
-    recipients matches every address at it, SES Developer Guide "Receipt rules": "example.com" matches all addresses
-    in the domain), a failure naming the lost address when it does not."""
+    """Beside WorkMail the stack's rules only store: WorkMail's own rule must deliver every mailbox (a domain in a
+    rule's recipients matches every address at it, SES Developer Guide "Receipt rules": "example.com" matches all
+    addresses in the domain); a mailbox it does not deliver fails, naming the address."""
     run_doctor(app_dir, tmp_path, Scenario(workmail_rule_set_recipients=recipients))
     check = by_subject(report_of(capsys))["active rule set"]
     assert check["status"] == status
@@ -368,7 +371,7 @@ def test_failure_queue_not_empty(app_dir: Path) -> None:
     from sesmail.doctor import smtp_checks
     from sesmail.doctor.live import connect
 
-    env = load_environment(app_dir, "example")
+    env = load_environment(app_dir, "example-workmail")
     resources = dict(env.resources)
     resources["FailedEvents"] = {"Type": "AWS::SQS::Queue", "Properties": {}}
     resources["ParserInvokeConfig"] = {

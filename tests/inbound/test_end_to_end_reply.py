@@ -1,7 +1,7 @@
 """End to end, without WorkMail: a customer's message is stored (moto S3, as SES's S3 action writes it), parsed (the
 inbound parser's handler, from the bucket notification), forwarded (the forwarder's handler, from the mailbox rule's
 Lambda action); the staff reply a mail client builds from the forward has the mailbox as From, threads with the
-customer's conversation, and is allowed by the SMTP user's policy in the synthesized ``example-s3`` stack under the
+customer's conversation, and is allowed by the SMTP user's policy in the synthesized ``example`` stack under the
 project's ``sesmail check`` engine, while the same user sending as another address is denied.
 
 What this models of SMTP: the policy's ``ses:FromAddress`` condition, which "Restricts the 'From' address" (SES
@@ -32,7 +32,7 @@ forwarder = load_handler("mail_forwarder")
 
 REGION = "eu-west-1"
 IDENTITY = "arn:aws:ses:eu-west-1:123456789012:identity/example.org"
-CONFIGURATION_SET = "arn:aws:ses:eu-west-1:123456789012:configuration-set/sesmail-example-s3"
+CONFIGURATION_SET = "arn:aws:ses:eu-west-1:123456789012:configuration-set/sesmail-example"
 MAILBOXES = "info@example.org,support@example.org,register@example.org"
 STAFF = "staff@corp.example"
 # As SES stores it: its verdict headers on top, then the customer's message (a reply in an earlier conversation).
@@ -66,10 +66,10 @@ def _staff_reply(forward: EmailMessage) -> EmailMessage:
 
 @pytest.fixture(scope="module")
 def smtp_user(project_app: cdk.App) -> tuple[str, str]:
-    """The example-s3 template in the app's cloud assembly and its SMTP user's logical id."""
-    stack = project_app.node.find_child("sesmail-example-s3")
+    """The example template in the app's cloud assembly and its SMTP user's logical id."""
+    stack = project_app.node.find_child("sesmail-example")
     user = stack.node.find_child("SmtpCredentials").node.find_child("Resource")
-    path = f"{project_app.synth().directory}/sesmail-example-s3.template.json"
+    path = f"{project_app.synth().directory}/sesmail-example.template.json"
     return path, cdk.Stack.of(user).get_logical_id(user.node.default_child)  # type: ignore[arg-type]
 
 

@@ -1,4 +1,4 @@
-"""The shipped ``example-s3`` environment (WorkMail-free: parse, forward, SMTP credentials) through the whole app:
+"""The shipped ``example`` environment (WorkMail-free: parse, forward, SMTP credentials) through the whole app:
 synth passes cdk-nag (AwsSolutions), each mailbox rule stores then forwards, and the SMTP user may only send raw mail
 as the mailboxes."""
 
@@ -14,8 +14,8 @@ from aws_cdk import assertions
 
 from tests.conftest import build_app, cdk_json_context
 
-#: The ``example-s3`` environment as shipped in cdk.json (kept here so this test runs before and after it lands).
-EXAMPLE_S3: dict[str, Any] = {
+#: The ``example`` environment as shipped in cdk.json (kept here so this test runs before and after it lands).
+EXAMPLE: dict[str, Any] = {
     "account": "123456789012",
     "region": "eu-west-1",
     "domain": "example.org",
@@ -36,10 +36,10 @@ def _logical_id(stack: cdk.Stack, construct_id: str) -> str:
 
 @pytest.fixture(scope="module")
 def stack() -> cdk.Stack:
-    app = build_app(environments={"example-s3": EXAMPLE_S3})
+    app = build_app(environments={"example": EXAMPLE})
     # build_app adds cdk-nag's AwsSolutionsChecks: any unacknowledged finding makes synth raise here.
     app.synth()
-    found = app.node.find_child("sesmail-example-s3")
+    found = app.node.find_child("sesmail-example")
     assert isinstance(found, cdk.Stack)
     return found
 
@@ -50,14 +50,14 @@ def template(stack: cdk.Stack) -> assertions.Template:
 
 
 def test_synth_passes_cdk_nag(stack: cdk.Stack) -> None:
-    assert stack.stack_name == "sesmail-example-s3"
+    assert stack.stack_name == "sesmail-example"
 
 
 def test_matches_cdk_json_when_shipped() -> None:
-    shipped = cdk_json_context()["environments"].get("example-s3")
+    shipped = cdk_json_context()["environments"].get("example")
     if shipped is None:
-        pytest.skip("cdk.json has no example-s3 environment yet")
-    assert shipped == EXAMPLE_S3
+        pytest.skip("cdk.json has no example environment")
+    assert shipped == EXAMPLE
 
 
 def test_mailbox_rules_store_then_forward(stack: cdk.Stack, template: assertions.Template) -> None:

@@ -134,7 +134,7 @@ def test_project_policy_allows_workmail_of_the_configured_organization(
     code, out, err = sesmail(workmail_sends(assembly_dir, ORG), capsys)
     assert code == 0, out + err
     assert out.startswith(f"ALLOW (allowed): {WORKMAIL} ses:SendRawEmail on {IDENTITY}")
-    assert "sesmail-example.template.json:WorkMailSending" in out
+    assert "sesmail-example-workmail.template.json:WorkMailSending" in out
 
 
 def test_project_policy_denies_another_organization(assembly_dir: str, capsys: pytest.CaptureFixture[str]) -> None:

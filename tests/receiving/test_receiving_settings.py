@@ -27,14 +27,19 @@ ACTION = f"{RULE}.actions[0]"
 BUCKET = "environments.prod.receiving.mailBucket"
 
 
+#: GOOD without its WorkMail organization: beside WorkMail, rules that stop, bounce or deliver to WorkMail again are
+#: refused (tests/test_workmail_coexistence.py), so the rule-set features are read in a WorkMail-free environment.
+WITHOUT_WORKMAIL = {key: value for key, value in GOOD.items() if key != "workmail"}
+
+
 def environment(receiving: Any = ..., *, drop: tuple[str, ...] = (), **top: Any) -> dict[str, Any]:
-    """GOOD with ``receiving`` set (unless ``...``), top-level keys in ``top`` set and those in ``drop`` removed."""
-    raw = copy.deepcopy(GOOD)
+    """WITHOUT_WORKMAIL with ``receiving`` set (unless ``...``), keys in ``top`` set and those in ``drop`` removed."""
+    raw = copy.deepcopy(WITHOUT_WORKMAIL)
     if receiving is not ...:
         raw["receiving"] = receiving
     raw.update(top)
     for key in drop:
-        raw.pop(key)
+        raw.pop(key, None)
     return raw
 
 
@@ -50,7 +55,7 @@ def parse_actions(*actions: dict[str, Any], **top: Any) -> tuple[ActionSettings,
 
 
 def test_defaults_rule_set_per_environment_no_rules_keep_mail_forever_no_takeover() -> None:
-    settings = parse_environment("prod", GOOD)
+    settings = parse_environment("prod", environment())
     assert settings.receiving is not None
     assert settings.receiving.rule_set_name == "sesmail-prod"
     assert settings.receiving.rules == ()
@@ -59,7 +64,8 @@ def test_defaults_rule_set_per_environment_no_rules_keep_mail_forever_no_takeove
 
 
 def test_empty_receiving_section_is_the_default() -> None:
-    assert parse_environment("prod", environment({})) == parse_environment("prod", GOOD)
+    assert parse_environment("prod", environment({})) == parse_environment("prod", environment())
+    assert parse_environment("prod", {**GOOD, "receiving": {}}) == parse_environment("prod", GOOD)
 
 
 def test_rule_set_name_lifecycle_and_takeover_are_read() -> None:
@@ -125,7 +131,7 @@ def test_every_action_type_is_parsed_with_its_fields() -> None:
         {"type": "lambda", "functionArn": FUNCTION_ARN, "invocationType": "RequestResponse", "topicArn": TOPIC_ARN},
         {"type": "sns", "topicArn": TOPIC_ARN},
         {"type": "sns", "topicArn": TOPIC_ARN, "encoding": "Base64"},
-        {"type": "workmail"},
+        {"type": "workmail", "organizationArn": ORG_ARN},
         {"type": "workmail", "organizationArn": OTHER_ORG_ARN, "topicArn": TOPIC_ARN},
         {"type": "addHeader", "name": "X-Sesmail", "value": "triaged; by=rule"},
         {"type": "bounce", "smtpReplyCode": "550", "message": "No such user", "sender": "postmaster@example.com"},
@@ -151,7 +157,6 @@ def test_every_action_type_is_parsed_with_its_fields() -> None:
         ),
         ActionSettings(type="sns", topic_arn=TOPIC_ARN, encoding="UTF-8"),
         ActionSettings(type="sns", topic_arn=TOPIC_ARN, encoding="Base64"),
-        # Without organizationArn the action delivers to the environment's own organization.
         ActionSettings(type="workmail", organization_arn=ORG_ARN),
         ActionSettings(type="workmail", organization_arn=OTHER_ORG_ARN, topic_arn=TOPIC_ARN),
         ActionSettings(type="addHeader", header_name="X-Sesmail", header_value="triaged; by=rule"),
@@ -172,8 +177,9 @@ def test_every_action_type_is_parsed_with_its_fields() -> None:
 def test_workmail_action_without_workmail_section_needs_organization_arn() -> None:
     (action,) = parse_actions({"type": "workmail", "organizationArn": OTHER_ORG_ARN})
     assert action.organization_arn == OTHER_ORG_ARN
-    settings = parse_environment("prod", environment(one_rule({"type": "workmail"})))
-    assert settings.receiving is not None and settings.receiving.rules[0].actions[0].organization_arn == ORG_ARN
+    # Beside the environment's own organization a WorkMail action would deliver a second time: refused.
+    with pytest.raises(SettingsError, match=r"'workmail' in a workmail environment delivers to WorkMail a second"):
+        parse_environment("prod", environment(one_rule({"type": "workmail"}), workmail=GOOD["workmail"]))
 
 
 def test_mailbox_rule_names() -> None:

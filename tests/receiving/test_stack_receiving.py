@@ -36,7 +36,8 @@ ENVIRONMENTS: dict[str, Any] = {
         "region": "us-east-1",
         "domain": "example.com",
         "mailboxes": ["info", "support"],
-        "workmail": {"organizationId": ORG_ID},
+        # WorkMail-free: beside WorkMail, stop, bounce, WorkMail and RequestResponse actions and a takeover are
+        # refused (tests/test_workmail_coexistence.py); here every action type is wired around the mailbox rules.
         "takeOverActiveRuleSet": True,
         "receiving": {
             "ruleSetName": RULE_SET,
@@ -47,7 +48,7 @@ ENVIRONMENTS: dict[str, Any] = {
                     "actions": [
                         {"type": "sns", "topicArn": THEIR_TOPIC, "encoding": "Base64"},
                         {"type": "lambda", "functionArn": THEIR_FUNCTION},
-                        {"type": "workmail"},
+                        {"type": "workmail", "organizationArn": ORG_ARN},
                         {"type": "s3", "prefix": "catchall/"},
                     ],
                 },
@@ -139,7 +140,9 @@ def test_rules_chain_before_rules_then_mailboxes_then_after_rules(built: Built) 
     assert {rule["Properties"]["RuleSetName"] for _, rule in rules.values()} == {RULE_SET}
 
 
-def test_mailbox_rules_store_under_the_mailbox_then_deliver_to_workmail(built: Built) -> None:
+def test_mailbox_rules_store_under_the_mailbox_only(built: Built) -> None:
+    """A mailbox rule stores; it never delivers to WorkMail (beside WorkMail the organization's own rule delivers
+    every recipient, and a second WorkMail action would deliver twice)."""
     bucket_ref = {"Ref": built.id_of("prod", "MailBucket")}
     for box in ("info", "support"):
         rule = built.rule("prod", f"mailbox-{box}")
@@ -147,7 +150,6 @@ def test_mailbox_rules_store_under_the_mailbox_then_deliver_to_workmail(built: B
         assert (rule["Enabled"], rule["ScanEnabled"], rule["TlsPolicy"]) == (True, True, "Require")
         assert rule["Actions"] == [
             {"S3Action": {"BucketName": bucket_ref, "ObjectKeyPrefix": f"{box}/"}},
-            {"WorkmailAction": {"OrganizationArn": ORG_ARN}},
         ]
 
 

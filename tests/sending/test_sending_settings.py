@@ -52,8 +52,11 @@ def test_tls_policy_setting_reaches_the_configuration_set() -> None:
 
 
 def test_template_names_differ_per_environment() -> None:
-    """SES template names are unique per account and region: two environments there must not share one."""
-    app = build_app({"a": BASE, "b": BASE}, with_nag=False)
+    """SES template names are unique per account and region: two environments there must not share one (b sends
+    only, as a second receiving environment in one account and region is refused)."""
+    send_only = {"domain": "other.example.com", "sendOnly": True, "mailboxes": ["register"]}
+    b = {"account": BASE["account"], "region": BASE["region"], "domains": [send_only]}
+    app = build_app({"a": BASE, "b": b}, with_nag=False)
     names = [
         template["Properties"]["Template"]["TemplateName"]
         for stack in ("sesmail-a", "sesmail-b")

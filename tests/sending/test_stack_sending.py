@@ -9,15 +9,17 @@ from aws_cdk import assertions
 
 from sesmail.policy.cli import main
 
-IDENTITY = "arn:aws:ses:us-east-1:123456789012:identity/example.com"
-CONFIGURATION_SET = "arn:aws:ses:us-east-1:123456789012:configuration-set/sesmail-example"
-TEMPLATE = "arn:aws:ses:us-east-1:123456789012:template/sesmail-example-signup"
+IDENTITY = "arn:aws:ses:eu-west-1:123456789012:identity/example.org"
+CONFIGURATION_SET = "arn:aws:ses:eu-west-1:123456789012:configuration-set/sesmail-example"
+TEMPLATE = "arn:aws:ses:eu-west-1:123456789012:template/sesmail-example-signup"
 
 
 def _sends(template: assertions.Template) -> list[dict]:
+    """The example sender's send statements (the forwarder and SMTP user, which also send as register@, aside)."""
     return [
         statement
-        for policy in template.find_resources("AWS::IAM::Policy").values()
+        for logical_id, policy in template.find_resources("AWS::IAM::Policy").items()
+        if logical_id.startswith("ExampleSender")
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
         if "ses:SendEmail" in statement["Action"] or "ses:SendRawEmail" in statement["Action"]
         if "ses:FromAddress" in str(statement.get("Condition")) and "register@" in str(statement.get("Condition"))
@@ -25,7 +27,7 @@ def _sends(template: assertions.Template) -> list[dict]:
 
 
 def test_example_sender_policy_exact(example_template: assertions.Template) -> None:
-    condition = {"StringEquals": {"ses:ApiVersion": "2", "ses:FromAddress": ["register@example.com"]}}
+    condition = {"StringEquals": {"ses:ApiVersion": "2", "ses:FromAddress": ["register@example.org"]}}
     assert _sends(example_template) == [
         {
             "Action": "ses:SendRawEmail",
@@ -52,7 +54,7 @@ def test_identity_default_configuration_set(example_template: assertions.Templat
         {
             "Environment": {
                 "Variables": {
-                    "FROM_ADDRESS": "register@example.com",
+                    "FROM_ADDRESS": "register@example.org",
                     "TEMPLATE_NAME": "sesmail-example-signup",
                     "CONFIGURATION_SET_NAME": assertions.Match.any_value(),
                 }
@@ -73,12 +75,12 @@ def assembly(project_app: cdk.App) -> tuple[str, str]:
 @pytest.mark.parametrize(
     ("resource", "from_address", "api_version", "allowed"),
     [
-        (IDENTITY, "register@example.com", "2", True),
-        (CONFIGURATION_SET, "register@example.com", "2", True),
-        (TEMPLATE, "register@example.com", "2", True),
-        (TEMPLATE.replace("sesmail-example-signup", "someone-elses"), "register@example.com", "2", False),
-        (TEMPLATE, "support@example.com", "2", False),
-        (IDENTITY, "register@example.com", "1", False),
+        (IDENTITY, "register@example.org", "2", True),
+        (CONFIGURATION_SET, "register@example.org", "2", True),
+        (TEMPLATE, "register@example.org", "2", True),
+        (TEMPLATE.replace("sesmail-example-signup", "someone-elses"), "register@example.org", "2", False),
+        (TEMPLATE, "support@example.org", "2", False),
+        (IDENTITY, "register@example.org", "1", False),
     ],
 )
 def test_templated_send_is_authorized_on_identity_set_and_template(

@@ -86,6 +86,9 @@ class RuleSet:
     rules: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
     #: Whether the stack activates it (a ``Custom::SesReceiptRuleSetActivation``).
     activated: bool = False
+    #: Whether the set exists outside the stack (beside WorkMail: the organization's active set, which the stack's
+    #: rules start; no ``AWS::SES::ReceiptRuleSet`` in the template).
+    existing: bool = False
 
 
 def load_environment(app_dir: Path, name: str) -> Environment:
@@ -159,6 +162,10 @@ def email_identities(env: Environment) -> list[tuple[str, Mapping[str, Any]]]:
 def rule_set(env: Environment) -> RuleSet | None:
     """The stack's receipt rule set and its rules in order (``After`` chains), or ``None`` without receiving."""
     sets = [props.get("RuleSetName") for _, props in env.of_type("AWS::SES::ReceiptRuleSet")]
+    existing = not sets
+    if existing:
+        # Rules added to a set the stack does not create (ReceiptRuleSet.from_existing, beside WorkMail).
+        sets = [props.get("RuleSetName") for _, props in env.of_type("AWS::SES::ReceiptRule")][:1]
     if not sets or not isinstance(sets[0], str):
         return None
     name = sets[0]
@@ -180,7 +187,7 @@ def rule_set(env: Environment) -> RuleSet | None:
             ordered.append((lid, props.get("Rule") or {}))
             previous = rule_name
     activated = any(props.get("RuleSetName") == name for _, props in env.of_type("Custom::SesReceiptRuleSetActivation"))
-    return RuleSet(name, ordered, activated)
+    return RuleSet(name, ordered, activated, existing)
 
 
 def _names(rules: list[tuple[str, Mapping[str, Any]]]) -> set[str]:

@@ -1,7 +1,9 @@
 """Receiving checks: the active rule set, each expected rule in order, the mail bucket, its policy and its key.
 
 SES applies one active receipt rule set per account and region and rejects recipients no rule matches; with WorkMail,
-WorkMail's own rule set may stay active, and then it must still deliver every recipient of the environment.
+WorkMail's own rule set may stay active, and then it must still deliver every recipient of the environment. Beside an
+existing WorkMail organization (no set of the stack's own), WorkMail's set must be the active one, with the stack's
+rules ahead of WorkMail's rule, which delivers every mailbox.
 """
 
 from __future__ import annotations
@@ -70,6 +72,56 @@ def active_rule_set(live: Live, expected: RuleSet) -> Iterator[Check]:
             return
         found = f"{name}, which does not deliver {', '.join(lost)} to WorkMail"
     yield fail(AREA, "active rule set", expected.name, found, action)
+
+
+def existing_rule_set(live: Live, expected: RuleSet) -> Iterator[Check]:
+    """Beside WorkMail: the organization's set is active, the stack's rules come first, WorkMail delivers them all."""
+    try:
+        active = live.clients("ses").describe_active_receipt_rule_set()
+    except ClientError as error:
+        yield fail(AREA, "active rule set", expected.name, error_code(error), "grant ses:DescribeActiveReceiptRuleSet")
+        return
+    name = (active.get("Metadata") or {}).get("Name")
+    want = f"{expected.name}, the stack's rules ahead of WorkMail's"
+    if name != expected.name:
+        found = name or "no active rule set (SES rejects all mail)"
+        yield fail(
+            AREA,
+            "active rule set",
+            want,
+            found,
+            f"activate {expected.name} (WorkMail's set; sesmail never activates a set beside WorkMail)",
+        )
+        return
+    live_rules = active.get("Rules") or []
+    order = [rule.get("Name") for rule in live_rules]
+    workmail_at = [
+        i for i, rule in enumerate(live_rules) if any("WorkmailAction" in a for a in rule.get("Actions") or [])
+    ]
+    ours = [order.index(rule.get("Name")) for _, rule in expected.rules if rule.get("Name") in order]
+    if workmail_at and ours and max(ours) > workmail_at[0]:
+        yield fail(
+            AREA,
+            "active rule set",
+            want,
+            f"{name}, with {order[workmail_at[0]]} before the stack's rules",
+            f"redeploy {live.env.stack_name} (its first rule has no After: SES puts it at the start)",
+        )
+        return
+    delivering = [
+        rule.get("Recipients") or [] for i, rule in enumerate(live_rules) if i in workmail_at and rule.get("Enabled")
+    ]
+    lost = [r for r in _recipients(expected.rules) if not any(_matches(r, p) for p in delivering)]
+    if lost:
+        yield fail(
+            AREA,
+            "active rule set",
+            want,
+            f"{name}, whose WorkMail rule does not deliver {', '.join(lost)}",
+            "add the address (or its domain) to WorkMail",
+        )
+        return
+    yield ok(AREA, "active rule set", want, f"{name}: {' > '.join(map(str, order))}")
 
 
 def _action_text(action: Mapping[str, Any]) -> str:
@@ -212,7 +264,9 @@ def run(live: Live) -> list[Check]:
     if expected is None:
         return []
     checks: list[Check] = []
-    if expected.activated:
+    if expected.existing:
+        checks.extend(existing_rule_set(live, expected))
+    elif expected.activated:
         checks.extend(active_rule_set(live, expected))
     checks.extend(rules(live, expected))
     for logical_id in _bucket_ids(live, expected):

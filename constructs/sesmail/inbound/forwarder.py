@@ -65,7 +65,7 @@ class MailForwarder(Construct):
         construct_id: str,
         *,
         bucket: s3.IBucket,
-        identity_arn: str,
+        identity_arn: str | Sequence[str],
         mailboxes: Sequence[str],
         forward_to: Sequence[str],
         prefix: str = "",
@@ -75,7 +75,9 @@ class MailForwarder(Construct):
     ) -> None:
         """
         :param bucket: the mail bucket SES stores messages in.
-        :param identity_arn: ARN of the SES identity the forwards are sent through.
+        :param identity_arn: ARN of the SES identity the forwards are sent through, or a list of them when the
+            mailboxes belong to several domains. One statement covers them all: ``ses:FromAddress`` still limits it
+            to ``mailboxes``, and SES sends an address only through its own domain's identity.
         :param mailboxes: the receiving addresses; a forward is sent as the first one the message was addressed to.
         :param forward_to: staff addresses that receive the forwards; at least one.
         :param prefix: key prefix SES writes under. Default ``""``: every new object (parser outputs are skipped).
@@ -100,6 +102,9 @@ class MailForwarder(Construct):
                     raise ValueError(f"{prop}: {value!r} is not an e-mail address")
         if key_prefixes is not None and not key_prefixes:
             raise ValueError(f"key_prefixes: {dict(key_prefixes)!r} must map at least one address to its prefix")
+        identity_arns = [identity_arn] if isinstance(identity_arn, str) else list(identity_arn)
+        if not identity_arns:
+            raise ValueError("identity_arn: [] must name at least one identity")
         check_configuration_set_arn("configuration_set_arn", configuration_set_arn)
         check_verdict_policy("verdict_policy", verdict_policy or {})
         super().__init__(scope, construct_id)
@@ -159,7 +164,7 @@ class MailForwarder(Construct):
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["ses:SendEmail", "ses:SendRawEmail"],
-                resources=[identity_arn, *([configuration_set_arn] if configuration_set_arn else [])],
+                resources=[*identity_arns, *([configuration_set_arn] if configuration_set_arn else [])],
                 # FromAddress is single-valued: ForAllValues would also pass a request without one.
                 conditions={"StringEquals": {"ses:FromAddress": list(mailboxes)}},
             )

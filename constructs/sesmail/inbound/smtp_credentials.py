@@ -37,14 +37,16 @@ class SmtpCredentials(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        identity_arn: str,
+        identity_arn: str | Sequence[str],
         from_addresses: Sequence[str],
         encryption_key: kms.IKey | None = None,
         rotation_token: str = "1",
         configuration_set_arn: str | None = None,
     ) -> None:
         """
-        :param identity_arn: ARN of the SES identity (domain) the user may send through.
+        :param identity_arn: ARN of the SES identity (domain) the user may send through, or a list of them when
+            ``from_addresses`` belong to several domains (one statement; ``ses:FromAddress`` still limits it to
+            ``from_addresses``, and SES sends an address only through its own domain's identity).
         :param from_addresses: the only addresses the user may send as (``ses:FromAddress``); at least one.
         :param encryption_key: KMS key for the secret. Default: a new customer-managed key with rotation enabled.
         :param rotation_token: any string; changing it creates a new access key and deletes the old one.
@@ -58,6 +60,9 @@ class SmtpCredentials(Construct):
         for address in addresses:
             if not is_token(address) and address.count("@") != 1:
                 raise ValueError(f"from_addresses: {address!r} is not an e-mail address")
+        identity_arns = [identity_arn] if isinstance(identity_arn, str) else list(identity_arn)
+        if not identity_arns:
+            raise ValueError("identity_arn: [] must name at least one identity")
         check_configuration_set_arn("configuration_set_arn", configuration_set_arn)
         super().__init__(scope, construct_id)
         region = cdk.Stack.of(self).region
@@ -65,7 +70,7 @@ class SmtpCredentials(Construct):
         self.user.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["ses:SendRawEmail"],
-                resources=[identity_arn, *([configuration_set_arn] if configuration_set_arn else [])],
+                resources=[*identity_arns, *([configuration_set_arn] if configuration_set_arn else [])],
                 # FromAddress is single-valued: ForAllValues would also pass a request without one.
                 conditions={"StringEquals": {"ses:FromAddress": addresses}},
             )

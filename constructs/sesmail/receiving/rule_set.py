@@ -1,4 +1,5 @@
-"""A receipt rule set with ordered, explicitly named rules, activated by a custom resource."""
+"""A receipt rule set with ordered, explicitly named rules, activated by a custom resource; or rules added to a set
+that exists already (:meth:`ReceiptRuleSet.from_existing`, such as WorkMail's active set)."""
 
 from __future__ import annotations
 
@@ -95,6 +96,11 @@ class ReceiptRuleSet(Construct):
     Only one rule set is active per account and region, and CloudFormation cannot activate one: a custom resource
     does, and restores the previously active set when the stack is deleted. It refuses to replace an active set
     it did not activate unless ``take_over_active_rule_set`` is set.
+
+    :meth:`from_existing` adds rules to a set the stack does not own (no ``AWS::SES::ReceiptRuleSet``, no
+    activation): the first rule has no ``After`` and so goes to the start of that set, ahead of its own rules
+    (CreateReceiptRule: "If this parameter is null, the new rule is inserted at the beginning of the rule list"),
+    each later one after the previous. Deleting the stack deletes only these rules.
     """
 
     def __init__(
@@ -106,8 +112,11 @@ class ReceiptRuleSet(Construct):
         activate: bool = True,
         take_over_active_rule_set: bool = False,
         take_over_hint: str | None = None,
+        existing: bool = False,
     ) -> None:
         """
+        :param existing: default ``False``, the stack creates the set. ``True``: the set exists already (prefer
+            :meth:`from_existing`); only rules are created, nothing is activated, ``activate`` is ignored.
         :param rule_set_name: the set's name (1-64 letters, digits, ``_``, ``-``), part of every rule's ARN.
         :param activate: default ``True``, the set becomes the account's active set in this region once its rules
             exist. ``False`` leaves activation to you (for example while migrating from another set).
@@ -118,14 +127,22 @@ class ReceiptRuleSet(Construct):
         """
         super().__init__(scope, construct_id)
         check_rule_set_name("rule_set_name", rule_set_name)
+        if existing and take_over_active_rule_set:
+            raise ValueError(
+                "take_over_active_rule_set: True with existing=True; rules added to an existing set activate nothing"
+            )
         stack = cdk.Stack.of(self)
         if not is_token(stack.region):
             regions.check_receiving_region(stack.region, "region")
         self.rule_set_name = rule_set_name
         self.rule_set_arn = rule_set_arn(stack, rule_set_name)
-        self.resource = ses.CfnReceiptRuleSet(self, "Resource", rule_set_name=rule_set_name)
+        self.existing = existing
+        self.resource: ses.CfnReceiptRuleSet | None = None
         self.rules: list[ReceiptRule] = []
         self.activation: ReceiptRuleSetActivation | None = None
+        if existing:
+            return
+        self.resource = ses.CfnReceiptRuleSet(self, "Resource", rule_set_name=rule_set_name)
         if activate:
             self.activation = ReceiptRuleSetActivation(
                 self,
@@ -136,6 +153,14 @@ class ReceiptRuleSet(Construct):
             )
             # Activate only a complete set; on delete, deactivate before SES can be asked to delete an active set.
             self.activation.node.add_dependency(self.resource)
+
+    @classmethod
+    def from_existing(cls, scope: Construct, construct_id: str, *, rule_set_name: str) -> ReceiptRuleSet:
+        """Rules placed at the start of ``rule_set_name``, a set this stack neither creates nor activates.
+
+        :param rule_set_name: the existing set (for an existing WorkMail organization, its active ``INBOUND_MAIL``).
+        """
+        return cls(scope, construct_id, rule_set_name=rule_set_name, existing=True)
 
     def add_rule(
         self,
@@ -165,7 +190,8 @@ class ReceiptRuleSet(Construct):
             scan_enabled=scan_enabled,
             tls_required=tls_required,
         )
-        rule.node.add_dependency(self.resource)
+        if self.resource is not None:
+            rule.node.add_dependency(self.resource)
         if self.activation is not None:
             self.activation.node.add_dependency(rule)
         self.rules.append(rule)

@@ -1,0 +1,224 @@
+"""Beside an existing WorkMail organization: sesmail's rules go at the start of WorkMail's own active set, store only,
+and nothing that would reject or divert a recipient WorkMail accepts is allowed; the old takeover design migrates
+through the activation's Delete, which restores WorkMail's set."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import aws_cdk as cdk
+import aws_cdk.aws_s3 as s3
+import boto3
+import pytest
+from aws_cdk import assertions
+from moto import mock_aws
+
+from sesmail.receiving import ReceiptRuleSet, S3Action
+from stacks.settings import SettingsError, parse_environment
+from tests.conftest import build_app, cfn_event, load_handler, no_sleep
+
+ORG_ID = "m-0123456789abcdef0123456789abcdef"
+WORKMAIL_ENV: dict[str, Any] = {
+    "account": "111122223333",
+    "region": "eu-west-1",
+    "domain": "example.com",
+    "mailboxes": ["info", "support"],
+    "workmail": {"organizationId": ORG_ID},
+}
+FUNCTION_ARN = "arn:aws:lambda:eu-west-1:111122223333:function:triage"
+TOPIC_ARN = "arn:aws:sns:eu-west-1:111122223333:mail-events"
+
+
+def _template(raw: dict[str, Any]) -> dict[str, Any]:
+    app = build_app(environments={"prod": raw})  # with cdk-nag: unacknowledged findings raise
+    return dict(assertions.Template.from_stack(app.node.find_child("sesmail-prod")).to_json())  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return _template(WORKMAIL_ENV)
+
+
+def _of_type(template: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [r for r in template["Resources"].values() if r["Type"] == kind]
+
+
+def test_no_rule_set_and_no_activation_beside_workmail(template: dict[str, Any]) -> None:
+    """The organization's set stays the active one: the stack creates no set and activates none, so deleting the
+    stack deletes only its own rules (AWS::SES::ReceiptRule is "a receipt rule" of ``RuleSetName``; nothing else
+    of the set is in the template)."""
+    assert not _of_type(template, "AWS::SES::ReceiptRuleSet")
+    assert not _of_type(template, "Custom::SesReceiptRuleSetActivation")
+    assert "ses:SetActiveReceiptRuleSet" not in json.dumps(template)
+    assert all("DeletionPolicy" not in r for r in _of_type(template, "AWS::SES::ReceiptRule"))
+
+
+def test_rules_go_first_in_the_workmail_set_and_only_store(template: dict[str, Any]) -> None:
+    """CloudFormation AWS::SES::ReceiptRule ``After``: "The name of an existing rule after which the new rule is
+    placed. If this parameter is null, the new rule is inserted at the beginning of the rule list"
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ses-receiptrule.html).
+    The first rule has no After, so sesmail's rules come before WorkMail's own rule, which "Amazon WorkMail adds
+    ... automatically during its setup procedure" (WorkmailAction, same reference) and which still delivers every
+    recipient: a WorkMail action in sesmail's rules would deliver twice."""
+    rules = [r["Properties"] for r in _of_type(template, "AWS::SES::ReceiptRule")]
+    assert [(p["RuleSetName"], p.get("After"), p["Rule"]["Name"]) for p in rules] == [
+        ("INBOUND_MAIL", None, "mailbox-info"),
+        ("INBOUND_MAIL", "mailbox-info", "mailbox-support"),
+    ]
+    for props in rules:
+        assert [list(action) for action in props["Rule"]["Actions"]] == [["S3Action"]]
+
+
+def test_bucket_policy_names_the_rules_in_the_workmail_set(template: dict[str, Any]) -> None:
+    """SES writes to the bucket as the rule: aws:SourceArn is the rule's ARN, which contains the set's name."""
+    policy = json.dumps(_of_type(template, "AWS::S3::BucketPolicy"))
+    assert "receipt-rule-set/INBOUND_MAIL:receipt-rule/mailbox-info" in policy
+    assert "receipt-rule-set/sesmail-prod" not in policy
+
+
+def test_workmail_rule_set_name_is_a_setting() -> None:
+    raw = copy.deepcopy(WORKMAIL_ENV)
+    raw["workmail"]["ruleSetName"] = "org-inbound"
+    settings = parse_environment("prod", raw)
+    assert settings.receiving is not None and settings.receiving.rule_set_name == "org-inbound"
+    raw["workmail"]["ruleSetName"] = "bad name"
+    with pytest.raises(SettingsError, match=r"^environments.prod.workmail.ruleSetName: 'bad name' is not a receipt"):
+        parse_environment("prod", raw)
+
+
+def _error(raw: dict[str, Any]) -> str:
+    with pytest.raises(SettingsError) as error:
+        parse_environment("prod", raw)
+    assert "\n" not in str(error.value)
+    return str(error.value)
+
+
+def test_takeover_beside_workmail_is_refused() -> None:
+    """Taking over replaces WorkMail's active set; SES then rejects every recipient no rule of the new set matches
+    ("You can have only one active receipt rule set per AWS Region", SES developer guide, receipt rule sets)."""
+    assert _error({**WORKMAIL_ENV, "takeOverActiveRuleSet": True}).startswith(
+        "environments.prod.takeOverActiveRuleSet: true with workmail would replace WorkMail's rule set"
+    )
+
+
+def test_own_rule_set_name_beside_workmail_is_refused() -> None:
+    assert _error({**WORKMAIL_ENV, "receiving": {"ruleSetName": "mine"}}).startswith(
+        "environments.prod.receiving.ruleSetName: 'mine' with workmail would need its own active set"
+    )
+
+
+@pytest.mark.parametrize(
+    ("action", "why"),
+    [
+        # "The Stop action terminates the evaluation of the receipt rule set"
+        # (https://docs.aws.amazon.com/ses/latest/dg/receiving-email-action-stop.html): WorkMail's rule never runs.
+        ({"type": "stop"}, "stops the rule set"),
+        (
+            {"type": "bounce", "smtpReplyCode": "550", "message": "No", "sender": "postmaster@example.com"},
+            "bounces recipients WorkMail accepts",
+        ),
+        ({"type": "workmail"}, "delivers to WorkMail a second time"),
+        # "Use RequestResponse only to make a mail flow decision, such as whether to stop the receipt rule or the
+        # receipt rule set" (LambdaAction, https://docs.aws.amazon.com/ses/latest/APIReference/API_LambdaAction.html).
+        ({"type": "lambda", "functionArn": FUNCTION_ARN, "invocationType": "RequestResponse"}, "may stop the rule"),
+    ],
+)
+@pytest.mark.parametrize("recipients", [[], ["ceo@example.com"]])
+def test_rules_that_reject_or_divert_workmail_recipients_are_refused(
+    action: dict[str, Any], why: str, recipients: list[str]
+) -> None:
+    rules = [
+        {
+            "name": "extra",
+            "recipients": recipients,
+            "actions": [{"type": "addHeader", "name": "X-A", "value": "1"}, action],
+        }
+    ]
+    message = _error({**WORKMAIL_ENV, "receiving": {"rules": rules}})
+    assert message.startswith(f"environments.prod.receiving.rules[0].actions[1].type: {action['type']!r} in a workmail")
+    assert why in message
+
+
+def test_rules_that_only_observe_are_allowed_beside_workmail() -> None:
+    """An Event Lambda "is invoked asynchronously" (SES Lambda action,
+    https://docs.aws.amazon.com/ses/latest/dg/receiving-email-action-lambda.html) and cannot decide mail flow."""
+    rules = [
+        {
+            "name": "observe",
+            "actions": [
+                {"type": "addHeader", "name": "X-Seen", "value": "1"},
+                {"type": "lambda", "functionArn": FUNCTION_ARN},
+                {"type": "sns", "topicArn": TOPIC_ARN},
+                {"type": "s3", "prefix": "all/"},
+            ],
+        }
+    ]
+    settings = parse_environment("prod", {**WORKMAIL_ENV, "receiving": {"rules": rules}})
+    assert settings.receiving is not None and len(settings.receiving.rules[0].actions) == 4
+
+
+def test_inbound_forwarding_beside_workmail_adds_only_an_event_lambda_to_sesmail_rules() -> None:
+    """Forwarding copies: the forwarder is an Event Lambda action ("invoked asynchronously", SES Lambda action page)
+    after the S3 action of sesmail's own mailbox rules, so WorkMail's rule still runs and delivers."""
+    raw = {**WORKMAIL_ENV, "inbound": {"forwardTo": ["staff@corp.example"]}}
+    template = _template(raw)
+    for rule in _of_type(template, "AWS::SES::ReceiptRule"):
+        actions = rule["Properties"]["Rule"]["Actions"]
+        assert [list(a) for a in actions] == [["S3Action"], ["LambdaAction"]]
+        assert actions[1]["LambdaAction"]["InvocationType"] == "Event"
+
+
+def test_existing_set_construct_creates_rules_only() -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "S", env=cdk.Environment(account="111122223333", region="eu-west-1"))
+    bucket = s3.Bucket(stack, "B")
+    rule_set = ReceiptRuleSet.from_existing(stack, "Set", rule_set_name="INBOUND_MAIL")
+    rule_set.add_rule("a", actions=[S3Action(bucket=bucket)], recipients=["a@example.com"])
+    rule_set.add_rule("b", actions=[S3Action(bucket=bucket)], recipients=["b@example.com"])
+    template = assertions.Template.from_stack(stack)
+    template.resource_count_is("AWS::SES::ReceiptRuleSet", 0)
+    template.resource_count_is("AWS::SES::ReceiptRule", 2)
+    assert rule_set.resource is None and rule_set.activation is None and rule_set.existing
+    with pytest.raises(ValueError, match=r"^take_over_active_rule_set: True with existing=True"):
+        ReceiptRuleSet(stack, "Bad", rule_set_name="INBOUND_MAIL", existing=True, take_over_active_rule_set=True)
+
+
+activation = load_handler("rule_set_activation")
+
+
+@pytest.fixture()
+def ses_ssm() -> Iterator[tuple[Any, Any]]:
+    with mock_aws():
+        ses = boto3.client("ses", region_name="eu-west-1")
+        for name in ("INBOUND_MAIL", "sesmail-prod"):
+            ses.create_receipt_rule_set(RuleSetName=name)
+        ses.set_active_receipt_rule_set(RuleSetName="INBOUND_MAIL")
+        yield ses, boto3.client("ssm", region_name="eu-west-1")
+
+
+def _active(ses: Any) -> str | None:
+    return ses.describe_active_receipt_rule_set().get("Metadata", {}).get("Name")
+
+
+def test_migration_from_the_takeover_design_restores_workmail_set_on_update(ses_ssm: tuple[Any, Any]) -> None:
+    """The old design's stack took over INBOUND_MAIL with its activation. The update to this design removes the
+    activation resource; CloudFormation deletes removed resources in the update's cleanup, after the new rules exist
+    in INBOUND_MAIL, and the activation's Delete restores the set it recorded as previous: INBOUND_MAIL is active
+    again, now with sesmail's rules in it, and no moment is left without an active set."""
+    ses, ssm = ses_ssm
+    props = {"RuleSetName": "sesmail-prod", "TakeOverActiveRuleSet": "true"}
+    created = activation.on_event(cfn_event("Create", props), ses=ses, ssm=ssm, sleep=no_sleep)
+    assert _active(ses) == "sesmail-prod" and created["Data"]["PreviousRuleSetName"] == "INBOUND_MAIL"
+    # The update's new rules, placed at the start of WorkMail's set while the old set is still active.
+    ses.create_receipt_rule(
+        RuleSetName="INBOUND_MAIL", Rule={"Name": "mailbox-info", "Recipients": ["info@example.com"]}
+    )
+    activation.on_event(
+        cfn_event("Delete", props, physical_id=created["PhysicalResourceId"]), ses=ses, ssm=ssm, sleep=no_sleep
+    )
+    assert _active(ses) == "INBOUND_MAIL"
+    described = ses.describe_active_receipt_rule_set()
+    assert [r["Name"] for r in described["Rules"]] == ["mailbox-info"]
