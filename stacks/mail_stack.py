@@ -11,6 +11,7 @@ from sesmail.inbound import InboundParser, MailForwarder, SmtpCredentials
 from sesmail.sending import DelegateSender, EmailTemplate, MailConfigurationSet, SendConditions
 from sesmail.sending.example_sender import ExampleSender
 
+from .alarms import build_alarms
 from .inbound_settings import InboundSettings
 from .receiving import Receiving, build_receiving
 from .settings import EnvironmentSettings, SendingSettings
@@ -104,6 +105,8 @@ class MailStack(cdk.Stack):
                     from_addresses=tuple(self.mail_domain.address(box) for box in delegate.from_mailboxes)
                 ),
             )
+        # Last, so that every alarm of the stack reports to the environment's alarm topic.
+        self.alarms = build_alarms(self, settings.alarms)
 
     def _inbound(self, settings: EnvironmentSettings, inbound: InboundSettings, receiving: Receiving) -> None:
         """The WorkMail-free path: parse every stored message, forward it to staff, SMTP credentials to reply."""

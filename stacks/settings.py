@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sesmail import regions
@@ -21,6 +21,7 @@ from sesmail.validation import (
     check_workmail_organization_id,
 )
 
+from .alarm_settings import AlarmSettings, parse_alarms
 from .inbound_settings import InboundSettings, parse_inbound
 from .reader import Reader, SettingsError, check_one_of
 from .receiving_settings import ReceivingSettings, mailbox_rule_name, parse_receiving
@@ -94,6 +95,8 @@ class EnvironmentSettings:
     take_over_active_rule_set: bool = False
     #: the WorkMail-free path: parsing, forwarding to staff, SMTP send-as credentials.
     inbound: InboundSettings | None = None
+    #: who is told about the stack's alarms.
+    alarms: AlarmSettings = field(default_factory=AlarmSettings)
 
     @property
     def stack_name(self) -> str:
@@ -195,6 +198,7 @@ def parse_environment(name: str, raw: Any) -> EnvironmentSettings:
         receiving=parse_receiving(reader, name, tuple(mailbox_rule_name(box) for box in mailboxes), workmail_arn),
         take_over_active_rule_set=reader.get("takeOverActiveRuleSet", bool, default=False),
         inbound=parse_inbound(reader, tuple(f"{box}@{domain}" for box in mailboxes)),
+        alarms=parse_alarms(reader),
     )
     if settings.workmail is not None and region not in regions.WORKMAIL_REGIONS:
         supported = ", ".join(sorted(regions.WORKMAIL_REGIONS))
