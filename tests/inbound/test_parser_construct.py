@@ -44,7 +44,7 @@ def template(mail_stack: tuple[cdk.Stack, MailBucket, InboundParser, assertions.
     return mail_stack[3]
 
 
-def test_function_no_retries_and_limits(template: assertions.Template) -> None:
+def test_function_retries_transient_errors_and_limits(template: assertions.Template) -> None:
     template.has_resource_properties(
         "AWS::Lambda::Function",
         {
@@ -53,7 +53,10 @@ def test_function_no_retries_and_limits(template: assertions.Template) -> None:
             "Environment": {"Variables": assertions.Match.object_like({"MAX_MESSAGE_BYTES": "52428800"})},
         },
     )
-    template.has_resource_properties("AWS::Lambda::EventInvokeConfig", {"MaximumRetryAttempts": 0})
+    # It raises only when it cannot write its record (transient): retried, see tests/inbound/test_failures.py.
+    template.has_resource_properties(
+        "AWS::Lambda::EventInvokeConfig", {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 21600}
+    )
 
 
 def test_notification_filtered_by_prefix(template: assertions.Template) -> None:

@@ -11,7 +11,7 @@ from constructs import Construct
 from .._assets import handler_code
 from .._provider import lambda_role
 from ._permissions import acknowledge_notifications_handler, grant_objects
-from .failures import InboundFailures
+from .failures import MAX_EVENT_AGE, RETRY_ATTEMPTS, InboundFailures
 
 #: The handler's outputs beside each message ``<key>``: its document and its attachments.
 OUTPUT_SUFFIXES = (".json", ".attachments/*")
@@ -23,8 +23,11 @@ class InboundParser(Construct):
     It also accepts an SES receipt rule's Lambda action placed after the rule's S3 action that stores into ``bucket``
     under ``prefix`` (the environment tells the handler where that message is).
 
-    The function is invoked asynchronously by S3 with no retries: the handler records its own failures in the JSON
-    document instead of raising, so a retry could only repeat them. Its role (:attr:`role`) may read objects under
+    The function is invoked asynchronously by S3. The handler records a message's parse problems in its JSON document
+    instead of raising; it raises only when it cannot write even that record (S3 or KMS throttled or failing), which
+    is transient, so Lambda retries it twice within six hours (the writes are idempotent), then keeps the invocation
+    record, with the S3 event and so the message's key, in the stack's failure queue (:class:`InboundFailures`).
+    Its role (:attr:`role`) may read objects under
     ``prefix``, write only ``*.json`` and ``*.attachments/*`` objects there, use the bucket's KMS key for exactly
     that, and write its own log group; no managed policies.
     """
@@ -61,7 +64,8 @@ class InboundParser(Construct):
             role=self.role,
             memory_size=memory_size,
             timeout=cdk.Duration.minutes(5),
-            retry_attempts=0,
+            retry_attempts=RETRY_ATTEMPTS,
+            max_event_age=MAX_EVENT_AGE,
             on_failure=InboundFailures.of(self).destination,
             log_group=log_group,
             # BUCKET_NAME and OBJECT_PREFIX: where an SES Lambda action's message is (its event names no object).
