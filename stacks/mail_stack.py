@@ -66,6 +66,7 @@ class MailStack(cdk.Stack):
             mail_from_subdomain=settings.mail_from_subdomain,
             dmarc_policy=settings.dmarc_policy,
             dmarc_report_address=settings.dmarc_report_address,
+            existing_identity=settings.existing_identity,
         )
         workmail_organization_arn = None
         if settings.workmail is not None:

@@ -97,6 +97,8 @@ class EnvironmentSettings:
     inbound: InboundSettings | None = None
     #: who is told about the stack's alarms.
     alarms: AlarmSettings = field(default_factory=AlarmSettings)
+    #: the domain's SES identity exists already (verified outside this stack): reference it, create none.
+    existing_identity: bool = False
 
     @property
     def stack_name(self) -> str:
@@ -199,6 +201,7 @@ def parse_environment(name: str, raw: Any) -> EnvironmentSettings:
         take_over_active_rule_set=reader.get("takeOverActiveRuleSet", bool, default=False),
         inbound=parse_inbound(reader, tuple(f"{box}@{domain}" for box in mailboxes)),
         alarms=parse_alarms(reader),
+        existing_identity=reader.get("existingIdentity", bool, default=False),
     )
     if settings.workmail is not None and region not in regions.WORKMAIL_REGIONS:
         supported = ", ".join(sorted(regions.WORKMAIL_REGIONS))
