@@ -115,7 +115,10 @@ class MailStack(cdk.Stack):
         # SES authorizes a send on the identity's default configuration set too, not only on the identity.
         configuration_set_arn = self.configuration_set.configuration_set_arn
         if inbound.parse:
-            InboundParser(self, "InboundParser", bucket=bucket)
+            # Notified of mail stored under each mailbox's prefix (and extra rules' prefixes in the mail bucket) only.
+            rules = settings.receiving.rules if settings.receiving else ()
+            extra = [a.prefix for rule in rules for a in rule.actions if a.type == "s3" and a.bucket_name is None]
+            InboundParser(self, "InboundParser", bucket=bucket, mail_prefixes=[*receiving.mailbox_prefixes, *extra])
         if inbound.forward_to:
             forwarder = MailForwarder(
                 self,
