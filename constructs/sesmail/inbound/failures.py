@@ -35,8 +35,8 @@ class InboundFailures(Construct):
     """The stack's failure queue for the parser and forwarder (SSE-SQS, TLS only, messages kept 14 days), with an
     alarm when it holds anything and one per function on its ``Errors`` metric.
 
-    :attr:`alarms` holds every alarm; give them an action (``alarm.add_alarm_action``) to be told, e.g. an SNS topic
-    with your on-call address.
+    :attr:`alarms` holds every alarm; ``sesmail.MailAlarms(...).watch(*failures.alarms)`` (or ``watch_all(stack)``)
+    sends them to an alarm topic, as the app does for every environment.
     """
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
