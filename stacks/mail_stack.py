@@ -11,6 +11,7 @@ from sesmail.inbound import InboundParser, MailForwarder, SmtpCredentials
 from sesmail.sending import DelegateSender, EmailTemplate, MailConfigurationSet, SendConditions
 from sesmail.sending.example_sender import ExampleSender
 
+from .alarms import build_alarms
 from .inbound_settings import InboundSettings
 from .receiving import Receiving, build_receiving
 from .settings import DelegateSettings, DomainSettings, EnvironmentSettings, SendingSettings
@@ -81,6 +82,8 @@ class MailStack(cdk.Stack):
             )
         for delegate in sending.delegates:
             self._delegate(settings, delegate)
+        # Last, so that every alarm of the stack reports to the environment's alarm topic.
+        self.alarms = build_alarms(self, settings.alarms)
 
     def _mail_domain(self, domain: DomainSettings) -> MailDomain:
         zone = None
@@ -101,6 +104,7 @@ class MailStack(cdk.Stack):
             receive_mail=not domain.send_only,
             dmarc_policy=domain.dmarc_policy,
             dmarc_report_address=domain.dmarc_report_address,
+            existing_identity=domain.existing_identity,
         )
 
     def _identity_arns(self, addresses: tuple[str, ...]) -> list[str]:
@@ -132,7 +136,10 @@ class MailStack(cdk.Stack):
         # SES authorizes a send on the identity's default configuration set too, not only on the identity.
         configuration_set_arn = self.configuration_set.configuration_set_arn
         if inbound.parse:
-            InboundParser(self, "InboundParser", bucket=bucket)
+            # Notified of mail stored under each mailbox's prefix (and extra rules' prefixes in the mail bucket) only.
+            rules = settings.receiving.rules if settings.receiving else ()
+            extra = [a.prefix for rule in rules for a in rule.actions if a.type == "s3" and a.bucket_name is None]
+            InboundParser(self, "InboundParser", bucket=bucket, mail_prefixes=[*receiving.mailbox_prefixes, *extra])
         addresses = receiving.mailbox_addresses
         identities = self._identity_arns(addresses)
         if inbound.forward_to:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sesmail import regions
@@ -22,6 +22,7 @@ from sesmail.validation import (
     check_workmail_organization_id,
 )
 
+from .alarm_settings import AlarmSettings, parse_alarms
 from .inbound_settings import InboundSettings, parse_inbound
 from .reader import Reader, SettingsError, check_one_of
 from .receiving_settings import ReceivingSettings, mailbox_rule_name, parse_receiving
@@ -76,6 +77,8 @@ class DomainSettings:
     send_only: bool = False
     #: ``""`` for the first domain, else the domain with ``.`` as ``-`` (``example-net``).
     slug: str = ""
+    #: the domain's SES identity exists already (verified outside this stack): reference it, create none.
+    existing_identity: bool = False
 
     def addresses(self) -> tuple[str, ...]:
         """The mailboxes as full addresses."""
@@ -148,6 +151,8 @@ class EnvironmentSettings:
     take_over_active_rule_set: bool = False
     #: the WorkMail-free path: parsing, forwarding to staff, SMTP send-as credentials.
     inbound: InboundSettings | None = None
+    #: who is told about the stack's alarms.
+    alarms: AlarmSettings = field(default_factory=AlarmSettings)
     #: every domain, the first one first; ``()`` when built by hand with the short form's fields only.
     domains: tuple[DomainSettings, ...] = ()
 
@@ -234,6 +239,7 @@ def _domain(reader: Reader, slug: str, *, allow_send_only: bool) -> DomainSettin
         dmarc_report_address=_optional(reader, "dmarcReportAddress", _check_address),
         send_only=send_only,
         slug=slug,
+        existing_identity=reader.get("existingIdentity", bool, default=False),
     )
     if not send_only:
         for i, box in enumerate(mailboxes):
@@ -254,6 +260,7 @@ def _domains(reader: Reader) -> tuple[DomainSettings, ...]:
         "mailFromSubdomain",
         "dmarcPolicy",
         "dmarcReportAddress",
+        "existingIdentity",
     ):
         if key in reader.raw:
             raise SettingsError(f"{reader.key(key)}: not allowed with domains (give it in the domains entry)")
@@ -351,6 +358,7 @@ def parse_environment(name: str, raw: Any) -> EnvironmentSettings:
         take_over_active_rule_set=take_over,
         inbound=parse_inbound(reader, tuple(a for d in domains if not d.send_only for a in d.addresses())),
         domains=domains,
+        alarms=parse_alarms(reader),
     )
     if settings.workmail is not None and region not in regions.WORKMAIL_REGIONS:
         supported = ", ".join(sorted(regions.WORKMAIL_REGIONS))

@@ -59,6 +59,7 @@ def test_stateful_logical_ids_are_stable(
 
 def test_stateful_resources_survive_stack_delete_and_replacement(example_template: Template) -> None:
     resources = example_template.to_json()["Resources"]
-    for logical_id in [*STATEFUL_KEY_LOGICAL_IDS, *STATEFUL_LOGICAL_IDS["AWS::S3::Bucket"]]:
+    stateful = [logical_id for logical_ids in STATEFUL_LOGICAL_IDS.values() for logical_id in logical_ids]
+    for logical_id in [*STATEFUL_KEY_LOGICAL_IDS, *stateful]:
         assert resources[logical_id]["DeletionPolicy"] == "Retain", logical_id
         assert resources[logical_id]["UpdateReplacePolicy"] == "Retain", logical_id

@@ -21,6 +21,7 @@ _EXPORTS = {
     "InboundFailures": "inbound",
     "InboundParser": "inbound",
     "MailConfigurationSet": "sending",
+    "MailAlarms": "alarms",
     "MailDomain": "mail_domain",
     "MailForwarder": "inbound",
     "SendConditions": "sending",
@@ -56,6 +57,7 @@ __all__ = [
     "InboundFailures",
     "InboundParser",
     "LambdaAction",
+    "MailAlarms",
     "MailBucket",
     "MailConfigurationSet",
     "MailDomain",
@@ -77,6 +79,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from .alarms import MailAlarms
     from .dns import DnsRecord
     from .identity_policy import IdentityPolicy, IdentityPolicyProvider
     from .inbound import InboundFailures, InboundParser, MailForwarder, SmtpCredentials

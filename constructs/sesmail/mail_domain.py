@@ -25,6 +25,12 @@ class MailDomain(Construct):
     Creates the SES domain identity with Easy DKIM (RSA 2048) and a custom MAIL FROM subdomain, and the DNS records
     that make it work: three DKIM CNAMEs, the MAIL FROM MX and SPF, the inbound MX and a DMARC record. With a hosted
     zone, the records are created there; without one, each record is a stack output to paste at the DNS provider.
+
+    The identity is retained when the stack is deleted and when a change would replace it (``DeletionPolicy`` and
+    ``UpdateReplacePolicy`` ``Retain``): its DKIM keys, and so every sender's signatures, and WorkMail depend on it.
+    A domain that already has an identity in the account and region is adopted either by CloudFormation's import
+    (``cdk deploy --import-existing-resources``: the identity's name is the static ``EmailIdentity`` property) or
+    with ``existing_identity=True`` (see the README, "Adopting a domain that already has an SES identity").
     """
 
     def __init__(
@@ -39,6 +45,7 @@ class MailDomain(Construct):
         dmarc_policy: str = "none",
         dmarc_report_address: str | None = None,
         configuration_set: ses.IConfigurationSet | None = None,
+        existing_identity: bool = False,
     ) -> None:
         """
         :param domain_name: the domain to send as, such as ``example.com``.
@@ -50,6 +57,11 @@ class MailDomain(Construct):
         :param dmarc_policy: default ``none`` (monitor only); ``quarantine`` or ``reject`` once reports look clean.
         :param dmarc_report_address: default ``None``, no aggregate reports. An address receives them (``rua``).
         :param configuration_set: default ``None``, sends use no configuration set unless they name one.
+        :param existing_identity: default ``False``, the identity is created (and retained). ``True`` uses the
+            identity that already exists in the stack's account and region and creates none: grants and policies name
+            its ARN as usual, but its DKIM, MAIL FROM and default configuration set stay as they are (no DKIM or MAIL
+            FROM records are published: Easy DKIM's tokens of an existing identity are not known at synth), and
+            :attr:`identity` is a reference without DKIM attributes.
         """
         super().__init__(scope, construct_id)
         check_domain("domain_name", domain_name)
@@ -72,15 +84,24 @@ class MailDomain(Construct):
         #: the identity's default configuration set, or ``None``.
         self.configuration_set = configuration_set
         self.mail_from_domain = f"{mail_from_subdomain}.{domain_name}"
-        self.identity = ses.EmailIdentity(
-            self,
-            "Resource",
-            identity=ses.Identity.domain(domain_name),
-            dkim_identity=ses.DkimIdentity.easy_dkim(ses.EasyDkimSigningKeyLength.RSA_2048_BIT),
-            mail_from_domain=self.mail_from_domain,
-            mail_from_behavior_on_mx_failure=ses.MailFromBehaviorOnMxFailure.USE_DEFAULT_VALUE,
-            configuration_set=configuration_set,
-        )
+        #: whether the identity existed before and is only referenced (``existing_identity``).
+        self.existing_identity = existing_identity
+        self.identity: ses.IEmailIdentity
+        if existing_identity:
+            self.identity = ses.EmailIdentity.from_email_identity_name(self, "Resource", domain_name)
+        else:
+            identity = ses.EmailIdentity(
+                self,
+                "Resource",
+                identity=ses.Identity.domain(domain_name),
+                dkim_identity=ses.DkimIdentity.easy_dkim(ses.EasyDkimSigningKeyLength.RSA_2048_BIT),
+                mail_from_domain=self.mail_from_domain,
+                mail_from_behavior_on_mx_failure=ses.MailFromBehaviorOnMxFailure.USE_DEFAULT_VALUE,
+                configuration_set=configuration_set,
+            )
+            # Replacing or deleting it would drop its DKIM keys: every sender's DKIM CNAMEs would point at nothing.
+            identity.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+            self.identity = identity
         #: ``arn:<partition>:ses:<region>:<account>:identity/<domain>``: the Resource of identity policies.
         self.identity_arn = stack.format_arn(
             service="ses", resource="identity", resource_name=domain_name, arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME
@@ -95,14 +116,16 @@ class MailDomain(Construct):
     def _records(
         self, region: str, receive_mail: bool, dmarc_policy: str, dmarc_report_address: str | None
     ) -> list[DnsRecord]:
+        records = []
         identity = self.identity
-        records = [
-            DnsRecord("DkimToken1", identity.dkim_dns_token_name1, "CNAME", identity.dkim_dns_token_value1),
-            DnsRecord("DkimToken2", identity.dkim_dns_token_name2, "CNAME", identity.dkim_dns_token_value2),
-            DnsRecord("DkimToken3", identity.dkim_dns_token_name3, "CNAME", identity.dkim_dns_token_value3),
-            DnsRecord("MailFromMx", self.mail_from_domain, "MX", f"10 {regions.mail_from_mx_endpoint(region)}"),
-            DnsRecord("MailFromSpf", self.mail_from_domain, "TXT", "v=spf1 include:amazonses.com ~all"),
-        ]
+        if isinstance(identity, ses.EmailIdentity):
+            records = [
+                DnsRecord("DkimToken1", identity.dkim_dns_token_name1, "CNAME", identity.dkim_dns_token_value1),
+                DnsRecord("DkimToken2", identity.dkim_dns_token_name2, "CNAME", identity.dkim_dns_token_value2),
+                DnsRecord("DkimToken3", identity.dkim_dns_token_name3, "CNAME", identity.dkim_dns_token_value3),
+                DnsRecord("MailFromMx", self.mail_from_domain, "MX", f"10 {regions.mail_from_mx_endpoint(region)}"),
+                DnsRecord("MailFromSpf", self.mail_from_domain, "TXT", "v=spf1 include:amazonses.com ~all"),
+            ]
         if receive_mail:
             records.append(
                 DnsRecord("InboundMx", self.domain_name, "MX", f"10 {regions.inbound_smtp_endpoint(region)}")

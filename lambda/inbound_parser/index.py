@@ -1,4 +1,5 @@
-"""Parse each stored inbound message into ``<key>.json`` beside it, attachments under ``<key>.attachments/``.
+"""Parse each stored inbound message into ``<OUTPUT_PREFIX><key>.json``, attachments under
+``<OUTPUT_PREFIX><key>.attachments/`` (the construct sets ``OUTPUT_PREFIX``, ``parsed/`` by default; unset, beside it).
 
 Trigger: the mail bucket's S3 ``ObjectCreated`` notification (decoupled from the receipt rule, so a parser failure
 never bounces mail; re-parsing is a re-upload or a manual invoke). An SES Lambda action event (``Records[].ses``) is
@@ -55,8 +56,16 @@ MAX_BYTES = int(os.environ.get("MAX_MESSAGE_BYTES", str(50 * 1024 * 1024)))
 READ_CHUNK = 1024 * 1024
 
 
+def output_key(key: str, suffix: str) -> str:
+    """Where the output ``suffix`` (``.json``, ``.attachments/<name>``) of the message ``key`` is written."""
+    return os.environ.get("OUTPUT_PREFIX", "") + key + suffix
+
+
 def is_derived(key: str) -> bool:
-    """Whether ``key`` is one of the parser's own outputs (whose notifications it must ignore)."""
+    """Whether ``key`` is an output (the parser's, or a ``.json`` record beside a message) rather than a message."""
+    output_prefix = os.environ.get("OUTPUT_PREFIX", "")
+    if output_prefix and key.startswith(output_prefix):
+        return True
     return key.endswith(JSON_SUFFIX) or ATTACHMENTS_SUFFIX in key
 
 
@@ -116,8 +125,9 @@ def process(s3: Any, bucket: str, key: str, ses: dict[str, Any] | None) -> dict[
         document = {**base, "status": "unparsed", "errors": [f"{type(error).__name__}: {error}"], "truncated": []}
         # ASCII escapes: this record is written whatever the error text holds.
         body = json.dumps(json_safe(document), ensure_ascii=True).encode()
-    s3.put_object(Bucket=bucket, Key=key + JSON_SUFFIX, Body=body, ContentType="application/json")
-    return {"key": key + JSON_SUFFIX, "status": document["status"], "errors": len(document.get("errors", []))}
+    written = output_key(key, JSON_SUFFIX)
+    s3.put_object(Bucket=bucket, Key=written, Body=body, ContentType="application/json")
+    return {"key": written, "status": document["status"], "errors": len(document.get("errors", []))}
 
 
 def _parsed(s3: Any, bucket: str, key: str, ses: dict[str, Any] | None, base: dict[str, Any]) -> dict[str, Any]:
@@ -143,7 +153,7 @@ def _parsed(s3: Any, bucket: str, key: str, ses: dict[str, Any] | None, base: di
         if infected:
             described["skipped"] = "virus verdict FAIL"
             continue
-        described["key"] = f"{key}{ATTACHMENTS_SUFFIX}{attachment.safe_name}"
+        described["key"] = output_key(key, f"{ATTACHMENTS_SUFFIX}{attachment.safe_name}")
         # The sha256 just computed doubles as S3's integrity check, so botocore need not hash it again.
         s3.put_object(
             Bucket=bucket,
@@ -168,7 +178,7 @@ def handler(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:
         try:
             results.append(process(s3, bucket, key, ses))
         except Exception:  # the record itself could not be written: try the others, then fail the invocation
-            LOG.exception("could not write s3://%s/%s%s", bucket, key, JSON_SUFFIX)
+            LOG.exception("could not write s3://%s/%s", bucket, output_key(key, JSON_SUFFIX))
             lost.append(f"s3://{bucket}/{key}")
     LOG.info("%s", json.dumps(results))
     if lost:

@@ -275,7 +275,7 @@ def test_round_trip_times_out_with_progress(app_dir: Path) -> None:
 @pytest.mark.usefixtures("aws")
 def test_round_trip_reports_each_hop(app_dir: Path) -> None:
     """The message stored under the recipient's prefix (written here as SES's S3 action would, since moto does not run
-    receipt rules) and its parsed ``<key>.json`` beside it: each hop reported with its time."""
+    receipt rules) and its parsed ``parsed/<key>.json``: each hop reported with its time."""
     from sesmail.doctor import round_trip
 
     live, deployment = _round_trip_live(app_dir, "example")
@@ -302,7 +302,7 @@ def test_round_trip_reports_each_hop(app_dir: Path) -> None:
                 Bucket=bucket, Key="support/abc123", Body=f"Subject: {sent['subject']}\\r\\n\\r\\nhi".encode()
             )
         if now[0] == 10:
-            s3.put_object(Bucket=bucket, Key="support/abc123.json", Body=b"{}")
+            s3.put_object(Bucket=bucket, Key="parsed/support/abc123.json", Body=b"{}")
 
     checks = round_trip.run(live, timeout=60, interval=5, clock=lambda: now[0], sleep=sleep)
     assert [(c.subject.split(" ")[0], c.status) for c in checks] == [
@@ -312,7 +312,7 @@ def test_round_trip_reports_each_hop(app_dir: Path) -> None:
         ("forwarded", "warn"),
     ]
     assert checks[1].found == "5.0s (support/abc123)"
-    assert checks[2].found == "10.0s (support/abc123.json)"
+    assert checks[2].found == "10.0s (parsed/support/abc123.json)"
 
 
 def test_doctor_does_not_load_aws_cdk() -> None:

@@ -45,8 +45,35 @@ def test_both_functions_send_failed_invocations_to_one_encrypted_queue_kept_14_d
         assert config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"] == {
             "Fn::GetAtt": [queue_id, "Arn"]
         }
-    retries = sorted(c["Properties"]["MaximumRetryAttempts"] for c in configs.values())
-    assert retries == [0, 2], "the parser records its own failures; the forwarder's claim makes retries safe"
+    assert sorted(c["Properties"]["MaximumRetryAttempts"] for c in configs.values()) == [2, 2]
+
+
+def test_transient_errors_are_retried_and_what_still_fails_is_recorded_with_the_s3_event() -> None:
+    """Lambda's asynchronous error handling: "Retry attempts - The number of times Lambda retries when the function
+    returns an error, between 0 and 2" and "Maximum age of event - ... up to 6 hours"
+    (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-configuring.html); without a setting, "by default
+    Lambda attempts to run it two more times" and retries throttled events "for up to 6 hours by default"
+    (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html). An on-failure destination
+    receives the invocation record, which "contains details about the request and response in JSON format"
+    (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html): its request payload is the
+    S3 event (or the SES Lambda action's event), so the message's bucket and key (or message id) are in it."""
+    stack, template = _template()
+    configs = {
+        stack.resolve(config["Properties"]["FunctionName"])["Ref"]: config["Properties"]
+        for config in template.find_resources("AWS::Lambda::EventInvokeConfig").values()
+    }
+    parser = next(key for key in configs if key.startswith("Parser"))
+    forwarder = next(key for key in configs if key.startswith("Forwarder"))
+    assert configs[parser]["MaximumRetryAttempts"] == 2
+    assert configs[parser]["MaximumEventAgeInSeconds"] == 6 * 3600
+    assert configs[forwarder]["MaximumRetryAttempts"] == 2
+    # Absent: Lambda's default, the same six hours.
+    assert configs[forwarder].get("MaximumEventAgeInSeconds", 6 * 3600) == 6 * 3600
+    for config in configs.values():
+        destination = config["DestinationConfig"]
+        assert set(destination) == {"OnFailure"}, "failures are recorded; successes need no record"
+        assert destination["OnFailure"]["Destination"]["Fn::GetAtt"][0].startswith("SesmailInboundFailuresQueue")
+        assert config["Qualifier"] == "$LATEST"
 
 
 def test_an_alarm_on_the_queue_and_on_each_functions_errors() -> None:

@@ -44,7 +44,7 @@ def template(mail_stack: tuple[cdk.Stack, MailBucket, InboundParser, assertions.
     return mail_stack[3]
 
 
-def test_function_no_retries_and_limits(template: assertions.Template) -> None:
+def test_function_retries_transient_errors_and_limits(template: assertions.Template) -> None:
     template.has_resource_properties(
         "AWS::Lambda::Function",
         {
@@ -53,13 +53,78 @@ def test_function_no_retries_and_limits(template: assertions.Template) -> None:
             "Environment": {"Variables": assertions.Match.object_like({"MAX_MESSAGE_BYTES": "52428800"})},
         },
     )
-    template.has_resource_properties("AWS::Lambda::EventInvokeConfig", {"MaximumRetryAttempts": 0})
+    # It raises only when it cannot write its record (transient): retried, see tests/inbound/test_failures.py.
+    template.has_resource_properties(
+        "AWS::Lambda::EventInvokeConfig", {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 21600}
+    )
+
+
+def _notifications(template: assertions.Template) -> list[dict[str, Any]]:
+    (resource,) = template.find_resources("Custom::S3BucketNotifications").values()
+    return list(resource["Properties"]["NotificationConfiguration"].get("LambdaFunctionConfigurations", []))
+
+
+def _filter_prefixes(configs: list[dict[str, Any]]) -> list[str]:
+    return sorted(
+        rule["Value"]
+        for config in configs
+        for rule in config["Filter"]["Key"]["FilterRules"]
+        if rule["Name"] == "prefix"
+    )
 
 
 def test_notification_filtered_by_prefix(template: assertions.Template) -> None:
-    config = json.dumps(template.find_resources("Custom::S3BucketNotifications"))
-    assert '"Prefix"' in config or '"prefix"' in config
-    assert "inbound/" in config and "s3:ObjectCreated:*" in config
+    (config,) = _notifications(template)
+    assert config["Events"] == ["s3:ObjectCreated:*"]
+    assert _filter_prefixes([config]) == ["inbound/"]
+
+
+def test_notifications_cover_the_mail_prefixes_and_never_the_parsers_output() -> None:
+    """One notification per mail prefix, none overlapping: S3 says "Overlapping prefixes and suffixes are not
+    supported" (FilterRule, https://docs.aws.amazon.com/AmazonS3/latest/API/API_FilterRule.html) and "The same type
+    of filter rule cannot be used more than once" (S3KeyFilter,
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-s3-bucket-s3keyfilter.html).
+    The outputs go under ``parsed/``, which no filter matches, so writing them invokes nothing."""
+    stack = cdk.Stack(_app(), "T", env=ENV)
+    mail = MailBucket(stack, "Mail")
+    prefixes = ["info/", "support/", "example.co.jp/info/", "support/", "info/archive/"]
+    parser = InboundParser(stack, "Parser", bucket=mail.bucket, mail_prefixes=prefixes)
+    filters = _filter_prefixes(_notifications(assertions.Template.from_stack(stack)))
+    assert filters == parser.mail_prefixes == ["example.co.jp/info/", "info/", "support/"]
+    outputs = [f"parsed/{p}0123abcd{suffix}" for p in filters for suffix in (".json", ".attachments/a.pdf")]
+    assert not any(output.startswith(p) for output in outputs for p in filters)
+    stored = [f"{p}0123abcd" for p in prefixes]
+    assert all(any(key.startswith(p) for p in filters) for key in stored)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"mail_prefixes": ["parsed/"]}, "output_prefix: 'parsed/' overlaps the mail prefix 'parsed/'; choose another"),
+        ({"mail_prefixes": ["p"]}, "output_prefix: 'parsed/' overlaps the mail prefix 'p'; choose another"),
+        ({"mail_prefixes": []}, "mail_prefixes: [] must name at least one prefix"),
+        (
+            {"mail_prefixes": ["/info/"]},
+            "mail_prefixes: '/info/' must be at most 1024 characters and not start with '/'",
+        ),
+    ],
+)
+def test_bad_prefixes_are_one_line(kwargs: dict[str, Any], message: str) -> None:
+    stack = cdk.Stack(_app(), "T", env=ENV)
+    with pytest.raises(ValueError) as error:
+        InboundParser(stack, "Parser", bucket=s3.Bucket.from_bucket_name(stack, "Mail", "mail-bucket"), **kwargs)
+    assert str(error.value) == message
+
+
+def test_handler_skips_what_is_under_the_output_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.conftest import load_handler
+
+    monkeypatch.setenv("OUTPUT_PREFIX", "parsed/")
+    index = load_handler("inbound_parser")
+    assert index.is_derived("parsed/info/abc")
+    assert index.is_derived("info/abc.forward.json"), "another function's record beside the message"
+    assert not index.is_derived("info/abc")
+    assert index.output_key("info/abc", ".json") == "parsed/info/abc.json"
 
 
 def test_role_policy_is_exactly_what_the_handler_calls(
@@ -80,7 +145,7 @@ def test_role_policy_is_exactly_what_the_handler_calls(
         {
             "Action": "s3:PutObject",
             "Effect": "Allow",
-            "Resource": [objects("inbound/*.attachments/*"), objects("inbound/*.json")],
+            "Resource": [objects("parsed/inbound/*.attachments/*"), objects("parsed/inbound/*.json")],
         },
         {"Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Effect": "Allow", "Resource": key_arn},
     ]
@@ -157,8 +222,13 @@ def test_ses_action_path_works_with_the_environment_the_construct_sets(monkeypat
     )
     (function,) = functions.values()
     variables = function["Properties"]["Environment"]["Variables"]
-    assert variables == {"MAX_MESSAGE_BYTES": "52428800", "BUCKET_NAME": "mail-bucket", "OBJECT_PREFIX": "in/"}
-    for name in ("BUCKET_NAME", "OBJECT_PREFIX"):
+    assert variables == {
+        "MAX_MESSAGE_BYTES": "52428800",
+        "BUCKET_NAME": "mail-bucket",
+        "OBJECT_PREFIX": "in/",
+        "OUTPUT_PREFIX": "parsed/",
+    }
+    for name in ("BUCKET_NAME", "OBJECT_PREFIX", "OUTPUT_PREFIX"):
         monkeypatch.delenv(name, raising=False)
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
@@ -169,6 +239,6 @@ def test_ses_action_path_works_with_the_environment_the_construct_sets(monkeypat
         client.put_object(Bucket="mail-bucket", Key="in/abc123", Body=b"Subject: via SES\r\n\r\nhello\r\n")
         receipt = {"recipients": ["info@example.com"], "action": {"type": "Lambda", "functionArn": "arn"}}
         event = {"Records": [{"ses": {"mail": {"messageId": "abc123", "source": "a@example.org"}, "receipt": receipt}}]}
-        assert index.handler(event)["results"] == [{"key": "in/abc123.json", "status": "parsed", "errors": 0}]
-        doc = json.loads(client.get_object(Bucket="mail-bucket", Key="in/abc123.json")["Body"].read())
+        assert index.handler(event)["results"] == [{"key": "parsed/in/abc123.json", "status": "parsed", "errors": 0}]
+        doc = json.loads(client.get_object(Bucket="mail-bucket", Key="parsed/in/abc123.json")["Body"].read())
     assert doc["subject"] == "via SES" and doc["envelope"]["recipients"] == ["info@example.com"]

@@ -1,7 +1,7 @@
 """``--round-trip``: send a test message from one mailbox to another through SES and time each hop.
 
 Hops: sent (SES accepted it), stored (the receipt rule's S3 action wrote it under the recipient's prefix), parsed
-(the inbound parser wrote ``<key>.json`` beside it, when the environment parses), forwarded (when it forwards: the
+(the inbound parser wrote ``<output prefix><key>.json``, when the environment parses), forwarded (when it forwards: the
 forwarder records no per-message success that AWS APIs can read, so the doctor says so instead of guessing). Each
 wait is bounded by ``timeout`` seconds and reports progress.
 """
@@ -22,6 +22,15 @@ from .live import Live, error_code
 AREA = "round-trip"
 #: Bytes of a stored message read to find the test's token (it is in the Subject header).
 _HEAD_BYTES = 65535
+
+
+def _output_prefix(live: Live) -> str:
+    """Where the inbound parser writes its documents: its function's ``OUTPUT_PREFIX`` (unset: beside the message)."""
+    for _, props in live.env.of_type("AWS::Lambda::Function"):
+        variables = (props.get("Environment") or {}).get("Variables") or {}
+        if isinstance(variables.get("OUTPUT_PREFIX"), str):
+            return str(variables["OUTPUT_PREFIX"])
+    return ""
 
 
 def _mailboxes(live: Live) -> list[tuple[str, str, str]]:
@@ -115,13 +124,14 @@ def run(
         ok(AREA, f"stored in s3://{bucket}/{prefix}", f"within {timeout:.0f}s", f"{clock() - start:.1f}s ({key})")
     )
     if any(True for _ in live.env.of_type("Custom::S3BucketNotifications")):
+        document_key = _output_prefix(live) + key + ".json"
 
         def parsed() -> str | None:
             try:
-                s3.head_object(Bucket=bucket, Key=key + ".json")
+                s3.head_object(Bucket=bucket, Key=document_key)
             except ClientError:
                 return None
-            return key + ".json"
+            return document_key
 
         document = _wait("parsed", parsed, timeout, interval, progress, clock, sleep, start)
         if document is None:

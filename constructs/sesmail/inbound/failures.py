@@ -22,14 +22,21 @@ _ID = "SesmailInboundFailures"
 
 #: SQS keeps a message at most "1,209,600 seconds (14 days)" (MessageRetentionPeriod, SQS API reference).
 RETENTION = cdk.Duration.days(14)
+#: Lambda's asynchronous retry settings for the inbound functions: "Retry attempts - ... between 0 and 2" and "Maximum
+#: age of event - ... up to 6 hours" (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-configuring.html).
+#: Both at their maximum: a transient failure (S3 or KMS throttling, a timeout) gets every chance before it is
+#: recorded in the failure queue; throttled invocations are retried by Lambda "for up to 6 hours"
+#: (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html).
+RETRY_ATTEMPTS = 2
+MAX_EVENT_AGE = cdk.Duration.hours(6)
 
 
 class InboundFailures(Construct):
     """The stack's failure queue for the parser and forwarder (SSE-SQS, TLS only, messages kept 14 days), with an
     alarm when it holds anything and one per function on its ``Errors`` metric.
 
-    :attr:`alarms` holds every alarm; give them an action (``alarm.add_alarm_action``) to be told, e.g. an SNS topic
-    with your on-call address.
+    :attr:`alarms` holds every alarm; ``sesmail.MailAlarms(...).watch(*failures.alarms)`` (or ``watch_all(stack)``)
+    sends them to an alarm topic, as the app does for every environment.
     """
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
