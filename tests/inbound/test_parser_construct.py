@@ -242,3 +242,25 @@ def test_ses_action_path_works_with_the_environment_the_construct_sets(monkeypat
         assert index.handler(event)["results"] == [{"key": "parsed/in/abc123.json", "status": "parsed", "errors": 0}]
         doc = json.loads(client.get_object(Bucket="mail-bucket", Key="parsed/in/abc123.json")["Body"].read())
     assert doc["subject"] == "via SES" and doc["envelope"]["recipients"] == ["info@example.com"]
+
+
+def test_role_policy_does_not_grow_with_the_mail_prefixes() -> None:
+    """200 mailbox prefixes give the same two object patterns as one: their common path.
+
+    IAM User Guide, "IAM and AWS STS quotas" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html):
+    "Role policy size cannot exceed 10,240 characters" (inline policies, aggregate). One pattern per prefix and
+    output suffix would pass that at about 200 mailboxes.
+    """
+    stack = cdk.Stack(_app(), "Many", env=ENV)
+    mail = MailBucket(stack, "Mail")
+    prefixes = [f"box{i}/" for i in range(200)]
+    parser = InboundParser(stack, "Parser", bucket=mail.bucket, mail_prefixes=prefixes)
+    template = assertions.Template.from_stack(stack)
+    statements = {json.dumps(s["Action"]): s["Resource"] for s in _role_statements(stack, template, parser)}
+    bucket_arn = {"Fn::GetAtt": [stack.get_logical_id(mail.bucket.node.default_child), "Arn"]}  # type: ignore[arg-type]
+    assert statements['"s3:GetObject"'] == {"Fn::Join": ["", [bucket_arn, "/*"]]}
+    assert statements['"s3:PutObject"'] == [
+        {"Fn::Join": ["", [bucket_arn, "/parsed/*.attachments/*"]]},
+        {"Fn::Join": ["", [bucket_arn, "/parsed/*.json"]]},
+    ]
+    assert len(parser.mail_prefixes) == 200

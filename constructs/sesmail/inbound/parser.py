@@ -136,14 +136,15 @@ class InboundParser(Construct):
             "arrives; the parser reads each one and writes its .json and .attachments/ under the output prefix."
         )
         # The handler calls only GetObject and PutObject (single part): no List, no multipart, no versions.
-        grant_objects(
-            self.role, bucket, actions=["s3:GetObject"], key_patterns=[f"{p}*" for p in watched], reason=reason
-        )
+        # One pattern however many mail prefixes there are (200 mailboxes would otherwise outgrow the role's
+        # 10,240-character inline policy limit): their common leading path, "" when they share none.
+        common = _common_path(watched)
+        grant_objects(self.role, bucket, actions=["s3:GetObject"], key_patterns=[f"{common}*"], reason=reason)
         grant_objects(
             self.role,
             bucket,
             actions=["s3:PutObject"],
-            key_patterns=[f"{output_prefix}{p}*{suffix}" for p in watched for suffix in OUTPUT_SUFFIXES],
+            key_patterns=[f"{output_prefix}{common}*{suffix}" for suffix in OUTPUT_SUFFIXES],
             reason=reason,
         )
         if bucket.encryption_key is not None:
@@ -156,3 +157,12 @@ class InboundParser(Construct):
             filters = [s3.NotificationKeyFilter(prefix=mail_prefix)] if mail_prefix else []
             bucket.add_event_notification(s3.EventType.OBJECT_CREATED, s3n.LambdaDestination(self.function), *filters)
         acknowledge_notifications_handler(self)
+
+
+def _common_path(prefixes: Sequence[str]) -> str:
+    """The longest leading run of whole ``/``-ended path segments that every prefix starts with."""
+    common = prefixes[0]
+    for other in prefixes[1:]:
+        while not other.startswith(common):
+            common = common[:-1]
+    return common[: common.rfind("/") + 1]
