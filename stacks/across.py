@@ -72,6 +72,45 @@ def check_across(environments: tuple[EnvironmentSettings, ...]) -> None:
     _unique(environments, "configuration set", lambda e: [f"sesmail-{e.name}"], "configuration set")
     check_rule_set_quota(environments)
     _one_receiver(environments)
+    _one_record_set_per_name(environments)
+
+
+def zone_records(env: EnvironmentSettings) -> list[tuple[str, str, str, str, str]]:
+    """``(zone id, record name, type, the setting that makes it, how to avoid it)`` per record the stack puts in a zone.
+
+    DKIM CNAMEs are left out: their names carry the identity's own tokens, different in every region.
+    """
+    records = []
+    for i, domain in enumerate(env.mail_domains):
+        if domain.hosted_zone is None:
+            continue
+        zone = domain.hosted_zone.zone_id
+        key = f"domains[{i}]." if env.domains else ""
+        if not domain.send_only:
+            records.append((zone, domain.domain, "MX", f"{key}domain", "make one of them sendOnly"))
+        if not domain.existing_identity:
+            mail_from = f"{domain.mail_from_subdomain}.{domain.domain}"
+            for kind in ("MX", "TXT"):
+                records.append((zone, mail_from, kind, f"{key}mailFromSubdomain", "give one another mailFromSubdomain"))
+        if domain.dmarc_record:
+            dmarc = f"_dmarc.{domain.domain}"
+            records.append((zone, dmarc, "TXT", f"{key}dmarcRecord", "set dmarcRecord: false in one of them"))
+    return records
+
+
+def _one_record_set_per_name(environments: tuple[EnvironmentSettings, ...]) -> None:
+    """Route 53 holds one record set per name and type in a zone: a second stack creating it fails its deploy."""
+    seen: dict[tuple[str, str, str], EnvironmentSettings] = {}
+    for env in environments:
+        for zone, name, kind, key, hint in zone_records(env):
+            slot = (zone, name.lower(), kind)
+            earlier = seen.get(slot)
+            if earlier is not None and earlier.name != env.name:
+                raise SettingsError(
+                    f"environments.{env.name}.{key}: the {kind} record {name} in hosted zone {zone} is also created by "
+                    f"environments.{earlier.name}; Route 53 holds one record set per name and type: {hint}"
+                )
+            seen.setdefault(slot, env)
 
 
 def check_rule_set_quota(environments: tuple[EnvironmentSettings, ...]) -> None:

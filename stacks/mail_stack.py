@@ -105,6 +105,7 @@ class MailStack(cdk.Stack):
             dmarc_policy=domain.dmarc_policy,
             dmarc_report_address=domain.dmarc_report_address,
             existing_identity=domain.existing_identity,
+            dmarc_record=domain.dmarc_record,
         )
 
     def _identity_arns(self, addresses: tuple[str, ...]) -> list[str]:

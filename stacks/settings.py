@@ -79,6 +79,8 @@ class DomainSettings:
     slug: str = ""
     #: the domain's SES identity exists already (verified outside this stack): reference it, create none.
     existing_identity: bool = False
+    #: publish ``_dmarc.<domain>``; ``False`` when another environment or the DNS administrator owns it.
+    dmarc_record: bool = True
 
     def addresses(self) -> tuple[str, ...]:
         """The mailboxes as full addresses."""
@@ -240,6 +242,7 @@ def _domain(reader: Reader, slug: str, *, allow_send_only: bool) -> DomainSettin
         send_only=send_only,
         slug=slug,
         existing_identity=reader.get("existingIdentity", bool, default=False),
+        dmarc_record=reader.get("dmarcRecord", bool, default=True),
     )
     if not send_only:
         for i, box in enumerate(mailboxes):
@@ -261,6 +264,7 @@ def _domains(reader: Reader) -> tuple[DomainSettings, ...]:
         "dmarcPolicy",
         "dmarcReportAddress",
         "existingIdentity",
+        "dmarcRecord",
     ):
         if key in reader.raw:
             raise SettingsError(f"{reader.key(key)}: not allowed with domains (give it in the domains entry)")

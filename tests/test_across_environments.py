@@ -144,3 +144,61 @@ def test_synth_shows_the_one_line_without_traceback(tmp_path: Any) -> None:
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 1
     assert result.stderr.strip().startswith("environments.jp.domain: receives mail in account 111122223333")
+
+
+ZONE = {"hostedZoneId": "Z0123456789ABCDEFGHIJ", "hostedZoneName": "example.com"}
+
+
+def test_route53_refuses_a_second_record_set_of_one_name_and_type() -> None:
+    """The premise, checked against moto's Route 53 (the real API model): ChangeResourceRecordSets "CREATE: Creates a
+    resource record set that has the specified values" (Route 53 API reference, Change,
+    https://docs.aws.amazon.com/Route53/latest/APIReference/API_Change.html); a second CREATE of the same name and
+    type fails with InvalidChangeBatch "Tried to create resource record set ... but it already exists", which is
+    what CloudFormation's AWS::Route53::RecordSet does and why its second stack's deploy fails."""
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto import mock_aws
+
+    change = {
+        "Action": "CREATE",
+        "ResourceRecordSet": {
+            "Name": "_dmarc.example.com",
+            "Type": "TXT",
+            "TTL": 1800,
+            "ResourceRecords": [{"Value": '"v=DMARC1; p=none"'}],
+        },
+    }
+    with mock_aws():
+        route53 = boto3.client("route53", region_name="us-east-1")
+        zone = route53.create_hosted_zone(Name="example.com", CallerReference="t")["HostedZone"]["Id"]
+        route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [change]})
+        with pytest.raises(ClientError, match="InvalidChangeBatch"):
+            route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [change]})
+
+
+def test_same_domain_in_two_regions_with_one_hosted_zone_is_refused_per_record() -> None:
+    """The same domain sent from two regions (an identity per region) puts its DMARC and MAIL FROM records twice in
+    the one zone (see the test above): refused, naming the setting that avoids it."""
+    first = env("example.com", **ZONE)
+    # Without the zone the second environment's records are stack outputs: nothing clashes.
+    load_environments({"prod": first, "dr": send_only("example.com", region="us-east-1")})
+    dr = {
+        "account": ACCOUNT,
+        "region": "us-east-1",
+        "domains": [{"domain": "example.com", "sendOnly": True, **ZONE}],
+    }
+    message = _error({"prod": first, "dr": dr})
+    assert message == (
+        "environments.dr.domains[0].mailFromSubdomain: the MX record mail.example.com in hosted zone "
+        "Z0123456789ABCDEFGHIJ is also created by environments.prod; Route 53 holds one record set per name and type: "
+        "give one another mailFromSubdomain"
+    )
+    dr["domains"][0]["mailFromSubdomain"] = "mail-us"  # type: ignore[index]
+    message = _error({"prod": first, "dr": dr})
+    assert message.startswith(
+        "environments.dr.domains[0].dmarcRecord: the TXT record _dmarc.example.com in hosted zone"
+    )
+    assert message.endswith("set dmarcRecord: false in one of them")
+    dr["domains"][0]["dmarcRecord"] = False  # type: ignore[index]
+    (_, second) = load_environments({"prod": first, "dr": dr})
+    assert second.mail_domains[0].dmarc_record is False

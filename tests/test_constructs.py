@@ -341,3 +341,22 @@ def _join_text(value: Any) -> str:
         return value
     parts = value["Fn::Join"][1]
     return "".join(p if isinstance(p, str) else "X" for p in parts)
+
+
+def test_dmarc_record_false_publishes_no_dmarc_record_and_keeps_the_others() -> None:
+    """For the same domain in a second region, whose DMARC record the first region's stack owns."""
+    stack = _stack(_app(), "NoDmarc")
+    zone = route53.PublicHostedZone.from_public_hosted_zone_attributes(
+        stack, "Zone", hosted_zone_id="Z0123456789ABCDEFGHIJ", zone_name="example.com"
+    )
+    domain = MailDomain(
+        stack, "Domain", domain_name="example.com", hosted_zone=zone, mail_from_subdomain="mail-us", dmarc_record=False
+    )
+    assert [r.purpose for r in domain.dns_records] == [
+        "DkimToken1", "DkimToken2", "DkimToken3", "MailFromMx", "MailFromSpf", "InboundMx"
+    ]  # fmt: skip
+    names = [
+        r["Properties"]["Name"] for r in Template.from_stack(stack).find_resources("AWS::Route53::RecordSet").values()
+    ]
+    assert not any("_dmarc" in json.dumps(name) for name in names)
+    assert "mail-us.example.com." in names

@@ -46,6 +46,7 @@ class MailDomain(Construct):
         dmarc_report_address: str | None = None,
         configuration_set: ses.IConfigurationSet | None = None,
         existing_identity: bool = False,
+        dmarc_record: bool = True,
     ) -> None:
         """
         :param domain_name: the domain to send as, such as ``example.com``.
@@ -62,6 +63,9 @@ class MailDomain(Construct):
             its ARN as usual, but its DKIM, MAIL FROM and default configuration set stay as they are (no DKIM or MAIL
             FROM records are published: Easy DKIM's tokens of an existing identity are not known at synth), and
             :attr:`identity` is a reference without DKIM attributes.
+        :param dmarc_record: default ``True``, the ``_dmarc.<domain>`` TXT record is published. ``False`` publishes
+            none, for a domain whose DMARC record another stack (the same domain in another region) or the DNS
+            administrator owns: Route 53 holds one record set per name and type, so a second one fails the deploy.
         """
         super().__init__(scope, construct_id)
         check_domain("domain_name", domain_name)
@@ -106,7 +110,9 @@ class MailDomain(Construct):
         self.identity_arn = stack.format_arn(
             service="ses", resource="identity", resource_name=domain_name, arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME
         )
-        self.dns_records = self._records(stack.region, receive_mail, dmarc_policy, dmarc_report_address)
+        self.dns_records = self._records(
+            stack.region, receive_mail, dmarc_policy if dmarc_record else None, dmarc_report_address
+        )
         for record in self.dns_records:
             if hosted_zone is not None:
                 publish_to_zone(self, hosted_zone, record)
@@ -114,7 +120,7 @@ class MailDomain(Construct):
                 publish_as_output(self, record)
 
     def _records(
-        self, region: str, receive_mail: bool, dmarc_policy: str, dmarc_report_address: str | None
+        self, region: str, receive_mail: bool, dmarc_policy: str | None, dmarc_report_address: str | None
     ) -> list[DnsRecord]:
         records = []
         identity = self.identity
@@ -130,10 +136,11 @@ class MailDomain(Construct):
             records.append(
                 DnsRecord("InboundMx", self.domain_name, "MX", f"10 {regions.inbound_smtp_endpoint(region)}")
             )
-        dmarc = f"v=DMARC1; p={dmarc_policy}"
-        if dmarc_report_address:
-            dmarc += f"; rua=mailto:{dmarc_report_address}"
-        records.append(DnsRecord("Dmarc", f"_dmarc.{self.domain_name}", "TXT", dmarc))
+        if dmarc_policy is not None:
+            dmarc = f"v=DMARC1; p={dmarc_policy}"
+            if dmarc_report_address:
+                dmarc += f"; rua=mailto:{dmarc_report_address}"
+            records.append(DnsRecord("Dmarc", f"_dmarc.{self.domain_name}", "TXT", dmarc))
         return records
 
     def address(self, local_part: str) -> str:
