@@ -9,6 +9,7 @@ import aws_cdk as cdk
 import aws_cdk.aws_iam as iam
 import aws_cdk.aws_route53 as route53
 import aws_cdk.aws_ses as ses
+import jsii
 from constructs import Construct
 
 from . import regions, sending
@@ -19,6 +20,7 @@ from .validation import check_domain, check_local_part, is_token
 DMARC_POLICIES = ("none", "quarantine", "reject")
 
 
+@jsii.implements(ses.IEmailIdentity)
 class MailDomain(Construct):
     """A domain that SES sends for and receives for.
 
@@ -31,6 +33,10 @@ class MailDomain(Construct):
     A domain that already has an identity in the account and region is adopted either by CloudFormation's import
     (``cdk deploy --import-existing-resources``: the identity's name is the static ``EmailIdentity`` property) or
     with ``existing_identity=True`` (see the README, "Adopting a domain that already has an SES identity").
+
+    It is an ``aws_ses.IEmailIdentity``: pass it wherever aws-cdk-lib takes one. :attr:`identity` is the underlying
+    ``ses.EmailIdentity`` (or the reference to the existing one). Prefer :meth:`grant_send`, which limits the sender
+    addresses, to the interface's ``grant_send_email``, which allows every address of the domain.
     """
 
     def __init__(
@@ -182,3 +188,50 @@ class MailDomain(Construct):
             templates=templates,
             bulk=bulk,
         )
+
+    @staticmethod
+    def from_domain_name(scope: Construct, construct_id: str, domain_name: str) -> ses.IEmailIdentity:
+        """A domain identity that exists outside this app, in the scope's account and region."""
+        check_domain("domain_name", domain_name)
+        return ses.EmailIdentity.from_email_identity_name(scope, construct_id, domain_name)
+
+    # ses.IEmailIdentity, answered by the underlying identity.
+    @property
+    def email_identity_name(self) -> str:
+        """The domain, as SES names the identity."""
+        return self.identity.email_identity_name
+
+    @property
+    def email_identity_arn(self) -> str:
+        """``arn:<partition>:ses:<region>:<account>:identity/<domain>``."""
+        return self.identity_arn
+
+    @property
+    def email_identity_ref(self) -> ses.EmailIdentityReference:
+        """aws-cdk-lib's reference to the identity."""
+        return self.identity.email_identity_ref
+
+    @property
+    def env(self) -> cdk.ResourceEnvironment:
+        """The account and region the identity lives in."""
+        return self.identity.env
+
+    @property
+    def stack(self) -> cdk.Stack:
+        """The stack the domain is defined in."""
+        return cdk.Stack.of(self)
+
+    def apply_removal_policy(self, policy: cdk.RemovalPolicy) -> None:
+        """Apply ``policy`` to the identity (it is ``RETAIN`` by default: see the class docstring)."""
+        self.identity.apply_removal_policy(policy)
+
+    def grant(self, grantee: iam.IGrantable, *actions: str) -> iam.Grant:
+        """Grant ``actions`` on the identity to ``grantee`` (aws-cdk-lib's ``IEmailIdentity.grant``)."""
+        return self.identity.grant(grantee, *actions)
+
+    def grant_send_email(self, grantee: iam.IGrantable) -> iam.Grant:
+        """aws-cdk-lib's grant: ``ses:SendEmail`` and ``ses:SendRawEmail`` as any address of the domain.
+
+        :meth:`grant_send` is the least-privilege form (named sender addresses, optional recipients and more).
+        """
+        return self.identity.grant_send_email(grantee)

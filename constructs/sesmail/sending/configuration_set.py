@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_ses as ses
@@ -27,6 +28,7 @@ SUPPRESSION_REASONS = {
 }
 
 
+@jsii.implements(ses.IConfigurationSet)
 class MailConfigurationSet(Construct):
     """A configuration set that requires TLS (by default), records reputation metrics and publishes delivery events.
 
@@ -35,6 +37,9 @@ class MailConfigurationSet(Construct):
 
     Bounce, complaint, delivery, reject and delivery-delay events go to a KMS-encrypted topic whose policy lets only
     SES publish, and only for this account (``aws:SourceAccount``) and this configuration set (``aws:SourceArn``).
+
+    It is an ``aws_ses.IConfigurationSet``: pass it wherever aws-cdk-lib takes one (``ses.EmailIdentity``'s
+    ``configuration_set``, for one). :attr:`configuration_set` is the underlying ``ses.ConfigurationSet``.
     """
 
     def __init__(
@@ -103,3 +108,33 @@ class MailConfigurationSet(Construct):
         self.event_destination = self.configuration_set.add_event_destination(
             "Events", destination=ses.EventDestination.sns_topic(topic), events=list(EVENTS)
         )
+
+    @staticmethod
+    def from_configuration_set_name(scope: Construct, construct_id: str, name: str) -> ses.IConfigurationSet:
+        """A configuration set that exists outside this app (aws-cdk-lib's reference to it)."""
+        return ses.ConfigurationSet.from_configuration_set_name(scope, construct_id, name)
+
+    # ses.IConfigurationSet, answered by the underlying configuration set.
+    @property
+    def configuration_set_name(self) -> str:
+        """The configuration set's name."""
+        return self.configuration_set.configuration_set_name
+
+    @property
+    def configuration_set_ref(self) -> ses.ConfigurationSetReference:
+        """aws-cdk-lib's reference to the configuration set."""
+        return self.configuration_set.configuration_set_ref
+
+    @property
+    def env(self) -> cdk.ResourceEnvironment:
+        """The account and region the configuration set lives in."""
+        return self.configuration_set.env
+
+    @property
+    def stack(self) -> cdk.Stack:
+        """The stack the configuration set is defined in."""
+        return self.configuration_set.stack
+
+    def apply_removal_policy(self, policy: cdk.RemovalPolicy) -> None:
+        """Apply ``policy`` to the underlying configuration set."""
+        self.configuration_set.apply_removal_policy(policy)

@@ -1,0 +1,81 @@
+"""sesmail constructs are aws-cdk-lib's interfaces: ``MailDomain`` an ``ses.IEmailIdentity``, ``MailConfigurationSet``
+an ``ses.IConfigurationSet``, each usable where aws-cdk-lib takes one, and ``from_*`` for what lives outside the app.
+
+The annotated assignments are checked by mypy (tests/test_style.py): the interfaces are Protocols."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+import aws_cdk.aws_iam as iam
+import aws_cdk.aws_ses as ses
+import pytest
+from aws_cdk.assertions import Template
+
+from sesmail import MailDomain
+from sesmail.sending import MailConfigurationSet
+
+ENV = cdk.Environment(account="123456789012", region="eu-west-1")
+
+
+@pytest.fixture(scope="module")
+def built() -> dict[str, Any]:
+    stack = cdk.Stack(cdk.App(), "Interfaces", env=ENV)
+    configuration_set: ses.IConfigurationSet = MailConfigurationSet(stack, "Set", configuration_set_name="mail")
+    # Before, this died inside jsii ("Cannot read properties of undefined"): aws-cdk-lib reads the interface.
+    domain = MailDomain(stack, "Domain", domain_name="example.com", configuration_set=configuration_set)
+    other = ses.EmailIdentity(
+        stack, "Plain", identity=ses.Identity.domain("example.org"), configuration_set=configuration_set
+    )
+    identity: ses.IEmailIdentity = domain
+    role = iam.Role(stack, "Sender", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    identity.grant_send_email(role)
+    template = Template.from_stack(stack)
+    return {"stack": stack, "domain": domain, "other": other, "set": configuration_set, "template": template}
+
+
+def _logical_id(stack: cdk.Stack, construct: Any) -> str:
+    return stack.get_logical_id(construct.node.default_child)
+
+
+def test_configuration_set_is_taken_by_aws_cdk_libs_email_identity(built: dict[str, Any]) -> None:
+    stack, template = built["stack"], built["template"]
+    set_id = _logical_id(stack, built["set"].configuration_set)
+    identities = template.find_resources("AWS::SES::EmailIdentity")
+    assert len(identities) == 2
+    for identity in identities.values():
+        assert identity["Properties"]["ConfigurationSetAttributes"] == {"ConfigurationSetName": {"Ref": set_id}}
+
+
+def test_mail_domain_answers_the_identity_interface(built: dict[str, Any]) -> None:
+    domain: MailDomain = built["domain"]
+    stack = built["stack"]
+    assert stack.resolve(domain.email_identity_name) == {"Ref": _logical_id(stack, domain.identity)}
+    assert stack.resolve(domain.email_identity_arn) == stack.resolve(domain.identity_arn)
+    assert domain.env.account == "123456789012" and domain.env.region == "eu-west-1"
+    assert domain.stack is stack
+
+
+def test_interface_grant_send_email_is_aws_cdk_libs_grant_on_the_identity(built: dict[str, Any]) -> None:
+    stack, template = built["stack"], built["template"]
+    (policy,) = template.find_resources("AWS::IAM::Policy").values()
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == ["ses:SendEmail", "ses:SendRawEmail"]
+    identity_id = _logical_id(stack, built["domain"].identity)
+    assert statement["Resource"] == {
+        "Fn::Join": [
+            "",
+            ["arn:", {"Ref": "AWS::Partition"}, ":ses:eu-west-1:123456789012:identity/", {"Ref": identity_id}],
+        ]
+    }
+
+
+def test_from_methods_reference_what_lives_outside_the_app() -> None:
+    stack = cdk.Stack(cdk.App(), "Imported", env=ENV)
+    identity = MailDomain.from_domain_name(stack, "Existing", "example.net")
+    configuration_set = MailConfigurationSet.from_configuration_set_name(stack, "ExistingSet", "corp-mail")
+    assert identity.email_identity_name == "example.net"
+    assert configuration_set.configuration_set_name == "corp-mail"
+    with pytest.raises(ValueError, match=r"domain_name: 'exa mple\.net'"):
+        MailDomain.from_domain_name(stack, "Bad", "exa mple.net")
