@@ -9,6 +9,8 @@ import aws_cdk as cdk
 import aws_cdk.aws_iam as iam
 import aws_cdk.aws_route53 as route53
 import aws_cdk.aws_ses as ses
+import aws_cdk.interfaces as interfaces
+import aws_cdk.interfaces.aws_ses as ses_interfaces
 import jsii
 from constructs import Construct
 
@@ -207,12 +209,12 @@ class MailDomain(Construct):
         return self.identity_arn
 
     @property
-    def email_identity_ref(self) -> ses.EmailIdentityReference:
+    def email_identity_ref(self) -> ses_interfaces.EmailIdentityReference:
         """aws-cdk-lib's reference to the identity."""
         return self.identity.email_identity_ref
 
     @property
-    def env(self) -> cdk.ResourceEnvironment:
+    def env(self) -> interfaces.ResourceEnvironment:
         """The account and region the identity lives in."""
         return self.identity.env
 

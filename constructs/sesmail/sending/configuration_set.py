@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+import aws_cdk.interfaces as interfaces
+import aws_cdk.interfaces.aws_ses as ses_interfaces
 import jsii
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -121,12 +123,12 @@ class MailConfigurationSet(Construct):
         return self.configuration_set.configuration_set_name
 
     @property
-    def configuration_set_ref(self) -> ses.ConfigurationSetReference:
+    def configuration_set_ref(self) -> ses_interfaces.ConfigurationSetReference:
         """aws-cdk-lib's reference to the configuration set."""
         return self.configuration_set.configuration_set_ref
 
     @property
-    def env(self) -> cdk.ResourceEnvironment:
+    def env(self) -> interfaces.ResourceEnvironment:
         """The account and region the configuration set lives in."""
         return self.configuration_set.env
 
