@@ -13,8 +13,10 @@ import aws_cdk.aws_ses as ses
 import pytest
 from aws_cdk.assertions import Template
 
-from sesmail import MailDomain
-from sesmail.sending import MailConfigurationSet
+from sesmail import MailAlarms, MailDomain
+from sesmail.inbound import InboundParser, MailForwarder, SmtpCredentials
+from sesmail.receiving import ReceiptRuleSet, StopAction
+from sesmail.sending import MailConfigurationSet, SendConditions
 
 ENV = cdk.Environment(account="123456789012", region="eu-west-1")
 
@@ -79,3 +81,56 @@ def test_from_methods_reference_what_lives_outside_the_app() -> None:
     assert configuration_set.configuration_set_name == "corp-mail"
     with pytest.raises(ValueError, match=r"domain_name: 'exa mple\.net'"):
         MailDomain.from_domain_name(stack, "Bad", "exa mple.net")
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda s: SendConditions(from_addresses="info@example.com"), "from_addresses: 'info@example.com' is a string"),  # type: ignore[arg-type]
+        (lambda s: SendConditions(recipients="*@example.com"), r"recipients: '\*@example\.com' is a string"),  # type: ignore[arg-type]
+        (
+            lambda s: MailForwarder(
+                s, "F", bucket=_bucket(s), identity_arn=_ARN, mailboxes="info@example.com", forward_to=["a@b.example"]
+            ),
+            "mailboxes: 'info@example.com' is a string",
+        ),
+        (
+            lambda s: MailForwarder(
+                s, "F", bucket=_bucket(s), identity_arn=_ARN, mailboxes=["info@example.com"], forward_to="a@b.example"
+            ),
+            "forward_to: 'a@b.example' is a string",
+        ),
+        (
+            lambda s: SmtpCredentials(s, "U", identity_arn=_ARN, from_addresses="info@example.com"),
+            "from_addresses: 'info@example.com' is a string",
+        ),
+        (
+            lambda s: ReceiptRuleSet(s, "Set", rule_set_name="x").add_rule(
+                "r", recipients="info@example.com", actions=[StopAction()]
+            ),
+            "recipients: 'info@example.com' is a string",
+        ),
+        (
+            lambda s: InboundParser(s, "P", bucket=_bucket(s), mail_prefixes="info/"),
+            "mail_prefixes: 'info/' is a string",
+        ),
+        (lambda s: MailAlarms(s, "A", emails="ops@example.com"), "emails: 'ops@example.com' is a string"),
+        (lambda s: SendConditions(from_addresses=["info@example.com", 7]), r"from_addresses\[1\]: 7 is not a string"),  # type: ignore[arg-type]
+    ],
+)
+def test_a_bare_string_where_a_list_is_expected_is_refused_as_such(build: Any, message: str) -> None:
+    """Python iterates a string letter by letter: without the check, ``"info@example.com"`` became 16 one-letter
+    'addresses' and the error named ``'i'``."""
+    stack = cdk.Stack(cdk.App(), "Strings", env=ENV)
+    with pytest.raises(ValueError, match=message) as error:
+        build(stack)
+    assert "pass a list of strings" in str(error.value) or "is not a string" in str(error.value)
+
+
+_ARN = "arn:aws:ses:eu-west-1:123456789012:identity/example.com"
+
+
+def _bucket(stack: cdk.Stack) -> Any:
+    import aws_cdk.aws_s3 as s3
+
+    return s3.Bucket.from_bucket_name(stack, "Bucket", "mail-bucket")

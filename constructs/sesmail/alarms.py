@@ -28,7 +28,7 @@ import aws_cdk.aws_sns as sns
 from constructs import Construct
 
 from .receiving.checks import check_address
-from .validation import is_token
+from .validation import is_token, strings
 
 #: SES places the account under review at these rates (Reputation metrics messages, SES Developer Guide).
 BOUNCE_RATE_REVIEW = 0.05
@@ -69,6 +69,7 @@ class MailAlarms(Construct):
         :param alarm_name_prefix: default ``<stack name>-``. The name every watched alarm gets and the
             ``aws:SourceArn`` pattern CloudWatch is allowed to publish for.
         """
+        emails = strings("emails", emails)
         for i, address in enumerate(emails):
             check_address(f"emails[{i}]", address)
         if (

@@ -14,6 +14,25 @@ _WORKMAIL_ORG = re.compile(r"^m-[0-9a-f]{32}$")
 _IAM_ARN = re.compile(r"^arn:(aws|aws-cn|aws-us-gov):(iam|sts)::(\d{12}):\S+$")
 
 
+def strings(prop: str, value: object) -> list[str]:
+    """``value`` as a list of strings; a bare string (which Python would iterate letter by letter) is refused.
+
+    Tokens pass: a list token (``Fn::Split``) is resolved at deploy time.
+    """
+    if isinstance(value, str) and not is_token(value):
+        raise ValueError(f"{prop}: {value!r} is a string; pass a list of strings, e.g. [{value!r}]")
+    if isinstance(value, str):
+        return cdk.Token.as_list(value)
+    try:
+        items = list(value)  # type: ignore[call-overload]
+    except TypeError:
+        raise ValueError(f"{prop}: {value!r} is not a list of strings") from None
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            raise ValueError(f"{prop}[{i}]: {item!r} is not a string")
+    return items
+
+
 def is_token(value: object) -> bool:
     """True when ``value`` is a CDK token whose value is only known at deploy time."""
     return isinstance(value, str) and cdk.Token.is_unresolved(value)

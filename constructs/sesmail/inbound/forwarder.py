@@ -15,7 +15,7 @@ from constructs import Construct
 from .._assets import handler_code
 from .._provider import lambda_role
 from ..receiving.actions import LambdaAction
-from ..validation import is_token
+from ..validation import is_token, strings
 from ._permissions import (
     acknowledge_notifications_handler,
     check_configuration_set_arn,
@@ -94,7 +94,8 @@ class MailForwarder(Construct):
             ``skip`` (nothing sent; recorded). ``virus`` allows only ``notice`` and ``skip``. The strictest
             triggered action wins.
         """
-        for prop, values in (("mailboxes", list(mailboxes)), ("forward_to", list(forward_to))):
+        mailboxes, forward_to = strings("mailboxes", mailboxes), strings("forward_to", forward_to)
+        for prop, values in (("mailboxes", mailboxes), ("forward_to", forward_to)):
             if not values:
                 raise ValueError(f"{prop} must name at least one address, got {values!r}")
             for value in values:

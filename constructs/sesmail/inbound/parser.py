@@ -13,7 +13,7 @@ from constructs import Construct
 from .._assets import handler_code
 from .._provider import lambda_role
 from ..receiving.checks import check_object_key_prefix
-from ..validation import is_token
+from ..validation import is_token, strings
 from ._permissions import acknowledge_notifications_handler, grant_objects
 from .failures import MAX_EVENT_AGE, RETRY_ATTEMPTS, InboundFailures
 
@@ -91,7 +91,8 @@ class InboundParser(Construct):
             raise ValueError(f"memory_size: {memory_size!r} must be 128..10240 MiB")
         if max_message_bytes <= 0:
             raise ValueError(f"max_message_bytes: {max_message_bytes!r} must be positive")
-        watched = notification_prefixes("mail_prefixes", [prefix] if mail_prefixes is None else list(mail_prefixes))
+        given = [prefix] if mail_prefixes is None else strings("mail_prefixes", mail_prefixes)
+        watched = notification_prefixes("mail_prefixes", given)
         if not watched:
             raise ValueError(f"mail_prefixes: {list(mail_prefixes or [])!r} must name at least one prefix")
         check_object_key_prefix("output_prefix", output_prefix)

@@ -13,7 +13,7 @@ from constructs import Construct
 
 from .._assets import handler_code
 from .._provider import framework_provider, lambda_role
-from ..validation import is_token
+from ..validation import is_token, strings
 from ._permissions import check_configuration_set_arn
 
 
@@ -54,7 +54,7 @@ class SmtpCredentials(Construct):
         :param configuration_set_arn: default ``None``, the user may send through the identity only. Give the ARN of
             the identity's default configuration set, if it has one: SES authorizes the send on that set too.
         """
-        addresses = list(from_addresses)
+        addresses = strings("from_addresses", from_addresses)
         if not addresses:
             raise ValueError(f"from_addresses must name at least one address, got {addresses!r}")
         for address in addresses:

@@ -11,7 +11,7 @@ import aws_cdk.aws_ses as ses
 from constructs import Construct
 
 from .. import regions
-from ..validation import is_token
+from ..validation import is_token, strings
 from .actions import ReceiptAction
 from .activation import ReceiptRuleSetActivation
 from .grants import RuleContext
@@ -59,7 +59,8 @@ class ReceiptRule(Construct):
         super().__init__(scope, construct_id)
         check_rule_set_name("rule_set_name", rule_set_name)
         check_rule_name("rule_name", rule_name)
-        check_recipients("recipients", list(recipients))
+        recipients = strings("recipients", recipients)
+        check_recipients("recipients", recipients)
         if not actions:
             raise ValueError(f"actions: rule {rule_name!r} has no actions")
         self.rule_name = rule_name

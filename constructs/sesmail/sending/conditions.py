@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ..validation import is_token
+from ..validation import is_token, strings
 
 _ADDRESS_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _API_VERSIONS = ("1", "2")
@@ -52,8 +52,8 @@ class SendConditions:
     configuration_set: str | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "from_addresses", tuple(self.from_addresses))
-        object.__setattr__(self, "recipients", tuple(self.recipients))
+        object.__setattr__(self, "from_addresses", tuple(strings("from_addresses", self.from_addresses)))
+        object.__setattr__(self, "recipients", tuple(strings("recipients", self.recipients)))
         _check_addresses("from_addresses", self.from_addresses, allow_wildcards=False)
         _check_addresses("recipients", self.recipients, allow_wildcards=True)
         if self.feedback_address is not None:

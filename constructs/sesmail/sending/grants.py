@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from aws_cdk import aws_iam as iam
 
-from ..validation import is_token
+from ..validation import is_token, strings
 from .conditions import SendConditions
 
 SEND_ACTIONS = ("ses:SendEmail", "ses:SendRawEmail")
@@ -64,7 +64,7 @@ def grant_send(
     if not conditions.from_addresses:
         raise ValueError("conditions.from_addresses: () is empty; name the addresses the grantee may send as")
     refuse_bulk(bulk)
-    templates = list(templates)
+    templates = strings("templates", templates)
     if templated and not templates:
         raise ValueError(
             "templates: [] is empty; SES authorizes a templated send on the template too, so name the templates "
