@@ -110,7 +110,7 @@ class Fixture:
 
     def role_id(self) -> str:
         # The set's role for self.bucket (the imported bucket of rule "third" gets the set's second role).
-        return self.logical_id(self.rule_set.node.find_child("S3Role").node.find_child("Resource"))
+        return self.logical_id(self.rule_set.node.find_child("S3Role-inbound-Bucket").node.find_child("Resource"))
 
     def role_policy(self, role_id: str) -> list[dict[str, Any]]:
         (policy,) = self.template.find_resources(
@@ -342,7 +342,7 @@ def test_rule_depends_on_every_policy_it_needs(built: Fixture) -> None:
         for logical_id, resource in resources.items()
         if resource["Type"] in ("AWS::SNS::TopicPolicy", "AWS::Lambda::Permission", "AWS::IAM::Policy")
         and "Default" not in logical_id
-        and "S3Role1" not in logical_id  # the role of rule "third" (imported bucket)
+        and "Theirs" not in logical_id  # the role of rule "third" (imported bucket)
     }
     # The role and its policy (S3 action), the topic policy and its key (SNS action), the Lambda permission.
     assert policy_ids | {built.role_id(), built.logical_id(built.topic.master_key)} <= set(first["DependsOn"])
@@ -351,7 +351,7 @@ def test_rule_depends_on_every_policy_it_needs(built: Fixture) -> None:
 def test_imported_resources_get_a_warning_naming_the_statement(built: Fixture) -> None:
     built.annotations.has_warning(
         "/Test/RuleSet/Rule-third",
-        Match.string_like_regexp(r"imported bucket their-bucket.*another account.*role Test/RuleSet/S3Role1.*s3:PutObject.*S3Role1"),
+        Match.string_like_regexp(r"imported bucket their-bucket.*another account.*role Test/RuleSet/S3Role-inbound-Theirs.*s3:PutObject.*S3RoleinboundTheirs"),
     )
     built.annotations.has_warning(
         "/Test/RuleSet/Rule-third",

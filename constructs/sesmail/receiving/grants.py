@@ -99,7 +99,7 @@ class RuleContext:
         document = json.dumps(cdk.Stack.of(self.rule).resolve(statement.to_statement_json()), sort_keys=True)
         cdk.Annotations.of(self.rule).add_warning_v2(
             _WARNING_ID,
-            f"receipt rule {self.rule_name!r}: cannot add the permission SES needs to the imported {resource}; "
+            f"receipt rule {self.rule_name!r}: cannot add SES's permission to the imported {resource}; "
             f"its owner must add this statement before the rule is created{why}: {document}",
         )
 
@@ -173,8 +173,11 @@ class S3WriteRole(Construct):
         for child in scope.node.children:
             if isinstance(child, S3WriteRole) and child.rule_set_name == context.rule_set_name and child.bucket is bucket:
                 return child
-        count = sum(1 for child in scope.node.children if isinstance(child, S3WriteRole))
-        return cls(scope, f"S3Role{count or ''}", rule_set_name=context.rule_set_name, bucket=bucket)
+        # Named after the bucket's path, so adding a rule for another bucket never renames (replaces) this role.
+        stack_path = cdk.Stack.of(scope).node.path
+        parts = [p for p in bucket.node.path.removeprefix(stack_path + "/").split("/") if p != "Resource"]
+        name = "".join(c for c in "".join(parts) if c.isalnum())[:200]
+        return cls(scope, f"S3Role-{context.rule_set_name}-{name}", rule_set_name=context.rule_set_name, bucket=bucket)
 
     @property
     def role_arn(self) -> str:
