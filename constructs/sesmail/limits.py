@@ -4,8 +4,9 @@
 fails synth with its messages). It measures every policy the stack's template holds as AWS counts it: the
 resolved JSON, minified. IAM says so outright ("IAM doesn't count white space when calculating the size of a policy
 against these limits"); for S3, KMS, Lambda and SES the minified form is the smallest a policy can be sent as.
-A CloudFormation token (``{"Ref": ...}``, ``{"Fn::GetAtt": ...}``) counts at its template form, which stands in for
-the ARN or name it becomes (usually of similar length), so figures near a limit are estimates.
+A value CloudFormation fills in at deploy (``{"Ref": ...}``, ``{"Fn::GetAtt": ...}``, inside ``Fn::Join``) counts at
+a generous estimate of its deployed length (a name 63 characters, an ARN 100, pseudo parameters as AWS writes them),
+so figures near a limit are estimates that err on the high side.
 
 Resources per stack and template size exist only after synthesis: :func:`check_assembly` checks a cloud assembly
 (``app.synth()``'s result); the sesmail app calls it and exits 1 with its lines.
@@ -99,8 +100,11 @@ class Measure:
 
 
 def _path(resource: cdk.CfnResource) -> str:
-    scope = resource.node.scope
-    return scope.node.path if scope is not None and resource.node.id == "Resource" else resource.node.path
+    """The construct a user wrote: ``Forwarder`` rather than ``Forwarder/Resource/Resource``."""
+    node: IConstruct = resource
+    while node.node.id == "Resource" and node.node.scope is not None:
+        node = node.node.scope
+    return node.node.path
 
 
 def _cfn_resources(stack: cdk.Stack) -> Iterable[cdk.CfnResource]:
@@ -111,12 +115,40 @@ def _cfn_resources(stack: cdk.Stack) -> Iterable[cdk.CfnResource]:
 
 def _props(resource: cdk.CfnResource) -> dict[str, Any]:
     # The properties as the template will hold them (raw overrides aside: sesmail's constructs set none on these).
-    rendered = resource._render_properties(resource._cfn_properties)  # noqa: SLF001
-    props = cdk.Stack.of(resource).resolve(rendered)
+    stack = cdk.Stack.of(resource)
+    rendered = resource._render_properties(stack.resolve(resource._cfn_properties))  # noqa: SLF001
+    props = stack.resolve(rendered)
     return props if isinstance(props, dict) else {}
 
 
+#: Lengths that stand in for values CloudFormation fills in at deploy: pseudo parameters as AWS writes them,
+#: a resource's name (``Ref``) at S3's 63-character maximum, its ARN (``Fn::GetAtt ... Arn``) at 100 characters.
+_PSEUDO = {"AWS::AccountId": 12, "AWS::Partition": 3, "AWS::Region": 14, "AWS::URLSuffix": 13, "AWS::StackName": 64}
+_REF = 63
+_ATTRIBUTE = 100
+
+
+def _deployed(value: Any) -> Any:
+    """``value`` with each intrinsic replaced by a placeholder as long as its deployed value is likely to be."""
+    if isinstance(value, list):
+        return [_deployed(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1:
+        ((key, arg),) = value.items()
+        if key == "Ref":
+            return "x" * _PSEUDO.get(str(arg), _REF)
+        if key == "Fn::GetAtt":
+            return "x" * _ATTRIBUTE
+        if key == "Fn::Join" and isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], list):
+            return str(arg[0]).join(str(_deployed(part)) for part in arg[1])
+        if key == "Fn::ImportValue" or key.startswith("Fn::"):
+            return "x" * _ATTRIBUTE
+    return {key: _deployed(item) for key, item in value.items()}
+
+
 def _json_size(value: Any) -> int:
+    value = _deployed(value)
     if isinstance(value, str):
         return len(value)
     return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
