@@ -35,10 +35,10 @@ def main() -> int:
             if line.strip().startswith("["):
                 print(f"sesmail: {line.strip()}", file=sys.stderr)
         return 1
-    errors = limits.check_assembly(assembly)
-    for error in errors:
-        print(f"sesmail: {error}", file=sys.stderr)
-    return 1 if errors else 0
+    problems = limits.check_assembly(assembly)
+    for problem in problems:
+        print(f"sesmail: {problem}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

@@ -43,7 +43,9 @@ def build(mailboxes: int, *, forward: bool) -> cdk.Stack:
     for address in addresses:
         local = address.split("@")[0]
         rule = rule_set.add_rule(
-            f"mailbox-{local}", recipients=[address], actions=[S3Action(bucket=mail.bucket, object_key_prefix=f"{local}/")]
+            f"mailbox-{local}",
+            recipients=[address],
+            actions=[S3Action(bucket=mail.bucket, object_key_prefix=f"{local}/")],
         )
         if forwarder is not None:
             rule.add_action(forwarder.receipt_action())

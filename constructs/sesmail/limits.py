@@ -116,7 +116,7 @@ def _cfn_resources(stack: cdk.Stack) -> Iterable[cdk.CfnResource]:
 def _props(resource: cdk.CfnResource) -> dict[str, Any]:
     # The properties as the template will hold them (raw overrides aside: sesmail's constructs set none on these).
     stack = cdk.Stack.of(resource)
-    rendered = resource._render_properties(stack.resolve(resource._cfn_properties))  # noqa: SLF001
+    rendered = resource._render_properties(stack.resolve(resource._cfn_properties))
     props = stack.resolve(rendered)
     return props if isinstance(props, dict) else {}
 
@@ -175,13 +175,25 @@ def measure_stack(stack: cdk.Stack) -> list[Measure]:
         ref = _ref_key(stack.resolve(resource.ref))
         if kind == "AWS::S3::BucketPolicy":
             measures.append(
-                Measure(path, "S3 bucket policy", _json_size(props.get("PolicyDocument")), S3_BUCKET_POLICY, "bytes",
-                        "S3 allows 20 KB per bucket policy")
+                Measure(
+                    path,
+                    "S3 bucket policy",
+                    _json_size(props.get("PolicyDocument")),
+                    S3_BUCKET_POLICY,
+                    "bytes",
+                    "S3 allows 20 KB per bucket policy",
+                )
             )
         elif kind == "AWS::KMS::Key":
             measures.append(
-                Measure(path, "KMS key policy", _json_size(props.get("KeyPolicy")), KMS_KEY_POLICY, "bytes",
-                        "KMS allows 32 KB per key policy")
+                Measure(
+                    path,
+                    "KMS key policy",
+                    _json_size(props.get("KeyPolicy")),
+                    KMS_KEY_POLICY,
+                    "bytes",
+                    "KMS allows 32 KB per key policy",
+                )
             )
         elif kind == "AWS::Lambda::Permission":
             lambda_permissions[_ref_key(props.get("FunctionName"))].append((resource.node.path, props))
@@ -190,14 +202,26 @@ def measure_stack(stack: cdk.Stack) -> list[Measure]:
             variables = (props.get("Environment") or {}).get("Variables")
             if variables:
                 measures.append(
-                    Measure(path, "Lambda environment", _json_size(variables), LAMBDA_ENVIRONMENT, "bytes",
-                            "Lambda allows 4 KB of environment variables per function")
+                    Measure(
+                        path,
+                        "Lambda environment",
+                        _json_size(variables),
+                        LAMBDA_ENVIRONMENT,
+                        "bytes",
+                        "Lambda allows 4 KB of environment variables per function",
+                    )
                 )
         elif kind == "AWS::IAM::Role":
             role_paths[ref] = path
             measures.append(
-                Measure(path, "IAM role trust policy", _json_size(props.get("AssumeRolePolicyDocument")),
-                        IAM_ROLE_TRUST, "characters", "IAM's default role trust policy quota")
+                Measure(
+                    path,
+                    "IAM role trust policy",
+                    _json_size(props.get("AssumeRolePolicyDocument")),
+                    IAM_ROLE_TRUST,
+                    "characters",
+                    "IAM's default role trust policy quota",
+                )
             )
             for policy in props.get("Policies") or []:
                 inline_by_role[ref].append(_json_size(policy.get("PolicyDocument")))
@@ -213,18 +237,36 @@ def measure_stack(stack: cdk.Stack) -> list[Measure]:
                 inline_by_user[_ref_key(user)].append(document)
         elif kind == "AWS::IAM::ManagedPolicy":
             measures.append(
-                Measure(path, "IAM managed policy", _json_size(props.get("PolicyDocument")), IAM_MANAGED_POLICY,
-                        "characters", "IAM allows 6,144 characters per managed policy")
+                Measure(
+                    path,
+                    "IAM managed policy",
+                    _json_size(props.get("PolicyDocument")),
+                    IAM_MANAGED_POLICY,
+                    "characters",
+                    "IAM allows 6,144 characters per managed policy",
+                )
             )
     for ref, sizes in inline_by_role.items():
         measures.append(
-            Measure(role_paths.get(ref, ref), "IAM role's inline policies", sum(sizes), IAM_ROLE_INLINE, "characters",
-                    "IAM allows 10,240 characters of inline policy per role")
+            Measure(
+                role_paths.get(ref, ref),
+                "IAM role's inline policies",
+                sum(sizes),
+                IAM_ROLE_INLINE,
+                "characters",
+                "IAM allows 10,240 characters of inline policy per role",
+            )
         )
     for ref, sizes in inline_by_user.items():
         measures.append(
-            Measure(user_paths.get(ref, ref), "IAM user's inline policies", sum(sizes), IAM_USER_INLINE, "characters",
-                    "IAM allows 2,048 characters of inline policy per user")
+            Measure(
+                user_paths.get(ref, ref),
+                "IAM user's inline policies",
+                sum(sizes),
+                IAM_USER_INLINE,
+                "characters",
+                "IAM allows 2,048 characters of inline policy per user",
+            )
         )
     for function, permissions in lambda_permissions.items():
         measures.append(

@@ -195,7 +195,8 @@ RULE_SET_PATTERN = RULE_ARN % "*"
 def test_s3_action_writes_through_a_role_only_ses_may_assume_for_this_rule_set(built: Fixture) -> None:
     """SES developer guide, "Giving permissions to Amazon SES for email receiving", "Trust policy for S3 action IAM
     role": the trust policy allows ``ses.amazonaws.com`` ``sts:AssumeRole`` with ``AWS:SourceAccount`` and
-    ``AWS:SourceArn`` (``arn:aws:ses:region:111122223333:receipt-rule-set/rule_set_name:receipt-rule/receipt_rule_name``)
+    ``AWS:SourceArn``
+    (``arn:aws:ses:region:111122223333:receipt-rule-set/rule_set_name:receipt-rule/receipt_rule_name``)
     https://docs.aws.amazon.com/ses/latest/dg/receiving-email-permissions.html. Here the rule part is ``*``: every
     rule of this set, no rule of another set or account."""
     role = built.template.to_json()["Resources"][built.role_id()]
@@ -214,8 +215,8 @@ def test_s3_action_writes_through_a_role_only_ses_may_assume_for_this_rule_set(b
 
 def test_role_may_put_under_the_prefix_and_use_the_keys_and_topic(built: Fixture) -> None:
     """CloudFormation ``AWS::SES::ReceiptRule`` S3Action ``IamRoleArn``: "This role should have access to the
-    following APIs: s3:PutObject, kms:Encrypt and kms:GenerateDataKey for the given Amazon S3 bucket. kms:GenerateDataKey
-    for the given AWS KMS customer managed key. sns:Publish for the given Amazon SNS topic."
+    following APIs: s3:PutObject, kms:Encrypt and kms:GenerateDataKey for the given Amazon S3 bucket.
+    kms:GenerateDataKey for the given AWS KMS customer managed key. sns:Publish for the given Amazon SNS topic."
     https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ses-receiptrule-s3action.html
     """
     bucket_id = built.logical_id(built.bucket)
@@ -260,7 +261,9 @@ def test_bucket_and_its_keys_grant_ses_nothing(built: Fixture) -> None:
     for resource in resources.values():
         if resource["Type"] == "AWS::S3::BucketPolicy":
             document = resource["Properties"]["PolicyDocument"]
-        elif resource["Type"] == "AWS::KMS::Key" and resource is not resources[built.logical_id(built.topic.master_key)]:
+        elif (
+            resource["Type"] == "AWS::KMS::Key" and resource is not resources[built.logical_id(built.topic.master_key)]
+        ):
             document = resource["Properties"]["KeyPolicy"]
         else:
             continue
@@ -351,7 +354,10 @@ def test_rule_depends_on_every_policy_it_needs(built: Fixture) -> None:
 def test_imported_resources_get_a_warning_naming_the_statement(built: Fixture) -> None:
     built.annotations.has_warning(
         "/Test/RuleSet/Rule-third",
-        Match.string_like_regexp(r"imported bucket their-bucket.*another account.*role Test/RuleSet/S3Role-inbound-Theirs.*s3:PutObject.*S3RoleinboundTheirs"),
+        Match.string_like_regexp(
+            r"imported bucket their-bucket.*another account.*role Test/RuleSet/S3Role-inbound-Theirs"
+            r".*s3:PutObject.*S3RoleinboundTheirs"
+        ),
     )
     built.annotations.has_warning(
         "/Test/RuleSet/Rule-third",

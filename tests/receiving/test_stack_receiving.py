@@ -211,7 +211,9 @@ def test_extra_rules_render_every_action_type(built: Built) -> None:
         {
             "S3Action": {
                 "BucketName": "central-archive",
-                "IamRoleArn": {"Fn::GetAtt": [built.id_of("prod", f"ReceiptRuleSet/S3Role-{RULE_SET}-ImportedBucket0"), "Arn"]},
+                "IamRoleArn": {
+                    "Fn::GetAtt": [built.id_of("prod", f"ReceiptRuleSet/S3Role-{RULE_SET}-ImportedBucket0"), "Arn"]
+                },
                 "ObjectKeyPrefix": "archive/",
                 "KmsKeyArn": THEIR_KEY,
             }
@@ -314,7 +316,9 @@ def test_without_workmail_no_workmail_action(built: Built) -> None:
         {
             "S3Action": {
                 "BucketName": {"Ref": built.id_of("dev", "MailBucket")},
-                "IamRoleArn": {"Fn::GetAtt": [built.id_of("dev", "ReceiptRuleSet/S3Role-sesmail-dev-MailBucket"), "Arn"]},
+                "IamRoleArn": {
+                    "Fn::GetAtt": [built.id_of("dev", "ReceiptRuleSet/S3Role-sesmail-dev-MailBucket"), "Arn"]
+                },
                 "ObjectKeyPrefix": "info/",
             }
         }

@@ -85,7 +85,8 @@ class LambdaAction(ReceiptAction):
     """Invoke ``function`` with the message's notification (not its content).
 
     :param function: the function; it gets one permission for the rules of this rule set (``aws:SourceAccount`` and
-        ``aws:SourceArn`` matching ``receipt-rule-set/<set>:receipt-rule/*``), shared by every rule that invokes it. For another account's function, synth warns with the statement its owner must add.
+        ``aws:SourceArn`` matching ``receipt-rule-set/<set>:receipt-rule/*``), shared by every rule that invokes it.
+        For another account's function, synth warns with the statement its owner must add.
     :param invocation_type: default ``Event`` (asynchronous). ``RequestResponse`` waits for the function, whose
         result can stop the rule set (``STOP_RULE``, ``STOP_RULE_SET``); SES gives it 30 seconds.
     :param topic: default ``None``, no notification.

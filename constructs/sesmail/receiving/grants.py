@@ -60,7 +60,7 @@ class RuleContext:
     def role_scope(self) -> Construct:
         """Where the rule set's shared grants live: the rule's parent (the :class:`ReceiptRuleSet`)."""
         scope = self.rule.node.scope
-        assert scope is not None
+        assert isinstance(scope, Construct)
         return scope
 
     def depend_on(self, dependable: IDependable) -> None:
@@ -151,7 +151,7 @@ class S3WriteRole(Construct):
         self.role = iam.Role(
             self,
             "Resource",
-            assumed_by=trust,  # type: ignore[arg-type]
+            assumed_by=trust,
             description=f"sesmail: SES stores mail of rule set {rule_set_name} into its bucket",
         )
         # The role's permissions, rebuilt as the set's S3 actions add prefixes, keys and topics.
@@ -171,7 +171,11 @@ class S3WriteRole(Construct):
         """The rule set's role for ``bucket``, created on first use (a child of the rule set)."""
         scope = context.role_scope
         for child in scope.node.children:
-            if isinstance(child, S3WriteRole) and child.rule_set_name == context.rule_set_name and child.bucket is bucket:
+            if (
+                isinstance(child, S3WriteRole)
+                and child.rule_set_name == context.rule_set_name
+                and child.bucket is bucket
+            ):
                 return child
         # Named after the bucket's path, so adding a rule for another bucket never renames (replaces) this role.
         stack_path = cdk.Stack.of(scope).node.path
@@ -185,7 +189,7 @@ class S3WriteRole(Construct):
 
     @property
     def object_resources(self) -> list[str]:
-        """The object ARNs the role may put: each prefix's objects, or the whole bucket past :data:`MAX_LISTED_PREFIXES`."""
+        """The object ARNs the role may put: each prefix's objects, or the bucket's past :data:`MAX_LISTED_PREFIXES`."""
         if "" in self._prefixes or len(self._prefixes) > MAX_LISTED_PREFIXES:
             return [self.bucket.arn_for_objects("*")]
         return [self.bucket.arn_for_objects(f"{prefix}*") for prefix in self._prefixes]
@@ -231,7 +235,9 @@ class S3WriteRole(Construct):
                     sid=f"KMSAccess{index or ''}",
                     actions=["kms:Encrypt", "kms:GenerateDataKey"],
                     resources=[key.key_arn],
-                    conditions={"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}} if through_s3 else None,
+                    conditions={"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}}
+                    if through_s3
+                    else None,
                 )
             )
         if self._topics:
@@ -240,7 +246,7 @@ class S3WriteRole(Construct):
                     sid="SNSAccess", actions=["sns:Publish"], resources=[topic.topic_arn for topic in self._topics]
                 )
             )
-        return iam.PolicyDocument(statements=statements).to_json()  # type: ignore[no-any-return]
+        return iam.PolicyDocument(statements=statements).to_json()
 
     def acknowledge_wildcards(self) -> None:
         """cdk-nag IAM5 on the object ARNs: SES names each object by its message id, known only when mail arrives."""
