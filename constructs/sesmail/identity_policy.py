@@ -120,7 +120,7 @@ class IdentityPolicy(Construct):
         size = len(json.dumps(stack.resolve(policy), separators=(",", ":")))
         if size > MAX_POLICY_BYTES:
             raise ValueError(
-                f"document: identity policy {policy_name!r} is ~{size:,} bytes; SES allows {MAX_POLICY_BYTES:,}"
+                f"document: identity policy {policy_name!r} is ~{size} bytes; SES allows {MAX_POLICY_BYTES}"
             )
         counts = _PER_IDENTITY.setdefault(stack, Counter())
         counts[identity] += 1
