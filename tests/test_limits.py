@@ -8,6 +8,11 @@ S3 bucket policy 20 KB, KMS key policy 32 KB, Lambda function policy 20 KB and e
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -16,7 +21,7 @@ import pytest
 from sesmail import limits
 from sesmail.inbound import MailForwarder
 from sesmail.receiving import MailBucket, ReceiptRuleSet, S3Action
-from tests.conftest import cdk_json_context
+from tests.conftest import ROOT, cdk_json_context
 
 ACCOUNT = "123456789012"
 IDENTITY_ARN = f"arn:aws:ses:us-east-1:{ACCOUNT}:identity/example.com"
@@ -141,3 +146,30 @@ def test_resources_and_template_size_are_checked_after_synth() -> None:
     assert resources.startswith("s: template has 501 resources; CloudFormation allows 500 per stack")
     (size,) = limits.check_template("s", template(1), 1024 * 1024 + 1)
     assert size == "s: template is 1,048,577 bytes; CloudFormation allows 1,048,576 (1 MB)"
+
+
+def test_app_refuses_an_environment_over_a_limit_with_one_line_each(tmp_path: Path) -> None:
+    """app.py as ``cdk synth`` runs it: an environment whose forwarder lists 200 mailboxes exceeds Lambda's
+    "Function environment variables | 4 KB" (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html)
+    and IAM's "Role policy size can't exceed 10,240 characters"
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html): one line each, exit 1, no
+    traceback, no template."""
+    big = {
+        "big": {
+            "account": ACCOUNT,
+            "region": "us-east-1",
+            "domain": "example.com",
+            "mailboxes": [f"box{i:03d}" for i in range(200)],
+            "inbound": {"forwardTo": ["staff@corp.example"]},
+        }
+    }
+    context = {**cdk_json_context(), "environments": big}  # the feature flags too, as the CDK CLI passes them
+    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "app.py"], cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip() and "!!" not in line]
+    assert lines, result.stderr
+    assert all(line.startswith("sesmail: [sesmail-big] sesmail-big/MailForwarder") for line in lines), lines
+    assert any("Lambda environment is" in line and "AWS allows 4,096" in line for line in lines), lines
+    assert "Traceback" not in result.stderr
+    assert not list(tmp_path.glob("*.template.json"))
