@@ -49,6 +49,9 @@ def environment(mailboxes: int) -> dict[str, Any]:
             "domain": "example.com",
             "mailboxes": [f"box{i:03d}" for i in range(mailboxes)],
             "inbound": {"parse": True, "forwardTo": ["staff@corp.example"], "smtpCredentials": True},
+            # WorkMail's sending-authorization policy is an SES identity policy of the domain.
+            "workmail": {"organizationId": "m-0123456789abcdef0123456789abcdef"},
+            "takeOverActiveRuleSet": True,
         }
     }
 
@@ -75,7 +78,8 @@ def measure(mailboxes: int) -> dict[str, str]:
     for construct in stack.node.find_all():
         if type(construct).__name__ == "IdentityPolicy":
             size = limits.size(construct, {**construct.document.to_json(), "Id": construct.owner_id})  # type: ignore[attr-defined]
-            cells[f"SES identity policy [{construct.node.id}]"] = f"{size:,} / {limits.SES_IDENTITY_POLICY:,}"
+            owner = construct.node.scope.node.id if construct.node.scope is not None else construct.node.id
+            cells[f"SES identity policy [{owner}]"] = f"{size:,} / {limits.SES_IDENTITY_POLICY:,}"
     resources = sum(1 for c in stack.node.find_all() if isinstance(c, cdk.CfnResource) and cdk.Stack.of(c) is stack)
     cells["CloudFormation resources"] = f"{resources:,} / {limits.CFN_RESOURCES:,}"
     try:

@@ -5,8 +5,8 @@ fails synth with its messages). It measures every policy the stack's template ho
 resolved JSON, minified. IAM says so outright ("IAM doesn't count white space when calculating the size of a policy
 against these limits"); for S3, KMS, Lambda and SES the minified form is the smallest a policy can be sent as.
 A value CloudFormation fills in at deploy (``{"Ref": ...}``, ``{"Fn::GetAtt": ...}``, inside ``Fn::Join``) counts at
-a generous estimate of its deployed length (a name 63 characters, an ARN 100, pseudo parameters as AWS writes them),
-so figures near a limit are estimates that err on the high side.
+an estimate of its deployed length (a generated name from the stack name and logical id, an ARN as that name after
+its longest prefix, pseudo parameters as AWS writes them), so figures within a few percent of a limit are estimates.
 
 Resources per stack and template size exist only after synthesis: :func:`check_assembly` checks a cloud assembly
 (``app.synth()``'s result); the sesmail app calls it and exits 1 with its lines.
@@ -121,34 +121,57 @@ def _props(resource: cdk.CfnResource) -> dict[str, Any]:
     return props if isinstance(props, dict) else {}
 
 
-#: Lengths that stand in for values CloudFormation fills in at deploy: pseudo parameters as AWS writes them,
-#: a resource's name (``Ref``) at S3's 63-character maximum, its ARN (``Fn::GetAtt ... Arn``) at 100 characters.
-_PSEUDO = {"AWS::AccountId": 12, "AWS::Partition": 3, "AWS::Region": 14, "AWS::URLSuffix": 13, "AWS::StackName": 64}
-_REF = 63
-_ATTRIBUTE = 100
+#: Lengths that stand in for values CloudFormation fills in at deploy. Pseudo parameters as AWS writes them (the
+#: longest region name); a name CloudFormation generates is ``<stack>-<logical id>-<13 random>``, at most 63
+#: characters (S3's bucket-name maximum; IAM and Lambda allow 64); an ARN is its name after a prefix of at most 52
+#: characters (``arn:aws:lambda:ap-southeast-1:123456789012:function:``; S3's ``arn:aws:s3:::`` is 13). Anything
+#: else (imports, other attributes) counts as 120 characters.
+_PSEUDO = {"AWS::AccountId": 12, "AWS::Partition": 3, "AWS::Region": 14, "AWS::URLSuffix": 13, "AWS::StackName": 128}
+_NAME_MAX = 63
+_ARN_PREFIX = 52
+_OTHER = 120
 
 
-def _deployed(value: Any) -> Any:
-    """``value`` with each intrinsic replaced by a placeholder as long as its deployed value is likely to be."""
-    if isinstance(value, list):
-        return [_deployed(item) for item in value]
-    if not isinstance(value, dict):
-        return value
-    if len(value) == 1:
-        ((key, arg),) = value.items()
-        if key == "Ref":
-            return "x" * _PSEUDO.get(str(arg), _REF)
-        if key == "Fn::GetAtt":
-            return "x" * _ATTRIBUTE
-        if key == "Fn::Join" and isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], list):
-            return str(arg[0]).join(str(_deployed(part)) for part in arg[1])
-        if key == "Fn::ImportValue" or key.startswith("Fn::"):
-            return "x" * _ATTRIBUTE
-    return {key: _deployed(item) for key, item in value.items()}
+@dataclass(frozen=True)
+class _Lengths:
+    stack_name: str
+    types: Mapping[str, str]
+
+    def name(self, logical_id: str) -> int:
+        return min(_NAME_MAX, len(self.stack_name) + len(logical_id) + 15)
+
+    def arn(self, logical_id: str) -> int:
+        prefix = 13 if self.types.get(logical_id) == "AWS::S3::Bucket" else _ARN_PREFIX
+        return prefix + self.name(logical_id)
+
+    def deployed(self, value: Any) -> Any:
+        """``value`` with each intrinsic replaced by a placeholder as long as its deployed value is likely to be."""
+        if isinstance(value, list):
+            return [self.deployed(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((key, arg),) = value.items()
+            if key == "Ref":
+                if str(arg) in _PSEUDO:
+                    return "x" * _PSEUDO[str(arg)]
+                return "x" * (self.name(str(arg)) if str(arg) in self.types else _OTHER)
+            if key == "Fn::GetAtt" and isinstance(arg, list) and len(arg) == 2:
+                if arg[1] == "Arn" and str(arg[0]) in self.types:
+                    return "x" * self.arn(str(arg[0]))
+                return "x" * _OTHER
+            if key == "Fn::Join" and isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], list):
+                return str(arg[0]).join(str(self.deployed(part)) for part in arg[1])
+            if key.startswith("Fn::"):
+                return "x" * _OTHER
+        return {key: self.deployed(item) for key, item in value.items()}
 
 
-def _json_size(value: Any) -> int:
-    value = _deployed(value)
+_GENERIC = _Lengths(stack_name="x" * 32, types={})
+
+
+def _json_size(value: Any, lengths: _Lengths = _GENERIC) -> int:
+    value = lengths.deployed(value)
     if isinstance(value, str):
         return len(value)
     return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
@@ -161,12 +184,21 @@ def _ref_key(value: Any) -> str:
 def measure_stack(stack: cdk.Stack) -> list[Measure]:
     """Every policy and environment of ``stack`` that AWS caps, measured (see the module docstring for how)."""
     measures: list[Measure] = []
+    resources = list(_cfn_resources(stack))
+    lengths = _Lengths(
+        stack_name=stack.stack_name,
+        types={stack.resolve(r.logical_id): r.cfn_resource_type for r in resources},
+    )
+
+    def size_of(value: Any) -> int:
+        return _json_size(value, lengths)
+
     lambda_permissions: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
     inline_by_role: dict[str, list[int]] = defaultdict(list)
     inline_by_user: dict[str, list[int]] = defaultdict(list)
     role_paths: dict[str, str] = {}
     user_paths: dict[str, str] = {}
-    for resource in _cfn_resources(stack):
+    for resource in resources:
         kind = resource.cfn_resource_type
         if kind not in _MEASURED:
             continue
@@ -178,7 +210,7 @@ def measure_stack(stack: cdk.Stack) -> list[Measure]:
                 Measure(
                     path,
                     "S3 bucket policy",
-                    _json_size(props.get("PolicyDocument")),
+                    size_of(props.get("PolicyDocument")),
                     S3_BUCKET_POLICY,
                     "bytes",
                     "S3 allows 20 KB per bucket policy",
@@ -189,7 +221,7 @@ def measure_stack(stack: cdk.Stack) -> list[Measure]:
                 Measure(
                     path,
                     "KMS key policy",
-                    _json_size(props.get("KeyPolicy")),
+                    size_of(props.get("KeyPolicy")),
                     KMS_KEY_POLICY,
                     "bytes",
                     "KMS allows 32 KB per key policy",
@@ -198,14 +230,16 @@ def measure_stack(stack: cdk.Stack) -> list[Measure]:
         elif kind == "AWS::Lambda::Permission":
             lambda_permissions[_ref_key(props.get("FunctionName"))].append((resource.node.path, props))
         elif kind == "AWS::Lambda::Function":
+            # Permissions name their function by Ref (name) or by Fn::GetAtt Arn.
             role_paths.setdefault(ref, path)
+            role_paths.setdefault(_ref_key({"Fn::GetAtt": [stack.resolve(resource.logical_id), "Arn"]}), path)
             variables = (props.get("Environment") or {}).get("Variables")
             if variables:
                 measures.append(
                     Measure(
                         path,
                         "Lambda environment",
-                        _json_size(variables),
+                        size_of(variables),
                         LAMBDA_ENVIRONMENT,
                         "bytes",
                         "Lambda allows 4 KB of environment variables per function",
@@ -217,20 +251,20 @@ def measure_stack(stack: cdk.Stack) -> list[Measure]:
                 Measure(
                     path,
                     "IAM role trust policy",
-                    _json_size(props.get("AssumeRolePolicyDocument")),
+                    size_of(props.get("AssumeRolePolicyDocument")),
                     IAM_ROLE_TRUST,
                     "characters",
                     "IAM's default role trust policy quota",
                 )
             )
             for policy in props.get("Policies") or []:
-                inline_by_role[ref].append(_json_size(policy.get("PolicyDocument")))
+                inline_by_role[ref].append(size_of(policy.get("PolicyDocument")))
         elif kind == "AWS::IAM::User":
             user_paths[ref] = path
             for policy in props.get("Policies") or []:
-                inline_by_user[ref].append(_json_size(policy.get("PolicyDocument")))
+                inline_by_user[ref].append(size_of(policy.get("PolicyDocument")))
         elif kind == "AWS::IAM::Policy":
-            document = _json_size(props.get("PolicyDocument"))
+            document = size_of(props.get("PolicyDocument"))
             for role in props.get("Roles") or []:
                 inline_by_role[_ref_key(role)].append(document)
             for user in props.get("Users") or []:
@@ -240,7 +274,7 @@ def measure_stack(stack: cdk.Stack) -> list[Measure]:
                 Measure(
                     path,
                     "IAM managed policy",
-                    _json_size(props.get("PolicyDocument")),
+                    size_of(props.get("PolicyDocument")),
                     IAM_MANAGED_POLICY,
                     "characters",
                     "IAM allows 6,144 characters per managed policy",
@@ -273,7 +307,7 @@ def measure_stack(stack: cdk.Stack) -> list[Measure]:
             Measure(
                 role_paths.get(function, permissions[0][0].rsplit("/", 1)[0]),
                 f"Lambda function policy ({len(permissions)} permissions)",
-                _function_policy_size(permissions),
+                _function_policy_size(permissions, lengths),
                 LAMBDA_FUNCTION_POLICY,
                 "bytes",
                 "Lambda allows 20 KB per function policy",
@@ -296,7 +330,7 @@ _MEASURED = frozenset(
 )
 
 
-def _function_policy_size(permissions: list[tuple[str, dict[str, Any]]]) -> int:
+def _function_policy_size(permissions: list[tuple[str, dict[str, Any]]], lengths: _Lengths) -> int:
     """The function policy Lambda builds from its permissions: one statement each, as AddPermission writes it."""
     statements = []
     for path, props in permissions:
@@ -315,7 +349,7 @@ def _function_policy_size(permissions: list[tuple[str, dict[str, Any]]]) -> int:
                 **({"Condition": condition} if condition else {}),
             }
         )
-    return _json_size({"Version": "2012-10-17", "Id": "default", "Statement": statements})
+    return _json_size({"Version": "2012-10-17", "Id": "default", "Statement": statements}, lengths)
 
 
 @jsii.implements(IValidation)
