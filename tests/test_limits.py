@@ -173,3 +173,37 @@ def test_app_refuses_an_environment_over_a_limit_with_one_line_each(tmp_path: Pa
     assert any("Lambda environment is" in line and "AWS allows 4,096" in line for line in lines), lines
     assert "Traceback" not in result.stderr
     assert not list(tmp_path.glob("*.template.json"))
+
+
+def test_identity_policies_count_workmails_and_refuse_the_twenty_first() -> None:
+    """SES API, GetIdentityPolicies: "You can retrieve a maximum of 20 policies at a time"
+    (https://docs.aws.amazon.com/ses/latest/APIReference/API_GetIdentityPolicies.html), the 20 per identity SES
+    allows; WorkMail's sending-authorization policy is one of them. Refused with one line when the 21st is made."""
+    from sesmail import MailDomain, WorkMailSendingAuthorization
+    from sesmail.sending import DelegateSender, SendConditions
+
+    flags = {key: value for key, value in cdk_json_context().items() if key != "environments"}
+    stack = cdk.Stack(cdk.App(context=flags), "Ids", env=cdk.Environment(account=ACCOUNT, region="us-east-1"))
+    domain = MailDomain(stack, "Domain", domain_name="example.com")
+    WorkMailSendingAuthorization(stack, "WorkMail", mail_domain=domain, organization_id="m-" + "0" * 32)
+    conditions = SendConditions(from_addresses=("info@example.com",))
+
+    def delegate(i: int) -> None:
+        DelegateSender(
+            stack,
+            f"D{i}",
+            identity="example.com",
+            identity_arn=domain.identity_arn,
+            principal=f"{i + 1:012d}",
+            conditions=conditions,
+            policy_name=f"d{i}",
+        )
+
+    for i in range(19):
+        delegate(i)
+    with pytest.raises(ValueError) as raised:
+        delegate(19)
+    assert str(raised.value) == (
+        "policy_name: 'd19' is identity policy 21 on 'example.com' in this stack (WorkMail's sending authorization "
+        "and delegates count); SES allows 20"
+    )
