@@ -8,6 +8,8 @@ one line each and exit status 1, never a traceback.
 
 import sys
 
+import aws_cdk as cdk
+
 from sesmail import limits
 from stacks import SettingsError, build_app
 
@@ -23,6 +25,9 @@ def main() -> int:
     except ValueError as error:
         print(f"sesmail: {error}", file=sys.stderr)
         return 1
+    for stack in app.node.children:
+        if isinstance(stack, cdk.Stack):
+            limits.watch(stack)  # every stack, also one with no construct that registers the check itself
     try:
         assembly = app.synth()
     except RuntimeError as error:

@@ -12,6 +12,7 @@ import aws_cdk.aws_iam as iam
 import aws_cdk.aws_lambda as lambda_
 from constructs import Construct
 
+from . import limits
 from ._assets import handler_code
 from ._provider import framework_provider, lambda_role, stack_singleton
 from .validation import is_token
@@ -130,6 +131,7 @@ class IdentityPolicy(Construct):
                 f"(WorkMail's sending authorization and delegates count); SES allows {MAX_POLICIES_PER_IDENTITY}"
             )
 
+        limits.watch(self)
         provider = IdentityPolicyProvider.of(self)
         provider.allow_identity(identity_arn)
         self.resource = cdk.CustomResource(

@@ -483,3 +483,25 @@ def test_one_role_per_rule_set_and_bucket_lists_each_prefix_then_the_bucket() ->
 
     assert [r["Fn::Join"][1][1] for r in build(0)] == ["/a/*", "/b/*"]
     assert build(MAX_LISTED_PREFIXES)["Fn::Join"][1][1] == "/*"
+
+
+def test_s3_action_with_a_bucket_of_another_stack() -> None:
+    """The role of the rule's stack writes to a bucket of another stack of the app: its ARN arrives by reference, the
+    bucket's own policy names neither SES nor the role (same account: "the IAM permissions specified here will be
+    sufficient for same account usage", SES developer guide, "Setting up IAM role permissions for Deliver to S3
+    bucket action", https://docs.aws.amazon.com/ses/latest/dg/receiving-email-permissions.html), and no warning."""
+    flags = {key: value for key, value in cdk_json_context().items() if key != "environments"}
+    app = cdk.App(context=flags)
+    env = cdk.Environment(account=ACCOUNT, region="us-east-1")
+    storage = cdk.Stack(app, "Storage", env=env)
+    bucket = s3.Bucket(storage, "Bucket", encryption_key=kms.Key(storage, "Key"), enforce_ssl=True)
+    mail = cdk.Stack(app, "Mail", env=env)
+    rule_set = ReceiptRuleSet(mail, "RuleSet", rule_set_name="inbound", activate=False)
+    rule_set.add_rule("store", actions=[S3Action(bucket=bucket, object_key_prefix="in/")])
+    mail_template = Template.from_stack(mail)
+    (policy,) = mail_template.find_resources("AWS::IAM::Policy").values()
+    put, key = policy["Properties"]["PolicyDocument"]["Statement"]
+    # A cross-stack reference (this CDK version's Fn::GetStackOutput), not a copy of the bucket.
+    assert "'StackName': 'Storage'" in str(put["Resource"]) and "'StackName': 'Storage'" in str(key["Resource"])
+    assert "ses.amazonaws.com" not in str(Template.from_stack(storage).to_json())
+    Annotations.from_stack(mail).has_no_warning("*", Match.string_like_regexp("cannot add"))

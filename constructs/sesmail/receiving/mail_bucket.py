@@ -7,6 +7,8 @@ import aws_cdk.aws_kms as kms
 import aws_cdk.aws_s3 as s3
 from constructs import Construct
 
+from .. import limits
+
 
 class MailBucket(Construct):
     """An S3 bucket for received mail and its rotating KMS key, both retained on stack delete and replacement.
@@ -61,6 +63,7 @@ class MailBucket(Construct):
                 f"expire_after_days ({expire_after_days!r})"
             )
 
+        limits.watch(self)  # the bucket and key policies, and the stack's other policies, are measured at synth
         self.key = kms.Key(
             self,
             "Key",
