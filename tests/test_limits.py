@@ -207,3 +207,22 @@ def test_identity_policies_count_workmails_and_refuse_the_twenty_first() -> None
         "policy_name: 'd19' is identity policy 21 on 'example.com' in this stack (WorkMail's sending authorization "
         "and delegates count); SES allows 20"
     )
+
+
+def test_eleven_actions_in_one_rule_are_refused_at_synth() -> None:
+    """SES, "Service quotas in Amazon SES": "Maximum number of actions per receipt rule | 10"
+    (https://docs.aws.amazon.com/ses/latest/dg/quotas.html)."""
+    from sesmail.receiving import AddHeaderAction
+
+    flags = {key: value for key, value in cdk_json_context().items() if key != "environments"}
+    stack = cdk.Stack(cdk.App(context=flags), "Acts", env=cdk.Environment(account=ACCOUNT, region="us-east-1"))
+    rule_set = ReceiptRuleSet(stack, "RuleSet", rule_set_name="inbound", activate=False)
+    headers = [AddHeaderAction(header_name=f"X-H{i}", header_value="v") for i in range(10)]
+    rule = rule_set.add_rule("many", actions=headers)
+    assert [m for m in limits.measure_stack(stack) if m.over] == []
+    rule.add_action(AddHeaderAction(header_name="X-H10", header_value="v"))
+    (over,) = [m.line() for m in limits.measure_stack(stack) if m.over]
+    assert over == (
+        "Acts/RuleSet/Rule-many: receipt rule's actions is 11 actions; AWS allows 10 (SES allows 10 actions per "
+        "receipt rule)"
+    )

@@ -61,6 +61,9 @@ IAM_ROLE_TRUST = 2_048
 SES_IDENTITY_POLICY = 4_096
 #: SES identity policies per identity.
 SES_POLICIES_PER_IDENTITY = 20
+#: SES receipt rule: "Maximum number of actions per receipt rule | 10" (SES, "Service quotas in Amazon SES",
+#: https://docs.aws.amazon.com/ses/latest/dg/quotas.html).
+SES_ACTIONS_PER_RULE = 10
 #: CloudFormation resources per template.
 CFN_RESOURCES = 500
 #: CloudFormation template body in an S3 object (cdk deploy uploads templates larger than 51,200 bytes to S3).
@@ -269,6 +272,18 @@ def measure_stack(stack: cdk.Stack) -> list[Measure]:
                 inline_by_role[_ref_key(role)].append(document)
             for user in props.get("Users") or []:
                 inline_by_user[_ref_key(user)].append(document)
+        elif kind == "AWS::SES::ReceiptRule":
+            actions = (props.get("Rule") or {}).get("Actions") or []
+            measures.append(
+                Measure(
+                    path,
+                    "receipt rule's actions",
+                    len(actions),
+                    SES_ACTIONS_PER_RULE,
+                    "actions",
+                    "SES allows 10 actions per receipt rule",
+                )
+            )
         elif kind == "AWS::IAM::ManagedPolicy":
             measures.append(
                 Measure(
@@ -326,6 +341,7 @@ _MEASURED = frozenset(
         "AWS::IAM::User",
         "AWS::IAM::Policy",
         "AWS::IAM::ManagedPolicy",
+        "AWS::SES::ReceiptRule",
     }
 )
 
