@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import json
 import re
+import weakref
+from collections import Counter
 
 import aws_cdk as cdk
 import aws_cdk.aws_iam as iam
 import aws_cdk.aws_lambda as lambda_
 from constructs import Construct
 
+from . import limits
 from ._assets import handler_code
 from ._provider import framework_provider, lambda_role, stack_singleton
 from .validation import is_token
 
 _POLICY_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-#: SES's limit on the size of one identity policy.
+#: SES's limit on the size of one identity policy (SES API, PutIdentityPolicy, Policy: "The policy cannot exceed
+#: 4 KB." https://docs.aws.amazon.com/ses/latest/APIReference/API_PutIdentityPolicy.html).
 MAX_POLICY_BYTES = 4096
+#: SES's limit on identity policies of one identity (SES API, GetIdentityPolicies: "You can retrieve a maximum of 20
+#: policies at a time", https://docs.aws.amazon.com/ses/latest/APIReference/API_GetIdentityPolicies.html).
+MAX_POLICIES_PER_IDENTITY = 20
+# Identity policies per identity in each stack: every IdentityPolicy counts (WorkMail's sending authorization too).
+_PER_IDENTITY: weakref.WeakKeyDictionary[cdk.Stack, Counter[str]] = weakref.WeakKeyDictionary()
 
 #: The SES v2 actions the custom resource's role needs, and nothing else.
 POLICY_MANAGEMENT_ACTIONS = (
@@ -114,7 +123,15 @@ class IdentityPolicy(Construct):
             raise ValueError(
                 f"document: identity policy {policy_name!r} is ~{size} bytes; SES allows {MAX_POLICY_BYTES}"
             )
+        counts = _PER_IDENTITY.setdefault(stack, Counter())
+        counts[identity] += 1
+        if counts[identity] > MAX_POLICIES_PER_IDENTITY:
+            raise ValueError(
+                f"policy_name: {policy_name!r} is identity policy {counts[identity]} on {identity!r} in this stack "
+                f"(WorkMail's sending authorization and delegates count); SES allows {MAX_POLICIES_PER_IDENTITY}"
+            )
 
+        limits.watch(self)
         provider = IdentityPolicyProvider.of(self)
         provider.allow_identity(identity_arn)
         self.resource = cdk.CustomResource(

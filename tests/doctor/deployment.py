@@ -18,6 +18,8 @@ from typing import Any
 
 import boto3
 from botocore.stub import Stubber
+from moto.ses.exceptions import InvalidParameterValue
+from moto.ses.models import SESBackend
 
 from sesmail.doctor.expected import Environment, identity_policies, rule_set
 from sesmail.doctor.live import LiveResolver, Stack
@@ -93,6 +95,21 @@ class Deployment:
                 self.physical[lid] = resource["Properties"]["Name"]
             elif kind == "AWS::IAM::Role":
                 self.physical[lid] = f"{env.stack_name}-{lid}"[:64]
+                if "ses.amazonaws.com" in json.dumps(resource["Properties"].get("AssumeRolePolicyDocument")):
+                    # The S3 action's role: SES checks that it exists when the receipt rule is created.
+                    trust = {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "ses.amazonaws.com"},
+                                "Action": "sts:AssumeRole",
+                            }
+                        ],
+                    }
+                    self.client("iam").create_role(
+                        RoleName=self.physical[lid], AssumeRolePolicyDocument=json.dumps(trust)
+                    )
             elif kind == "AWS::Lambda::Function":
                 self.physical[lid] = self._function(f"{env.stack_name}-{lid}"[:64])
             elif kind == "AWS::IAM::User":
@@ -339,3 +356,17 @@ class Deployment:
         """Every stubbed answer was asked for (the doctor made the calls it should)."""
         for _, stubber in self.stubbed.values():
             stubber.assert_no_pending_responses()
+
+
+def _validate_iam_role_by_arn(self: SESBackend, role_arn: str) -> None:
+    """moto's SES looks an S3 action's ``IamRoleArn`` up among IAM role *ids* (``_validate_iam_role``), so it refuses
+    every role; SES refuses only a role it cannot assume. This keeps moto's check, by ARN."""
+    from moto.iam.models import iam_backends
+    from moto.utilities.utils import get_partition
+
+    roles = iam_backends[self.account_id][get_partition(self.region_name)].roles.values()
+    if role_arn and role_arn not in {role.arn for role in roles}:
+        raise InvalidParameterValue("Could not assume the provided IAM role")
+
+
+SESBackend._validate_iam_role = _validate_iam_role_by_arn  # type: ignore[method-assign]

@@ -331,7 +331,34 @@ def receipt_requests(assembly_dir: str) -> list[tuple[str, list[str], list[str]]
             props = scan.resolver.resolve(resource["Properties"])
             rule = f"arn:{ctx.partition}:ses:{ctx.region}:{ctx.account}:receipt-rule-set/{props['RuleSetName']}"
             rule += f":receipt-rule/{props['Rule']['Name']}"
+            # Another rule set's rule: the grants are scoped to this set (the S3 role's trust and the Lambda
+            # permission match the set's rules by pattern, so another rule of the same set is allowed by design).
+            foreign = f"arn:{ctx.partition}:ses:{ctx.region}:{ctx.account}:receipt-rule-set/somebody-elses-set"
+            foreign += ":receipt-rule/somebody-elses-rule"
             for action in props["Rule"].get("Actions", []):
+                if "S3Action" in action and action["S3Action"].get("IamRoleArn"):
+                    # SES assumes the action's role (trust policy), and the role puts the object (its policy).
+                    s3 = action["S3Action"]
+                    role = str(scan.resolver.resolve(s3["IamRoleArn"]))
+                    assume = [assembly_dir, "--principal", "ses.amazonaws.com", "--action", "sts:AssumeRole"]
+                    assume += ["--resource", role, "--context", f"aws:SourceAccount={ctx.account}"]
+                    requests.append(
+                        (
+                            f"{logical_id}:sts:AssumeRole",
+                            [*assume, "--context", f"aws:SourceArn={rule}"],
+                            [*assume, "--context", f"aws:SourceArn={foreign}"],
+                        )
+                    )
+                    bucket = f"arn:{ctx.partition}:s3:::{s3['BucketName']}"
+                    put = [assembly_dir, "--principal", role, "--action", "s3:PutObject", "--resource"]
+                    requests.append(
+                        (
+                            f"{logical_id}:s3:PutObject",
+                            [*put, f"{bucket}/{s3.get('ObjectKeyPrefix', '')}m1"],
+                            [*put, f"{bucket}/somebody-elses-prefix/m1"],
+                        )
+                    )
+                    continue
                 if "S3Action" in action:
                     s3 = action["S3Action"]
                     target = [
@@ -352,7 +379,6 @@ def receipt_requests(assembly_dir: str) -> list[tuple[str, list[str], list[str]]
                     target[1],
                 ]
                 argv += ["--context", f"aws:SourceAccount={ctx.account}"]
-                foreign = rule.rsplit("/", 1)[0] + "/somebody-elses-rule"
                 requests.append(
                     (
                         f"{logical_id}:{target[0]}",

@@ -60,7 +60,7 @@ class Fixture:
             handler="index.handler",
             code=lambda_.Code.from_inline("def handler(event, context): return None"),
         )
-        rule_set = ReceiptRuleSet(stack, "RuleSet", rule_set_name="inbound", activate=False)
+        self.rule_set = rule_set = ReceiptRuleSet(stack, "RuleSet", rule_set_name="inbound", activate=False)
         rule_set.add_rule(
             "first",
             recipients=["info@example.com", "example.org", ".example.net"],
@@ -108,6 +108,16 @@ class Fixture:
     def logical_id(self, construct: Any) -> str:
         return self.stack.get_logical_id(construct.node.default_child)
 
+    def role_id(self) -> str:
+        # The set's role for self.bucket (the imported bucket of rule "third" gets the set's second role).
+        return self.logical_id(self.rule_set.node.find_child("S3Role-inbound-Bucket").node.find_child("Resource"))
+
+    def role_policy(self, role_id: str) -> list[dict[str, Any]]:
+        (policy,) = self.template.find_resources(
+            "AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role_id}], "PolicyName": "SesS3Action"}}
+        ).values()
+        return list(policy["Properties"]["PolicyDocument"]["Statement"])
+
 
 @pytest.fixture(scope="module")
 def built() -> Fixture:
@@ -139,6 +149,7 @@ def test_every_action_renders_its_settings(built: Fixture) -> None:
     assert actions[1] == {
         "S3Action": {
             "BucketName": {"Ref": built.logical_id(built.bucket)},
+            "IamRoleArn": {"Fn::GetAtt": [built.role_id(), "Arn"]},
             "ObjectKeyPrefix": "info/",
             "KmsKeyArn": {"Fn::GetAtt": [built.logical_id(built.message_key), "Arn"]},
             "TopicArn": topic_ref,
@@ -178,27 +189,101 @@ def test_rules_are_ordered_and_each_waits_for_the_previous(built: Fixture) -> No
     assert all(rule_set_id in rule["DependsOn"] for rule in (first, second, third))
 
 
-def test_bucket_policy_allows_ses_put_for_this_rule_only(built: Fixture) -> None:
-    bucket_id = built.logical_id(built.bucket)
-    built.template.has_resource_properties(
-        "AWS::S3::BucketPolicy",
+RULE_SET_PATTERN = RULE_ARN % "*"
+
+
+def test_s3_action_writes_through_a_role_only_ses_may_assume_for_this_rule_set(built: Fixture) -> None:
+    """SES developer guide, "Giving permissions to Amazon SES for email receiving", "Trust policy for S3 action IAM
+    role": the trust policy allows ``ses.amazonaws.com`` ``sts:AssumeRole`` with ``AWS:SourceAccount`` and
+    ``AWS:SourceArn``
+    (``arn:aws:ses:region:111122223333:receipt-rule-set/rule_set_name:receipt-rule/receipt_rule_name``)
+    https://docs.aws.amazon.com/ses/latest/dg/receiving-email-permissions.html. Here the rule part is ``*``: every
+    rule of this set, no rule of another set or account."""
+    role = built.template.to_json()["Resources"][built.role_id()]
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
         {
-            "PolicyDocument": {
-                "Statement": Match.array_with(
-                    [
-                        {
-                            "Sid": "AllowSesPutInboundFirst",
-                            "Effect": "Allow",
-                            "Principal": {"Service": "ses.amazonaws.com"},
-                            "Action": "s3:PutObject",
-                            "Resource": {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/info/*"]]},
-                            "Condition": ses_conditions("first"),
-                        }
-                    ]
-                )
-            }
-        },
-    )
+            "Effect": "Allow",
+            "Principal": {"Service": "ses.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": ACCOUNT},
+                "ArnLike": {"aws:SourceArn": RULE_SET_PATTERN},
+            },
+        }
+    ]
+
+
+def test_role_may_put_under_the_prefix_and_use_the_keys_and_topic(built: Fixture) -> None:
+    """CloudFormation ``AWS::SES::ReceiptRule`` S3Action ``IamRoleArn``: "This role should have access to the
+    following APIs: s3:PutObject, kms:Encrypt and kms:GenerateDataKey for the given Amazon S3 bucket.
+    kms:GenerateDataKey for the given AWS KMS customer managed key. sns:Publish for the given Amazon SNS topic."
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ses-receiptrule-s3action.html
+    """
+    bucket_id = built.logical_id(built.bucket)
+    assert built.bucket.encryption_key is not None and built.topic.master_key is not None
+    key_arn = {"Fn::GetAtt": [built.logical_id(built.bucket.encryption_key), "Arn"]}
+    statements = built.role_policy(built.role_id())
+    assert statements[0] == {
+        "Sid": "S3Access",
+        "Effect": "Allow",
+        "Action": "s3:PutObject",
+        "Resource": {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/info/*"]]},
+    }
+    kms_statements = {json_key(s["Resource"]): s for s in statements if s["Sid"].startswith("KMSAccess")}
+    assert kms_statements[json_key(key_arn)]["Condition"] == {
+        "StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}
+    }
+    assert kms_statements[json_key(key_arn)]["Action"] == ["kms:Encrypt", "kms:GenerateDataKey"]
+    message_key_arn = {"Fn::GetAtt": [built.logical_id(built.message_key), "Arn"]}
+    assert "Condition" not in kms_statements[json_key(message_key_arn)]
+    topic_key_arn = {"Fn::GetAtt": [built.logical_id(built.topic.master_key), "Arn"]}
+    assert json_key(topic_key_arn) in kms_statements
+    assert {
+        "Sid": "SNSAccess",
+        "Effect": "Allow",
+        "Action": "sns:Publish",
+        "Resource": {"Ref": built.logical_id(built.topic)},
+    } in statements
+
+
+def json_key(value: Any) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True)
+
+
+def test_bucket_and_its_keys_grant_ses_nothing(built: Fixture) -> None:
+    """CloudFormation S3Action ``IamRoleArn``: "If an IAM role ARN is provided, the role (and only the role) is used
+    to access all the given resources (Amazon S3 bucket, AWS KMS customer managed key and Amazon SNS topic).
+    Therefore, setting up individual resource access permissions is not required." No grant to ses.amazonaws.com
+    conditioned on kms:ViaService (which KMS documents for principals of an account, not for service principals)."""
+    resources = built.template.to_json()["Resources"]
+    for resource in resources.values():
+        if resource["Type"] == "AWS::S3::BucketPolicy":
+            document = resource["Properties"]["PolicyDocument"]
+        elif (
+            resource["Type"] == "AWS::KMS::Key" and resource is not resources[built.logical_id(built.topic.master_key)]
+        ):
+            document = resource["Properties"]["KeyPolicy"]
+        else:
+            continue
+        assert "ses.amazonaws.com" not in json_key(document)
+
+
+def test_bucket_key_policy_is_kms_default_so_the_role_s_iam_grant_counts(built: Fixture) -> None:
+    """KMS, "Default key policy": the default statement "gives the AWS account that owns the KMS key permission to
+    use IAM policies to allow access to all AWS KMS operations on the KMS key" ("Allows access to the AWS account and
+    enables IAM policies"). https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html"""
+    assert built.bucket.encryption_key is not None
+    statements = _key_statements(built, built.bucket.encryption_key)  # type: ignore[arg-type]
+    assert statements == [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ]
 
 
 def _key_statements(built: Fixture, key: kms.Key) -> list[dict[str, Any]]:
@@ -206,49 +291,23 @@ def _key_statements(built: Fixture, key: kms.Key) -> list[dict[str, Any]]:
     return resource["Properties"]["KeyPolicy"]["Statement"]
 
 
-def test_sse_kms_bucket_key_allows_ses_through_s3_only(built: Fixture) -> None:
-    assert built.bucket.encryption_key is not None
-    statements = _key_statements(built, built.bucket.encryption_key)  # type: ignore[arg-type]
-    assert {
-        "Sid": "AllowSesSseKmsInboundFirst",
-        "Effect": "Allow",
-        "Principal": {"Service": "ses.amazonaws.com"},
-        "Action": "kms:GenerateDataKey*",
-        "Resource": "*",
-        "Condition": ses_conditions("first", StringEquals={"kms:ViaService": "s3.us-east-1.amazonaws.com"}),
-    } in statements
-
-
-def test_message_key_carries_the_ses_encryption_context_conditions(built: Fixture) -> None:
-    statements = _key_statements(built, built.message_key)
-    assert {
-        "Sid": "AllowSesEncryptInboundFirst",
-        "Effect": "Allow",
-        "Principal": {"Service": "ses.amazonaws.com"},
-        "Action": ["kms:Encrypt", "kms:GenerateDataKey*"],
-        "Resource": "*",
-        "Condition": ses_conditions(
-            "first",
-            StringEquals={
-                "kms:EncryptionContext:aws:ses:source-account": ACCOUNT,
-                "kms:EncryptionContext:aws:ses:rule-name": "first",
-            },
-            Null={"kms:EncryptionContext:aws:ses:message-id": "false"},
-        ),
-    } in statements
-
-
-def test_lambda_permission_names_account_and_rule(built: Fixture) -> None:
-    built.template.has_resource_properties(
+def test_lambda_permission_covers_the_rule_set_by_pattern(built: Fixture) -> None:
+    """Lambda AddPermission, SourceArn: "For AWS services, the ARN of the AWS resource that invokes the function
+    ... Note that Lambda configures the comparison using the StringLike operator."
+    https://docs.aws.amazon.com/lambda/latest/api/API_AddPermission.html: the set's pattern matches each rule."""
+    permissions = built.template.find_resources(
         "AWS::Lambda::Permission",
+        {"Properties": {"FunctionName": {"Fn::GetAtt": [built.logical_id(built.function), "Arn"]}}},
+    )
+    assert [p["Properties"] for p in permissions.values()] == [
         {
             "Action": "lambda:InvokeFunction",
             "FunctionName": {"Fn::GetAtt": [built.logical_id(built.function), "Arn"]},
             "Principal": "ses.amazonaws.com",
             "SourceAccount": ACCOUNT,
-            "SourceArn": RULE_ARN % "first",
-        },
-    )
+            "SourceArn": RULE_SET_PATTERN,
+        }
+    ]
 
 
 def test_topic_policy_and_topic_key_for_ses(built: Fixture) -> None:
@@ -284,16 +343,21 @@ def test_rule_depends_on_every_policy_it_needs(built: Fixture) -> None:
     policy_ids = {
         logical_id
         for logical_id, resource in resources.items()
-        if resource["Type"] in ("AWS::S3::BucketPolicy", "AWS::SNS::TopicPolicy", "AWS::Lambda::Permission")
+        if resource["Type"] in ("AWS::SNS::TopicPolicy", "AWS::Lambda::Permission", "AWS::IAM::Policy")
+        and "Default" not in logical_id
+        and "Theirs" not in logical_id  # the role of rule "third" (imported bucket)
     }
-    key_ids = {built.logical_id(k) for k in (built.message_key, built.bucket.encryption_key, built.topic.master_key)}
-    assert policy_ids | key_ids <= set(first["DependsOn"])
+    # The role and its policy (S3 action), the topic policy and its key (SNS action), the Lambda permission.
+    assert policy_ids | {built.role_id(), built.logical_id(built.topic.master_key)} <= set(first["DependsOn"])
 
 
 def test_imported_resources_get_a_warning_naming_the_statement(built: Fixture) -> None:
     built.annotations.has_warning(
         "/Test/RuleSet/Rule-third",
-        Match.string_like_regexp(r"imported bucket their-bucket.*s3:PutObject.*aws:SourceArn.*receipt-rule/third"),
+        Match.string_like_regexp(
+            r"imported bucket their-bucket.*another account.*role Test/RuleSet/S3Role-inbound-Theirs"
+            r".*s3:PutObject.*S3RoleinboundTheirs"
+        ),
     )
     built.annotations.has_warning(
         "/Test/RuleSet/Rule-third",
@@ -396,14 +460,48 @@ def _bucket() -> s3.IBucket:
     return s3.Bucket.from_bucket_name(_SCRATCH, f"B{len(_SCRATCH.node.children)}", "mail-bucket")
 
 
-def test_two_actions_on_one_bucket_get_distinct_sids() -> None:
-    stack = new_stack()
-    bucket = s3.Bucket(stack, "Bucket", enforce_ssl=True)
-    rule_set = ReceiptRuleSet(stack, "RuleSet", rule_set_name="inbound", activate=False)
-    rule_set.add_rule(
-        "copies",
-        actions=[S3Action(bucket=bucket, object_key_prefix="a/"), S3Action(bucket=bucket, object_key_prefix="b/")],
-    )
-    (policy,) = Template.from_stack(stack).find_resources("AWS::S3::BucketPolicy").values()
-    sids = [s.get("Sid") for s in policy["Properties"]["PolicyDocument"]["Statement"] if s.get("Sid")]
-    assert sids == ["AllowSesPutInboundCopies", "AllowSesPutInboundCopies2"]
+def test_one_role_per_rule_set_and_bucket_lists_each_prefix_then_the_bucket() -> None:
+    """Each prefix is listed while few; past MAX_LISTED_PREFIXES the role may put anywhere in the bucket, so its
+    policy stays within IAM's "Role policy size can't exceed 10,240 characters" (IAM and AWS STS quotas,
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html)."""
+    from sesmail.receiving.grants import MAX_LISTED_PREFIXES
+
+    def build(extra_rules: int) -> Any:
+        stack = new_stack()
+        bucket = s3.Bucket(stack, "Bucket", enforce_ssl=True)
+        rule_set = ReceiptRuleSet(stack, "RuleSet", rule_set_name="inbound", activate=False)
+        rule_set.add_rule(
+            "copies",
+            actions=[S3Action(bucket=bucket, object_key_prefix="a/"), S3Action(bucket=bucket, object_key_prefix="b/")],
+        )
+        for i in range(extra_rules):
+            rule_set.add_rule(f"r{i}", actions=[S3Action(bucket=bucket, object_key_prefix=f"p{i}/")])
+        template = Template.from_stack(stack)
+        template.resource_count_is("AWS::IAM::Role", 1)
+        (policy,) = template.find_resources("AWS::IAM::Policy").values()
+        return policy["Properties"]["PolicyDocument"]["Statement"][0]["Resource"]
+
+    assert [r["Fn::Join"][1][1] for r in build(0)] == ["/a/*", "/b/*"]
+    assert build(MAX_LISTED_PREFIXES)["Fn::Join"][1][1] == "/*"
+
+
+def test_s3_action_with_a_bucket_of_another_stack() -> None:
+    """The role of the rule's stack writes to a bucket of another stack of the app: its ARN arrives by reference, the
+    bucket's own policy names neither SES nor the role (same account: "the IAM permissions specified here will be
+    sufficient for same account usage", SES developer guide, "Setting up IAM role permissions for Deliver to S3
+    bucket action", https://docs.aws.amazon.com/ses/latest/dg/receiving-email-permissions.html), and no warning."""
+    flags = {key: value for key, value in cdk_json_context().items() if key != "environments"}
+    app = cdk.App(context=flags)
+    env = cdk.Environment(account=ACCOUNT, region="us-east-1")
+    storage = cdk.Stack(app, "Storage", env=env)
+    bucket = s3.Bucket(storage, "Bucket", encryption_key=kms.Key(storage, "Key"), enforce_ssl=True)
+    mail = cdk.Stack(app, "Mail", env=env)
+    rule_set = ReceiptRuleSet(mail, "RuleSet", rule_set_name="inbound", activate=False)
+    rule_set.add_rule("store", actions=[S3Action(bucket=bucket, object_key_prefix="in/")])
+    mail_template = Template.from_stack(mail)
+    (policy,) = mail_template.find_resources("AWS::IAM::Policy").values()
+    put, key = policy["Properties"]["PolicyDocument"]["Statement"]
+    # A cross-stack reference (this CDK version's Fn::GetStackOutput), not a copy of the bucket.
+    assert "'StackName': 'Storage'" in str(put["Resource"]) and "'StackName': 'Storage'" in str(key["Resource"])
+    assert "ses.amazonaws.com" not in str(Template.from_stack(storage).to_json())
+    Annotations.from_stack(mail).has_no_warning("*", Match.string_like_regexp("cannot add"))

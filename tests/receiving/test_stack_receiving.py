@@ -78,6 +78,7 @@ ENVIRONMENTS: dict[str, Any] = {
     },
     "dev": {"account": ACCOUNT, "region": "eu-west-1", "domain": "dev.example.com", "mailboxes": ["info"]},
 }
+MAIL_ROLE = f"ReceiptRuleSet/S3Role-{RULE_SET}-MailBucket"
 ORDER = ["block", "archive", "mailbox-info", "mailbox-support", "notify", "last"]
 
 
@@ -144,12 +145,13 @@ def test_mailbox_rules_store_under_the_mailbox_only(built: Built) -> None:
     """A mailbox rule stores; it never delivers to WorkMail (beside WorkMail the organization's own rule delivers
     every recipient, and a second WorkMail action would deliver twice)."""
     bucket_ref = {"Ref": built.id_of("prod", "MailBucket")}
+    role_arn = {"Fn::GetAtt": [built.id_of("prod", MAIL_ROLE), "Arn"]}
     for box in ("info", "support"):
         rule = built.rule("prod", f"mailbox-{box}")
         assert rule["Recipients"] == [f"{box}@example.com"]
         assert (rule["Enabled"], rule["ScanEnabled"], rule["TlsPolicy"]) == (True, True, "Require")
         assert rule["Actions"] == [
-            {"S3Action": {"BucketName": bucket_ref, "ObjectKeyPrefix": f"{box}/"}},
+            {"S3Action": {"BucketName": bucket_ref, "IamRoleArn": role_arn, "ObjectKeyPrefix": f"{box}/"}},
         ]
 
 
@@ -164,35 +166,29 @@ def _mail_bucket_statements(built: Built, env: str) -> list[dict[str, Any]]:
     return statements
 
 
-def test_mail_bucket_allows_each_rule_to_put_under_its_prefix_only(built: Built) -> None:
+def test_mail_bucket_role_may_put_under_each_rule_s_prefix_only(built: Built) -> None:
+    """CloudFormation S3Action ``IamRoleArn``: "If an IAM role ARN is provided, the role (and only the role) is used
+    to access all the given resources"; so the bucket policy has no statement for SES, and the role's policy lists
+    the prefixes of the set's rules that store there (SES developer guide, "Setting up IAM role permissions for
+    Deliver to S3 bucket action", https://docs.aws.amazon.com/ses/latest/dg/receiving-email-permissions.html)."""
+    assert not [s for s in _mail_bucket_statements(built, "prod") if "ses.amazonaws.com" in str(s.get("Principal"))]
     bucket_arn = {"Fn::GetAtt": [built.id_of("prod", "MailBucket"), "Arn"]}
-    puts = {
-        statement["Sid"]: statement
-        for statement in _mail_bucket_statements(built, "prod")
-        if statement.get("Principal") == {"Service": "ses.amazonaws.com"}
-    }
-    expected = {
-        "AllowSesPutProdInboundMailboxInfo": ("mailbox-info", "info/"),
-        "AllowSesPutProdInboundMailboxSupport": ("mailbox-support", "support/"),
-        "AllowSesPutProdInboundNotify": ("notify", "catchall/"),
-    }
-    assert sorted(puts) == sorted(expected)
-    for sid, (rule, prefix) in expected.items():
-        assert puts[sid] == {
-            "Sid": sid,
-            "Effect": "Allow",
-            "Principal": {"Service": "ses.amazonaws.com"},
-            "Action": "s3:PutObject",
-            "Resource": {"Fn::Join": ["", [bucket_arn, f"/{prefix}*"]]},
-            "Condition": {
-                "StringEquals": {"aws:SourceAccount": ACCOUNT},
-                "ArnEquals": {"aws:SourceArn": RULE_ARN % rule},
-            },
-        }
+    role_id = built.id_of("prod", MAIL_ROLE)
+    (policy,) = (
+        built.templates["prod"]
+        .find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role_id}]}})
+        .values()
+    )
+    put, key = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert put["Action"] == "s3:PutObject"
+    assert put["Resource"] == [
+        {"Fn::Join": ["", [bucket_arn, f"/{prefix}*"]]} for prefix in ("info/", "support/", "catchall/")
+    ]
+    assert key["Resource"] == {"Fn::GetAtt": [built.id_of("prod", "MailBucket/Key"), "Arn"]}
 
 
-def test_rules_writing_to_the_mail_bucket_wait_for_its_policy_and_key(built: Built) -> None:
-    needed = {built.id_of("prod", "MailBucket/Resource/Policy"), built.id_of("prod", "MailBucket/Key")}
+def test_rules_writing_to_the_mail_bucket_wait_for_its_role(built: Built) -> None:
+    needed = {built.id_of("prod", MAIL_ROLE), built.id_of("prod", f"{MAIL_ROLE}/Policy")}
     rules = built.rules("prod")
     for name in ("mailbox-info", "mailbox-support", "notify"):
         assert needed <= set(rules[name][1]["DependsOn"]), name
@@ -214,14 +210,29 @@ def test_extra_rules_render_every_action_type(built: Built) -> None:
         {"StopAction": {"Scope": "RuleSet"}},
     ]
     assert built.rule("prod", "archive")["Actions"] == [
-        {"S3Action": {"BucketName": "central-archive", "ObjectKeyPrefix": "archive/", "KmsKeyArn": THEIR_KEY}},
+        {
+            "S3Action": {
+                "BucketName": "central-archive",
+                "IamRoleArn": {
+                    "Fn::GetAtt": [built.id_of("prod", f"ReceiptRuleSet/S3Role-{RULE_SET}-ImportedBucket0"), "Arn"]
+                },
+                "ObjectKeyPrefix": "archive/",
+                "KmsKeyArn": THEIR_KEY,
+            }
+        },
         {"LambdaAction": {"FunctionArn": OUR_FUNCTION, "InvocationType": "RequestResponse", "TopicArn": OUR_TOPIC}},
     ]
     assert built.rule("prod", "notify")["Actions"] == [
         {"SNSAction": {"TopicArn": THEIR_TOPIC, "Encoding": "Base64"}},
         {"LambdaAction": {"FunctionArn": THEIR_FUNCTION, "InvocationType": "Event"}},
         {"WorkmailAction": {"OrganizationArn": ORG_ARN}},
-        {"S3Action": {"BucketName": {"Ref": built.id_of("prod", "MailBucket")}, "ObjectKeyPrefix": "catchall/"}},
+        {
+            "S3Action": {
+                "BucketName": {"Ref": built.id_of("prod", "MailBucket")},
+                "IamRoleArn": {"Fn::GetAtt": [built.id_of("prod", MAIL_ROLE), "Arn"]},
+                "ObjectKeyPrefix": "catchall/",
+            }
+        },
     ]
     assert built.rule("prod", "last")["Actions"] == [{"StopAction": {"Scope": "RuleSet", "TopicArn": OUR_TOPIC}}]
     assert "Recipients" not in built.rule("prod", "notify")
@@ -237,7 +248,7 @@ def test_same_account_function_gets_a_permission_scoped_to_its_rule(built: Built
             "FunctionName": OUR_FUNCTION,
             "Principal": "ses.amazonaws.com",
             "SourceAccount": ACCOUNT,
-            "SourceArn": RULE_ARN % "archive",
+            "SourceArn": RULE_ARN % "*",
         }
     ]
     # SES checks the permission when it creates the rule.
@@ -259,8 +270,9 @@ def test_other_accounts_function_and_topic_get_a_warning_with_the_statement(buil
     assert '"Action": "lambda:InvokeFunction"' in function and f'"Resource": "{THEIR_FUNCTION}"' in function
     assert topic.startswith(f"receipt rule 'notify': cannot add SES's permission to the imported topic {THEIR_TOPIC}")
     assert '"Action": "sns:Publish"' in topic
+    assert f'"aws:SourceArn": "{RULE_ARN % "*"}"' in function
+    assert f'"aws:SourceArn": "{RULE_ARN % "notify"}"' in topic
     for warning in (function, topic):
-        assert f'"aws:SourceArn": "{RULE_ARN % "notify"}"' in warning
         assert f'"aws:SourceAccount": "{ACCOUNT}"' in warning
     assert not built.templates["prod"].find_resources(
         "AWS::Lambda::Permission", {"Properties": {"FunctionName": THEIR_FUNCTION}}
@@ -273,8 +285,10 @@ def test_imported_bucket_and_key_get_a_warning_with_the_statement(built: Built) 
         "receipt rule 'archive': cannot add SES's permission to the imported bucket central-archive"
     )
     assert '"Resource": "arn:aws:s3:::central-archive/archive/*"' in bucket
+    # The role, not SES, is the principal the owners must allow (IamRoleArn: "the role (and only the role) is used").
+    assert "S3RoleprodinboundImportedBucket" in bucket and "S3RoleprodinboundImportedBucket" in key
     assert key.startswith(f"receipt rule 'archive': cannot add SES's permission to the imported key {THEIR_KEY}")
-    assert '"kms:EncryptionContext:aws:ses:rule-name": "archive"' in key
+    assert '"kms:GenerateDataKey"' in key
 
 
 def test_same_account_topic_and_function_need_no_warning(built: Built) -> None:
@@ -301,7 +315,15 @@ def test_without_workmail_no_workmail_action(built: Built) -> None:
     rules = built.rules("dev")
     assert list(rules) == ["mailbox-info"]
     assert built.rule("dev", "mailbox-info")["Actions"] == [
-        {"S3Action": {"BucketName": {"Ref": built.id_of("dev", "MailBucket")}, "ObjectKeyPrefix": "info/"}}
+        {
+            "S3Action": {
+                "BucketName": {"Ref": built.id_of("dev", "MailBucket")},
+                "IamRoleArn": {
+                    "Fn::GetAtt": [built.id_of("dev", "ReceiptRuleSet/S3Role-sesmail-dev-MailBucket"), "Arn"]
+                },
+                "ObjectKeyPrefix": "info/",
+            }
+        }
     ]
     assert "WorkmailAction" not in str(built.resources["dev"])
     # The default rule set and a mail bucket that keeps mail forever.

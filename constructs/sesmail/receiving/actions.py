@@ -17,7 +17,7 @@ import aws_cdk.aws_ses as ses
 import aws_cdk.aws_sns as sns
 
 from . import checks
-from .grants import RuleContext, grant_bucket_write, grant_invoke, grant_message_encryption, grant_publish
+from .grants import RuleContext, grant_bucket_write, grant_invoke, grant_publish
 
 
 class ReceiptAction(abc.ABC):
@@ -39,13 +39,22 @@ def _topic_arn(context: RuleContext, topic: sns.ITopic | None) -> str | None:
 class S3Action(ReceiptAction):
     """Store the message in ``bucket`` under ``object_key_prefix``.
 
-    :param bucket: the bucket. A bucket of this stack gets SES's ``s3:PutObject`` grant (and its SSE-KMS key the
-        data-key grant); for an imported bucket, synth warns with the statement its owner must add.
+    SES writes through an IAM role (``IamRoleArn``), one per rule set and bucket (:class:`~.grants.S3WriteRole`).
+    AWS documents that "if an IAM role ARN is provided, the role (and only the role) is used to access all the given
+    resources (Amazon S3 bucket, AWS KMS customer managed key and Amazon SNS topic)": the bucket, its key and the
+    topic need no statement for ``ses.amazonaws.com``, and a statement for SES there would not be used
+    (CloudFormation, ``AWS::SES::ReceiptRule`` ``S3Action``; SES developer guide, "Giving permissions to Amazon SES
+    for email receiving").
+
+    :param bucket: the bucket, of this stack, of another stack, or imported. The role may put objects under the
+        prefix and use the bucket's SSE-KMS key through S3. For an imported bucket, synth warns with the bucket
+        policy statement its owner must add for the role if the bucket is in another account.
     :param object_key_prefix: default ``""``, objects are keyed by SES's message id at the bucket's root.
     :param kms_key: default ``None``, SES stores the message as received (the bucket's default encryption applies).
         A key makes SES encrypt the message itself (S3 encryption client) before storing it; readers then need that
         client to decrypt.
-    :param topic: default ``None``, no notification. A topic is notified of each stored message.
+    :param topic: default ``None``, no notification. A topic is notified of each stored message (the role may publish
+        to it).
     """
 
     bucket: s3.IBucket
@@ -57,15 +66,16 @@ class S3Action(ReceiptAction):
         checks.check_object_key_prefix("object_key_prefix", self.object_key_prefix)
 
     def bind(self, context: RuleContext) -> ses.CfnReceiptRule.ActionProperty:
-        grant_bucket_write(context, self.bucket, self.object_key_prefix)
-        if self.kms_key is not None:
-            grant_message_encryption(context, self.kms_key)
+        role_arn = grant_bucket_write(
+            context, self.bucket, self.object_key_prefix, kms_key=self.kms_key, topic=self.topic
+        )
         return ses.CfnReceiptRule.ActionProperty(
             s3_action=ses.CfnReceiptRule.S3ActionProperty(
                 bucket_name=self.bucket.bucket_name,
+                iam_role_arn=role_arn,
                 object_key_prefix=self.object_key_prefix or None,
                 kms_key_arn=self.kms_key.key_arn if self.kms_key is not None else None,
-                topic_arn=_topic_arn(context, self.topic),
+                topic_arn=self.topic.topic_arn if self.topic is not None else None,
             )
         )
 
@@ -74,8 +84,9 @@ class S3Action(ReceiptAction):
 class LambdaAction(ReceiptAction):
     """Invoke ``function`` with the message's notification (not its content).
 
-    :param function: the function; it gets a permission for this rule only (``aws:SourceAccount`` and
-        ``aws:SourceArn``). For another account's function, synth warns with the statement its owner must add.
+    :param function: the function; it gets one permission for the rules of this rule set (``aws:SourceAccount`` and
+        ``aws:SourceArn`` matching ``receipt-rule-set/<set>:receipt-rule/*``), shared by every rule that invokes it.
+        For another account's function, synth warns with the statement its owner must add.
     :param invocation_type: default ``Event`` (asynchronous). ``RequestResponse`` waits for the function, whose
         result can stop the rule set (``STOP_RULE``, ``STOP_RULE_SET``); SES gives it 30 seconds.
     :param topic: default ``None``, no notification.

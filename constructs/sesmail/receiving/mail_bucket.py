@@ -11,6 +11,8 @@ import aws_cdk.aws_kms as kms
 import aws_cdk.aws_s3 as s3
 from constructs import Construct
 
+from .. import limits
+
 _ACCESS_LOGS_PREFIX = "mail-bucket/"
 
 
@@ -67,6 +69,7 @@ class MailBucket(Construct):
                 f"expire_after_days ({expire_after_days!r})"
             )
 
+        limits.watch(self)  # the bucket and key policies, and the stack's other policies, are measured at synth
         self.key = kms.Key(
             self,
             "Key",

@@ -1,0 +1,106 @@
+"""Print each size-capped policy of one environment's stack at 3, 50 and 200 mailboxes, next to AWS's limit.
+
+Usage: ``.venv/bin/python benchmarks/policy_sizes.py``. Builds the app (``stacks.build_app``) with one WorkMail-free
+environment (store, parse, forward, SMTP credentials) and the short ``domain`` + ``mailboxes`` form, measures each
+policy with ``sesmail.limits.measure_stack`` (minified JSON, CloudFormation values at an estimated deployed length)
+and, after synthesis, counts resources and template bytes. A figure over its limit is marked ``OVER``; the measure
+that refuses it at synth is the same.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "constructs"))
+_NODE_BIN = ROOT / "node_modules" / ".bin"
+if (_NODE_BIN / "node").exists():
+    os.environ["PATH"] = f"{_NODE_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+
+import aws_cdk as cdk  # noqa: E402
+
+from sesmail import limits  # noqa: E402
+
+ROWS = [
+    ("S3 bucket policy", "MailBucket"),
+    ("KMS key policy", "MailBucket/Key"),
+    ("Lambda function policy", "MailForwarder"),
+    ("Lambda function policy", "InboundParser"),
+    ("IAM role trust policy", "S3Role"),
+    ("IAM role's inline policies", "S3Role"),
+    ("IAM role's inline policies", "MailForwarder"),
+    ("IAM managed policy", "MailForwarder"),
+    ("IAM user's inline policies", "SmtpCredentials"),
+    ("Lambda environment", "MailForwarder"),
+    ("Lambda environment", "InboundParser"),
+]
+
+
+def environment(mailboxes: int) -> dict[str, Any]:
+    return {
+        "bench": {
+            "account": "123456789012",
+            "region": "us-east-1",
+            "domain": "example.com",
+            "mailboxes": [f"box{i:03d}" for i in range(mailboxes)],
+            "inbound": {"parse": True, "forwardTo": ["staff@corp.example"], "smtpCredentials": True},
+            # WorkMail's sending-authorization policy is an SES identity policy of the domain.
+            "workmail": {"organizationId": "m-0123456789abcdef0123456789abcdef"},
+            "takeOverActiveRuleSet": True,
+        }
+    }
+
+
+def measure(mailboxes: int) -> dict[str, str]:
+    from stacks.mail_stack import MailStack
+    from stacks.settings import load_environments
+
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    app = cdk.App(context={**context, "environments": environment(mailboxes)})
+    try:
+        (settings,) = load_environments(app.node.try_get_context("environments"))
+        stack = MailStack(app, settings.stack_name, settings=settings)
+    except Exception as error:
+        return {"error": str(error).splitlines()[0]}
+    cells: dict[str, str] = {}
+    for measure_ in limits.measure_stack(stack):
+        what = measure_.what.split(" (")[0]
+        for row, where in ROWS:
+            if row == what and where in measure_.path and (row, where) not in cells:
+                mark = " OVER" if measure_.over else ""
+                cells[f"{row} [{where}]"] = f"{measure_.figure:,} / {measure_.limit:,}{mark}"
+    # Identity policies are put by a custom resource: measure each one's document as SES receives it.
+    for construct in stack.node.find_all():
+        if type(construct).__name__ == "IdentityPolicy":
+            size = limits.size(construct, {**construct.document.to_json(), "Id": construct.owner_id})  # type: ignore[attr-defined]
+            owner = construct.node.scope.node.id if construct.node.scope is not None else construct.node.id
+            cells[f"SES identity policy [{owner}]"] = f"{size:,} / {limits.SES_IDENTITY_POLICY:,}"
+    resources = sum(1 for c in stack.node.find_all() if isinstance(c, cdk.CfnResource) and cdk.Stack.of(c) is stack)
+    cells["CloudFormation resources"] = f"{resources:,} / {limits.CFN_RESOURCES:,}"
+    try:
+        assembly = app.synth()
+    except RuntimeError:
+        cells["CloudFormation template bytes"] = "synth refused"
+        return cells
+    artifact = assembly.get_stack_by_name(stack.stack_name)
+    body = (Path(assembly.directory) / artifact.template_file).read_bytes()
+    cells["CloudFormation template bytes"] = f"{len(body):,} / {limits.CFN_TEMPLATE_BYTES:,}"
+    return cells
+
+
+def main() -> None:
+    columns = {n: measure(n) for n in (3, 50, 200)}
+    names = list(dict.fromkeys(name for cells in columns.values() for name in cells))
+    width = max(len(name) for name in names)
+    print(f"{'figure / limit':<{width}}  {'3 mailboxes':>22}  {'50 mailboxes':>22}  {'200 mailboxes':>22}")
+    for name in names:
+        print(f"{name:<{width}}  " + "  ".join(f"{columns[n].get(name, '-'):>22}" for n in (3, 50, 200)))
+
+
+if __name__ == "__main__":
+    main()
