@@ -64,6 +64,7 @@ def build_receiving(
         expire_after_days=lifecycle.expire_after_days,
         noncurrent_versions_expire_after_days=lifecycle.noncurrent_versions_expire_after_days,
         infrequent_access_after_days=lifecycle.infrequent_access_after_days,
+        transitional_ses_grants=lifecycle.transitional_ses_grants,
     )
     if settings.workmail is not None:
         rule_set = ReceiptRuleSet.from_existing(scope, "ReceiptRuleSet", rule_set_name=receiving.rule_set_name)

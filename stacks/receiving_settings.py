@@ -61,6 +61,8 @@ class MailBucketSettings:
     expire_after_days: int | None = None
     noncurrent_versions_expire_after_days: int | None = None
     infrequent_access_after_days: int | None = None
+    #: keep SES's pre-role bucket and key grants for one migration deploy (MailBucket ``transitional_ses_grants``).
+    transitional_ses_grants: bool = False
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,7 @@ def _mail_bucket(reader: Reader) -> MailBucketSettings:
         expire_after_days=_days(section, "expireAfterDays", 1),
         noncurrent_versions_expire_after_days=_days(section, "noncurrentVersionsExpireAfterDays", 1),
         infrequent_access_after_days=_days(section, "infrequentAccessAfterDays", 30),
+        transitional_ses_grants=section.get("transitionalSesGrants", bool, default=False),
     )
     expire, ia = settings.expire_after_days, settings.infrequent_access_after_days
     if expire is not None and ia is not None and ia >= expire:

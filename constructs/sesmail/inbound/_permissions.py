@@ -92,3 +92,16 @@ def check_configuration_set_arn(prop: str, value: str | None) -> None:
         return
     if not isinstance(value, str) or not _CONFIGURATION_SET_ARN.match(value):
         raise ValueError(f"{prop}: {value!r} is not an SES configuration set ARN")
+
+
+def common_path(prefixes: Sequence[str]) -> str:
+    """The longest leading run of whole ``/``-ended path segments that every prefix starts with (``""`` if none).
+
+    One object pattern for many mailbox prefixes keeps a role's policy the same size however many mailboxes there
+    are (IAM allows 10,240 characters of inline policy per role).
+    """
+    common = prefixes[0]
+    for other in prefixes[1:]:
+        while not other.startswith(common):
+            common = common[:-1]
+    return common[: common.rfind("/") + 1]

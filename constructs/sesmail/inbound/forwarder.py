@@ -19,6 +19,7 @@ from ..validation import is_token, strings
 from ._permissions import (
     acknowledge_notifications_handler,
     check_configuration_set_arn,
+    common_path,
     grant_objects,
 )
 from .failures import InboundFailures
@@ -138,7 +139,8 @@ class MailForwarder(Construct):
             description="sesmail: forward inbound mail to staff",
         )
         InboundFailures.of(self).watch(self, self.function, "mail forwarder")
-        read_prefixes = sorted(set(key_prefixes.values())) if key_prefixes is not None else [prefix]
+        # One pattern for every mailbox prefix, so the role's policy does not grow with the mailboxes.
+        read_prefix = common_path(sorted(set(key_prefixes.values()))) if key_prefixes is not None else prefix
         reason = (
             "SES stores each message under its mailbox's prefix with the message id as the key, known only when "
             "mail arrives; the forwarder reads each one and writes its forward record beside it."
@@ -147,7 +149,7 @@ class MailForwarder(Construct):
             self.role,
             bucket,
             actions=["s3:GetObject"],
-            key_patterns=[f"{read_prefix}*" for read_prefix in read_prefixes],
+            key_patterns=[f"{read_prefix}*"],
             reason=reason,
         )
         # PutObject with If-None-Match needs s3:PutObject, with If-Match also s3:GetObject (S3 conditional writes).
@@ -155,7 +157,7 @@ class MailForwarder(Construct):
             self.role,
             bucket,
             actions=["s3:PutObject"],
-            key_patterns=[f"{read_prefix}*{RECORD_SUFFIX}" for read_prefix in read_prefixes],
+            key_patterns=[f"{read_prefix}*{RECORD_SUFFIX}"],
             reason=reason,
         )
         if bucket.encryption_key is not None:

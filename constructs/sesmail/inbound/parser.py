@@ -14,7 +14,7 @@ from .._assets import handler_code
 from .._provider import lambda_role
 from ..receiving.checks import check_object_key_prefix
 from ..validation import is_token, strings
-from ._permissions import acknowledge_notifications_handler, grant_objects
+from ._permissions import acknowledge_notifications_handler, common_path, grant_objects
 from .failures import MAX_EVENT_AGE, RETRY_ATTEMPTS, InboundFailures
 
 #: The handler's outputs for each message ``<key>``, under ``output_prefix``: its document and its attachments.
@@ -139,7 +139,7 @@ class InboundParser(Construct):
         # The handler calls only GetObject and PutObject (single part): no List, no multipart, no versions.
         # One pattern however many mail prefixes there are (200 mailboxes would otherwise outgrow the role's
         # 10,240-character inline policy limit): their common leading path, "" when they share none.
-        common = _common_path(watched)
+        common = common_path(watched)
         grant_objects(self.role, bucket, actions=["s3:GetObject"], key_patterns=[f"{common}*"], reason=reason)
         grant_objects(
             self.role,
@@ -158,12 +158,3 @@ class InboundParser(Construct):
             filters = [s3.NotificationKeyFilter(prefix=mail_prefix)] if mail_prefix else []
             bucket.add_event_notification(s3.EventType.OBJECT_CREATED, s3n.LambdaDestination(self.function), *filters)
         acknowledge_notifications_handler(self)
-
-
-def _common_path(prefixes: Sequence[str]) -> str:
-    """The longest leading run of whole ``/``-ended path segments that every prefix starts with."""
-    common = prefixes[0]
-    for other in prefixes[1:]:
-        while not other.startswith(common):
-            common = common[:-1]
-    return common[: common.rfind("/") + 1]

@@ -297,6 +297,7 @@ def grant_bucket_write(
                 " (only if the topic is in another account)",
             )
     context.depend_on(writer)
+    _transitional_grants(context, bucket, object_key_prefix)
     if not isinstance(bucket, s3.Bucket):
         # SES developer guide: "for cross-account usage, you'll need an additional bucket policy that allows the IAM
         # role to 'PutObject' in the bucket" (https://docs.aws.amazon.com/ses/latest/dg/receiving-email-permissions.html).
@@ -314,6 +315,31 @@ def grant_bucket_write(
     elif bucket.encryption_key is not None:
         _warn_imported_key(context, writer, bucket.encryption_key)
     return writer.role_arn
+
+
+def _transitional_grants(context: RuleContext, bucket: s3.IBucket, object_key_prefix: str) -> None:
+    """The grants SES used before the role, kept for one migration deploy when the MailBucket asks for them.
+
+    During the update that adds ``IamRoleArn`` to existing rules, CloudFormation may update the bucket and key
+    policies before the rules (nothing orders them), and until a rule uses the role SES writes with these grants.
+    SES developer guide, "Give SES permission to write to an S3 bucket" and "... to use your AWS KMS key"
+    (https://docs.aws.amazon.com/ses/latest/dg/receiving-email-permissions.html).
+    """
+    from .mail_bucket import MailBucket  # a function-level import: mail_bucket needs nothing from grants
+
+    owner = bucket.node.scope
+    if not (isinstance(owner, MailBucket) and owner.transitional_ses_grants and owner.bucket is bucket):
+        return
+    put = context.statement("AllowSesPut", ["s3:PutObject"], [bucket.arn_for_objects(f"{object_key_prefix}*")])
+    bucket.add_to_resource_policy(put)
+    region = cdk.Stack.of(context.rule).region
+    use_key = context.statement(
+        "AllowSesSseKms",
+        ["kms:GenerateDataKey*"],
+        ["*"],
+        StringEquals={"kms:ViaService": f"s3.{region}.amazonaws.com"},
+    )
+    owner.key.add_to_resource_policy(use_key)
 
 
 def _warn_imported_key(context: RuleContext, writer: S3WriteRole, key: kms.IKey) -> None:

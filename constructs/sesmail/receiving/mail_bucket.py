@@ -34,6 +34,7 @@ class MailBucket(Construct):
         infrequent_access_after_days: int | None = None,
         access_logs_bucket: s3.IBucket | None = None,
         access_logs_retention_days: int = 365,
+        transitional_ses_grants: bool = False,
     ) -> None:
         """
         :param expire_after_days: default ``None``, messages are kept until someone deletes them. A number deletes
@@ -42,11 +43,18 @@ class MailBucket(Construct):
             recoverable indefinitely. A number removes them for good that many days after they became noncurrent.
         :param infrequent_access_after_days: default ``None``, messages stay in S3 Standard. A number (at least 30)
             moves them to Standard-IA that many days after arrival.
+        :param transitional_ses_grants: default ``False``: SES writes only through the S3 action's role, and the
+            bucket and key policies name no ``ses.amazonaws.com``. ``True`` also keeps the grants releases before the
+            role used (a bucket-policy ``s3:PutObject`` per rule and a key-policy ``kms:GenerateDataKey*`` through
+            S3, both scoped to the rule), for one deploy: the update that moves existing rules to the role cannot
+            then remove SES's old access before the rules use the role. Deploy once with it, then without.
         :param access_logs_bucket: default ``None``, a retained log bucket is created (SSE-S3: S3 log delivery
             cannot write with a KMS key). Pass a bucket to collect logs centrally.
         :param access_logs_retention_days: default 365, how long the created log bucket keeps logs.
         """
         super().__init__(scope, construct_id)
+        #: whether the pre-role SES grants are kept for a migration deploy (see ``transitional_ses_grants``).
+        self.transitional_ses_grants = transitional_ses_grants
         for prop, value, minimum in (
             ("expire_after_days", expire_after_days, 1),
             ("noncurrent_versions_expire_after_days", noncurrent_versions_expire_after_days, 1),
