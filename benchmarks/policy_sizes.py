@@ -35,7 +35,7 @@ ROWS = [
     ("IAM role's inline policies", "S3Role"),
     ("IAM role's inline policies", "MailForwarder"),
     ("IAM managed policy", "MailForwarder"),
-    ("IAM user's inline policies", "SmtpCredentials"),
+    ("IAM managed policy", "SmtpCredentials"),
     ("Lambda environment", "MailForwarder"),
     ("Lambda environment", "InboundParser"),
 ]

@@ -86,7 +86,14 @@ def build_receiving(
         for mailbox, address in zip(domain.mailboxes, domain.addresses(), strict=True):
             prefix = domain.prefix(mailbox)
             actions: list[ReceiptAction] = [S3Action(bucket=mail_bucket.bucket, object_key_prefix=prefix)]
-            mailbox_rules.append(rule_set.add_rule(domain.rule_name(mailbox), recipients=[address], actions=actions))
+            # Beside WorkMail, requiring TLS would bounce what WorkMail's own rule accepts (receiving_settings).
+            mailbox_rule = rule_set.add_rule(
+                domain.rule_name(mailbox),
+                recipients=[address],
+                actions=actions,
+                tls_required=settings.workmail is None,
+            )
+            mailbox_rules.append(mailbox_rule)
             prefixes.append(prefix)
             addresses.append(address)
     for rule in (r for r in receiving.rules if r.position == "after"):

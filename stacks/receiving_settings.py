@@ -6,6 +6,7 @@ Every value is checked here, before any construct exists, and each error names i
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -213,8 +214,18 @@ _WORKMAIL_REFUSED = {
 }
 
 
-def _refuse_beside_workmail(section: Reader, rules: tuple[RuleSettings, ...]) -> None:
+#: ReceiptRule TlsPolicy: "If this parameter is set to Require, Amazon SES bounces emails that are not received over
+#: TLS" (SES API reference, ReceiptRule, https://docs.aws.amazon.com/ses/latest/APIReference/API_ReceiptRule.html).
+#: Beside WorkMail a rule of sesmail's that requires TLS would bounce mail WorkMail's own rule accepts.
+_WORKMAIL_TLS = "bounces mail not received over TLS, which WorkMail's own rule accepts; leave tlsRequired out"
+
+
+def _refuse_beside_workmail(section: Reader, raw_rules: list[Any], rules: tuple[RuleSettings, ...]) -> None:
     for i, rule in enumerate(rules):
+        if isinstance(raw_rules[i], dict) and raw_rules[i].get("tlsRequired") is True:
+            raise SettingsError(
+                f"{section.key(f'rules[{i}]')}.tlsRequired: true in a workmail environment {_WORKMAIL_TLS}"
+            )
         for j, action in enumerate(rule.actions):
             key = section.key(f"rules[{i}].actions[{j}].type")
             reason = _WORKMAIL_REFUSED.get(action.type)
@@ -248,7 +259,8 @@ def parse_receiving(
         _rule(Reader(item, section.key(f"rules[{i}]")), workmail_organization_arn) for i, item in enumerate(raw_rules)
     )
     if workmail_rule_set_name is not None:
-        _refuse_beside_workmail(section, rules)
+        _refuse_beside_workmail(section, raw_rules, rules)
+        rules = tuple(dataclasses.replace(rule, tls_required=False) for rule in rules)
     names = list(mailbox_rule_names)
     for i, rule in enumerate(rules):
         if rule.name in names:

@@ -72,11 +72,42 @@ def test_rules_go_first_in_the_workmail_set_and_only_store(template: dict[str, A
         assert [list(action) for action in props["Rule"]["Actions"]] == [["S3Action"]]
 
 
-def test_bucket_policy_names_the_rules_in_the_workmail_set(template: dict[str, Any]) -> None:
-    """SES writes to the bucket as the rule: aws:SourceArn is the rule's ARN, which contains the set's name."""
-    policy = json.dumps(_of_type(template, "AWS::S3::BucketPolicy"))
-    assert "receipt-rule-set/INBOUND_MAIL:receipt-rule/mailbox-info" in policy
-    assert "receipt-rule-set/sesmail-prod" not in policy
+def test_only_sesmails_own_rules_may_use_the_s3_role_in_the_shared_set(template: dict[str, Any]) -> None:
+    """SES assumes the S3 action's role for a rule: the trust policy's aws:SourceArn names each of the stack's rules
+    ("arn:aws:ses:region:111122223333:receipt-rule-set/rule_set_name:receipt-rule/receipt_rule_name", SES developer
+    guide, "Trust policy for S3 action IAM role", https://docs.aws.amazon.com/ses/latest/dg/receiving-email-permissions.html),
+    never the set's pattern: WorkMail's own rule, and anyone else's, shares INBOUND_MAIL."""
+    (role,) = [r for r in _of_type(template, "AWS::IAM::Role") if "ses.amazonaws.com" in json.dumps(r)]
+    (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    prefix = "arn:aws:ses:eu-west-1:111122223333:receipt-rule-set/INBOUND_MAIL:receipt-rule/"
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "111122223333"},
+        "ArnLike": {"aws:SourceArn": [prefix + "mailbox-info", prefix + "mailbox-support"]},
+    }
+    assert "receipt-rule-set/sesmail-prod" not in json.dumps(template)
+
+
+def test_mailbox_rules_beside_workmail_accept_mail_without_tls(template: dict[str, Any]) -> None:
+    """SES API reference, ReceiptRule TlsPolicy (https://docs.aws.amazon.com/ses/latest/APIReference/API_ReceiptRule.html):
+    "If this parameter is set to Require, Amazon SES bounces emails that are not received over TLS." A rule of
+    sesmail's ahead of WorkMail's that required TLS would bounce mail WorkMail's own rule accepts."""
+    policies = {
+        r["Properties"]["Rule"]["Name"]: r["Properties"]["Rule"]["TlsPolicy"]
+        for r in _of_type(template, "AWS::SES::ReceiptRule")
+    }
+    assert policies == {"mailbox-info": "Optional", "mailbox-support": "Optional"}
+
+
+def test_extra_rules_beside_workmail_do_not_require_tls_and_cannot_be_told_to() -> None:
+    observe = {"name": "observe", "actions": [{"type": "addHeader", "name": "X-Seen", "value": "1"}]}
+    settings = parse_environment("prod", {**WORKMAIL_ENV, "receiving": {"rules": [observe]}})
+    assert settings.receiving is not None and settings.receiving.rules[0].tls_required is False
+    with pytest.raises(SettingsError) as error:
+        parse_environment("prod", {**WORKMAIL_ENV, "receiving": {"rules": [{**observe, "tlsRequired": True}]}})
+    assert str(error.value) == (
+        "environments.prod.receiving.rules[0].tlsRequired: true in a workmail environment bounces mail not received "
+        "over TLS, which WorkMail's own rule accepts; leave tlsRequired out"
+    )
 
 
 def test_workmail_rule_set_name_is_a_setting() -> None:

@@ -53,9 +53,11 @@ def _role_statements(stack: cdk.Stack, template: assertions.Template, role: iam.
 def test_user_policy_exact_json(template: assertions.Template) -> None:
     users = template.find_resources("AWS::IAM::User")
     (user_id,) = users
+    # A customer managed policy: IAM allows a user 2,048 characters of inline policy, 6,144 per managed policy.
+    assert not [p for p in template.find_resources("AWS::IAM::Policy").values() if p["Properties"].get("Users")]
     policies = [
         p["Properties"]
-        for p in template.find_resources("AWS::IAM::Policy").values()
+        for p in template.find_resources("AWS::IAM::ManagedPolicy").values()
         if p["Properties"].get("Users") == [{"Ref": user_id}]
     ]
     assert len(policies) == 1
@@ -167,7 +169,7 @@ def test_configuration_set_is_a_second_send_resource() -> None:
     )
     template = assertions.Template.from_stack(stack)
     (policy,) = template.find_resources(
-        "AWS::IAM::Policy", {"Properties": {"Users": [{"Ref": _ref(stack, smtp.user)}]}}
+        "AWS::IAM::ManagedPolicy", {"Properties": {"Users": [{"Ref": _ref(stack, smtp.user)}]}}
     ).values()
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Action"] == "ses:SendRawEmail"

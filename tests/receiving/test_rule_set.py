@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aws_cdk as cdk
@@ -16,6 +17,7 @@ from sesmail.receiving import (
     AddHeaderAction,
     BounceAction,
     LambdaAction,
+    MailBucket,
     ReceiptRuleSet,
     S3Action,
     SnsAction,
@@ -197,8 +199,8 @@ def test_s3_action_writes_through_a_role_only_ses_may_assume_for_this_rule_set(b
     role": the trust policy allows ``ses.amazonaws.com`` ``sts:AssumeRole`` with ``AWS:SourceAccount`` and
     ``AWS:SourceArn``
     (``arn:aws:ses:region:111122223333:receipt-rule-set/rule_set_name:receipt-rule/receipt_rule_name``)
-    https://docs.aws.amazon.com/ses/latest/dg/receiving-email-permissions.html. Here the rule part is ``*``: every
-    rule of this set, no rule of another set or account."""
+    https://docs.aws.amazon.com/ses/latest/dg/receiving-email-permissions.html: here the one rule with an S3 action,
+    by its ARN."""
     role = built.template.to_json()["Resources"][built.role_id()]
     assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
         {
@@ -207,10 +209,30 @@ def test_s3_action_writes_through_a_role_only_ses_may_assume_for_this_rule_set(b
             "Action": "sts:AssumeRole",
             "Condition": {
                 "StringEquals": {"aws:SourceAccount": ACCOUNT},
-                "ArnLike": {"aws:SourceArn": RULE_SET_PATTERN},
+                "ArnLike": {"aws:SourceArn": RULE_ARN % "first"},
             },
         }
     ]
+
+
+def test_past_ten_rules_the_trust_policy_names_the_set_and_stays_small() -> None:
+    """IAM User Guide, "IAM and AWS STS quotas" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html):
+    "Role trust policy length: 2,048 characters"; a rule ARN is about 100 characters, so past ten rules the trust
+    names every rule of this set (``receipt-rule/*``), which this stack owns."""
+    stack = cdk.Stack(cdk.App(), "Many", env=cdk.Environment(account=ACCOUNT, region="us-east-1"))
+    mail = MailBucket(stack, "Mail")
+    rule_set = ReceiptRuleSet(stack, "Set", rule_set_name="inbound")
+    for i in range(11):
+        rule_set.add_rule(f"box{i}", recipients=[f"box{i}@example.com"], actions=[S3Action(bucket=mail.bucket)])
+    (role,) = [
+        r
+        for r in Template.from_stack(stack).find_resources("AWS::IAM::Role").values()
+        if "ses.amazonaws.com" in json.dumps(r)
+    ]
+    (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    (source_arn,) = statement["Condition"]["ArnLike"].values()
+    assert not isinstance(source_arn, list)
+    assert json.dumps(source_arn).endswith(':ses:us-east-1:123456789012:receipt-rule-set/inbound:receipt-rule/*"]]}')
 
 
 def test_role_may_put_under_the_prefix_and_use_the_keys_and_topic(built: Fixture) -> None:

@@ -67,13 +67,23 @@ class SmtpCredentials(Construct):
         super().__init__(scope, construct_id)
         region = cdk.Stack.of(self).region
         self.user = iam.User(self, "Resource")
-        self.user.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["ses:SendRawEmail"],
-                resources=[*identity_arns, *([configuration_set_arn] if configuration_set_arn else [])],
-                # FromAddress is single-valued: ForAllValues would also pass a request without one.
-                conditions={"StringEquals": {"ses:FromAddress": addresses}},
-            )
+        # A customer managed policy, not an inline one: ses:FromAddress lists every address, and IAM allows a user
+        # 2,048 characters of inline policy but 6,144 per managed policy ("IAM and AWS STS quotas",
+        # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html): about 75 addresses become
+        # about 250.
+        self.send_policy = iam.ManagedPolicy(
+            self,
+            "SendPolicy",
+            description="sesmail: the SMTP user may send only as the mailboxes",
+            users=[self.user],
+            statements=[
+                iam.PolicyStatement(
+                    actions=["ses:SendRawEmail"],
+                    resources=[*identity_arns, *([configuration_set_arn] if configuration_set_arn else [])],
+                    # FromAddress is single-valued: ForAllValues would also pass a request without one.
+                    conditions={"StringEquals": {"ses:FromAddress": addresses}},
+                )
+            ],
         )
         self.key = encryption_key or kms.Key(self, "Key", enable_key_rotation=True, description="SES SMTP credentials")
         self.secret = secretsmanager.Secret(

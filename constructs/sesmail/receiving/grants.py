@@ -13,6 +13,7 @@ per function and rule set. Neither policy grows with the number of mailboxes (se
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ import aws_cdk.aws_kms as kms
 import aws_cdk.aws_lambda as lambda_
 import aws_cdk.aws_s3 as s3
 import aws_cdk.aws_sns as sns
+import jsii
 from constructs import Construct, IDependable
 
 from .. import limits
@@ -32,6 +34,20 @@ _WARNING_ID = "sesmail:receiving:policyNotAdded"
 #: Up to this many object-key prefixes of one bucket are listed in the S3 role's policy; more become ``<bucket>/*``.
 #: 20 listed prefixes take under 3,000 of the role's 10,240 policy characters (IAM quotas), whatever the bucket name.
 MAX_LISTED_PREFIXES = 20
+#: Rules named one by one in the S3 role's trust policy; past this the set's rule pattern keeps it under IAM's
+#: 2,048-character trust-policy quota (about 130 characters per rule ARN).
+MAX_LISTED_RULES = 10
+
+
+@jsii.implements(cdk.IStableAnyProducer)
+class _Produce:
+    """A value computed when the template is resolved, after every rule of the set exists."""
+
+    def __init__(self, produce: Callable[[], Any]) -> None:
+        self._produce = produce
+
+    def produce(self) -> Any:
+        return self._produce()
 
 
 @dataclass(frozen=True)
@@ -142,10 +158,13 @@ class S3WriteRole(Construct):
         # SES developer guide, "Giving permissions to Amazon SES for email receiving", section "Trust policy for S3
         # action IAM role": https://docs.aws.amazon.com/ses/latest/dg/receiving-email-permissions.html
         # (ArnLike instead of the page's StringEquals on one rule: one role serves every rule of the set.)
+        self._rule_arns: list[str] = []
+        # The rules that use the role, each by its ARN, as the page shows; past MAX_LISTED_RULES the set's pattern.
+        # Exact ARNs matter most beside WorkMail, whose shared set holds rules that are not sesmail's.
         trust = iam.ServicePrincipal(SES_PRINCIPAL).with_conditions(
             {
                 "StringEquals": {"aws:SourceAccount": stack.account},
-                "ArnLike": {"aws:SourceArn": receipt_rule_arn(stack, rule_set_name, "*")},
+                "ArnLike": {"aws:SourceArn": cdk.Lazy.any(_Produce(self._source_arns))},
             }
         )
         self.role = iam.Role(
@@ -186,6 +205,16 @@ class S3WriteRole(Construct):
     @property
     def role_arn(self) -> str:
         return self.role.role_arn
+
+    def add_rule(self, rule_arn: str) -> None:
+        """Let SES assume the role for the rule ``rule_arn``."""
+        if rule_arn not in self._rule_arns:
+            self._rule_arns.append(rule_arn)
+
+    def _source_arns(self) -> str | list[str]:
+        if 0 < len(self._rule_arns) <= MAX_LISTED_RULES:
+            return self._rule_arns[0] if len(self._rule_arns) == 1 else list(self._rule_arns)
+        return receipt_rule_arn(cdk.Stack.of(self), self.rule_set_name, "*")
 
     @property
     def object_resources(self) -> list[str]:
@@ -279,6 +308,7 @@ def grant_bucket_write(
 ) -> str:
     """Let the rule's S3 action write through the rule set's :class:`S3WriteRole` for ``bucket``; its ARN."""
     writer = S3WriteRole.of(context, bucket)
+    writer.add_rule(context.rule_arn)
     writer.add_prefix(object_key_prefix)
     writer.acknowledge_wildcards()
     if bucket.encryption_key is not None:
