@@ -56,6 +56,15 @@ class MailStack(cdk.Stack):
             self.mail_domains[domain.domain] = self._mail_domain(domain)
         self.mail_domain = self.mail_domains[settings.domain]
         if settings.workmail is not None:
+            if not settings.mail_domains[0].existing_identity:
+                # WorkMail's RegisterMailDomain "Registers a new domain in WorkMail and SES": the identity exists.
+                cdk.Annotations.of(self.mail_domain).add_warning_v2(
+                    "sesmail:workmail:identityExists",
+                    f"{settings.domain}: a WorkMail organization's domain already has its SES identity, so a plain "
+                    "first deploy fails with AlreadyExists: deploy with --import-existing-resources, or set "
+                    f'"existingIdentity": true (environments.{settings.name}); see the README, "Adopting a domain '
+                    'that already has an SES identity"',
+                )
             legacy = settings.workmail.legacy_account_principal
             WorkMailSendingAuthorization(
                 self,

@@ -58,8 +58,15 @@ def test_stateful_logical_ids_are_stable(
 
 
 def test_stateful_resources_survive_stack_delete_and_replacement(example_template: Template) -> None:
+    """CloudFormation DeletionPolicy (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html):
+    "RetainExceptOnCreate behaves like Retain for stack operations, except for the stack operation that initially
+    created the resource. If the stack operation that created the resource is rolled back, CloudFormation deletes
+    the resource." The domain identity uses it (a failed first deploy must not leave an identity whose name makes the
+    retry fail with AlreadyExists); buckets, keys and the queue hold data from their first minute, so Retain."""
     resources = example_template.to_json()["Resources"]
     stateful = [logical_id for logical_ids in STATEFUL_LOGICAL_IDS.values() for logical_id in logical_ids]
+    identities = set(STATEFUL_LOGICAL_IDS["AWS::SES::EmailIdentity"])
     for logical_id in [*STATEFUL_KEY_LOGICAL_IDS, *stateful]:
-        assert resources[logical_id]["DeletionPolicy"] == "Retain", logical_id
+        expected = "RetainExceptOnCreate" if logical_id in identities else "Retain"
+        assert resources[logical_id]["DeletionPolicy"] == expected, logical_id
         assert resources[logical_id]["UpdateReplacePolicy"] == "Retain", logical_id

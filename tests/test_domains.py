@@ -107,7 +107,10 @@ def test_every_domain_has_an_identity_and_only_receiving_ones_an_inbound_mx(two:
 def _send_statements(template: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     return [
         s
-        for lid, r in _of_type(template, "AWS::IAM::Policy").items()
+        for lid, r in {
+            **_of_type(template, "AWS::IAM::Policy"),
+            **_of_type(template, "AWS::IAM::ManagedPolicy"),
+        }.items()
         if lid.startswith(kind)
         for s in r["Properties"]["PolicyDocument"]["Statement"]
         if "ses:FromAddress" in json.dumps(s.get("Condition"))

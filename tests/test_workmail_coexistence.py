@@ -253,3 +253,19 @@ def test_migration_from_the_takeover_design_restores_workmail_set_on_update(ses_
     assert _active(ses) == "INBOUND_MAIL"
     described = ses.describe_active_receipt_rule_set()
     assert [r["Name"] for r in described["Rules"]] == ["mailbox-info"]
+
+
+def test_workmail_environment_is_warned_that_its_identity_exists() -> None:
+    """WorkMail's RegisterMailDomain "Registers a new domain in WorkMail and SES"
+    (https://docs.aws.amazon.com/workmail/latest/APIReference/API_RegisterMailDomain.html): an existing organization's
+    domain has its SES identity already, and CreateEmailIdentity for it fails with AlreadyExistsException. Synth says
+    how to adopt it; with existingIdentity the warning goes."""
+    for raw, expected in ((WORKMAIL_ENV, 1), ({**WORKMAIL_ENV, "existingIdentity": True}, 0)):
+        app = build_app(environments={"prod": raw})
+        stack = app.node.find_child("sesmail-prod")
+        warnings = assertions.Annotations.from_stack(stack).find_warning(  # type: ignore[arg-type]
+            "*", assertions.Match.string_like_regexp("already has its SES identity")
+        )
+        assert len(warnings) == expected
+        if expected:
+            assert "--import-existing-resources" in str(warnings[0].entry.data)

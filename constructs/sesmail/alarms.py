@@ -66,7 +66,7 @@ class MailAlarms(Construct):
         :param reputation_alarms: default ``True``, alarms on the account's ``Reputation.BounceRate`` >= 5% and
             ``Reputation.ComplaintRate`` >= 0.1% (where SES places an account under review). ``False`` when another
             stack in the same account and region already has them: the metrics are per account and region.
-        :param alarm_name_prefix: default ``<stack name>-``. The name every watched alarm gets and the
+        :param alarm_name_prefix: default ``<stack name>.``. The name every watched alarm gets and the
             ``aws:SourceArn`` pattern CloudWatch is allowed to publish for.
         """
         emails = strings("emails", emails)
@@ -80,7 +80,7 @@ class MailAlarms(Construct):
             raise ValueError(f"alarm_name_prefix: {alarm_name_prefix!r} must be 1..128 characters without '*'")
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
-        self.alarm_name_prefix = alarm_name_prefix if alarm_name_prefix is not None else f"{stack.stack_name}-"
+        self.alarm_name_prefix = alarm_name_prefix if alarm_name_prefix is not None else f"{stack.stack_name}."
         self._watched: list[cloudwatch.Alarm] = []
         source_arn = stack.format_arn(
             service="cloudwatch",
@@ -107,13 +107,17 @@ class MailAlarms(Construct):
             # CloudWatch alarms publishing to an SSE topic need these two on the key, and the AWS managed SNS key
             # cannot grant them (https://repost.aws/knowledge-center/cloudwatch-configure-alarm-sns;
             # https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
+            # In the documented form, without conditions: which request context CloudWatch's KMS calls through SNS
+            # carry is not documented (a kms:CallerAccount condition is reported to break them, re:Post
+            # QUCsVSJa5QRDunCEGlwztZsg), and a key that refuses them drops every alarm, seen only in alarm history.
+            # The scoped gate is the topic policy below: this key encrypts only this topic, and only the stack's
+            # alarms may publish to it.
             self.key.add_to_resource_policy(
                 iam.PolicyStatement(
                     sid="AllowCloudWatchAlarmsToUseTheKey",
-                    principals=[cloudwatch_principal],
+                    principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
                     actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                     resources=["*"],
-                    conditions=conditions,
                 )
             )
             topic = sns.Topic(self, "Topic", display_name="sesmail alarms", master_key=self.key, enforce_ssl=True)

@@ -30,8 +30,9 @@ class MailDomain(Construct):
     that make it work: three DKIM CNAMEs, the MAIL FROM MX and SPF, the inbound MX and a DMARC record. With a hosted
     zone, the records are created there; without one, each record is a stack output to paste at the DNS provider.
 
-    The identity is retained when the stack is deleted and when a change would replace it (``DeletionPolicy`` and
-    ``UpdateReplacePolicy`` ``Retain``): its DKIM keys, and so every sender's signatures, and WorkMail depend on it.
+    The identity is retained when the stack is deleted and when a change would replace it (``DeletionPolicy``
+    ``RetainExceptOnCreate`` and ``UpdateReplacePolicy`` ``Retain``; only a failed first deploy's rollback deletes
+    it): its DKIM keys, and so every sender's signatures, and WorkMail depend on it.
     A domain that already has an identity in the account and region is adopted either by CloudFormation's import
     (``cdk deploy --import-existing-resources``: the identity's name is the static ``EmailIdentity`` property) or
     with ``existing_identity=True`` (see the README, "Adopting a domain that already has an SES identity").
@@ -112,7 +113,10 @@ class MailDomain(Construct):
                 configuration_set=configuration_set,
             )
             # Replacing or deleting it would drop its DKIM keys: every sender's DKIM CNAMEs would point at nothing.
-            identity.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+            # Except on the create that made it: a failed first deploy's rollback deletes it, so the retry does not
+            # meet AlreadyExists ("If the stack operation that created the resource is rolled back, CloudFormation
+            # deletes the resource", DeletionPolicy RetainExceptOnCreate). Nothing depends on a just-created one.
+            identity.apply_removal_policy(cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
             self.identity = identity
         #: ``arn:<partition>:ses:<region>:<account>:identity/<domain>``: the Resource of identity policies.
         self.identity_arn = stack.format_arn(

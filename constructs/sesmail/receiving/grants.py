@@ -360,16 +360,37 @@ def _transitional_grants(context: RuleContext, bucket: s3.IBucket, object_key_pr
     owner = bucket.node.scope
     if not (isinstance(owner, MailBucket) and owner.transitional_ses_grants and owner.bucket is bucket):
         return
-    put = context.statement("AllowSesPut", ["s3:PutObject"], [bucket.arn_for_objects(f"{object_key_prefix}*")])
-    bucket.add_to_resource_policy(put)
-    region = cdk.Stack.of(context.rule).region
-    use_key = context.statement(
-        "AllowSesSseKms",
-        ["kms:GenerateDataKey*"],
-        ["*"],
-        StringEquals={"kms:ViaService": f"s3.{region}.amazonaws.com"},
+    # The rule's name in any set of this account: the move from the takeover design beside WorkMail changes the
+    # rules' set (sesmail-<env> to INBOUND_MAIL), and the old set's rules store mail until the update's cleanup.
+    stack = cdk.Stack.of(context.rule)
+    any_set = stack.format_arn(
+        service="ses",
+        resource="receipt-rule-set",
+        resource_name=f"*:receipt-rule/{context.rule_name}",
+        arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
     )
-    owner.key.add_to_resource_policy(use_key)
+    conditions = {"StringEquals": {"aws:SourceAccount": context.account}, "ArnLike": {"aws:SourceArn": any_set}}
+    bucket.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid=context._unique_sid(f"AllowSesPut{_sid_suffix(context.rule_set_name, context.rule_name)}"),
+            principals=[iam.ServicePrincipal(SES_PRINCIPAL)],
+            actions=["s3:PutObject"],
+            resources=[bucket.arn_for_objects(f"{object_key_prefix}*")],
+            conditions=conditions,
+        )
+    )
+    owner.key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid=context._unique_sid(f"AllowSesSseKms{_sid_suffix(context.rule_set_name, context.rule_name)}"),
+            principals=[iam.ServicePrincipal(SES_PRINCIPAL)],
+            actions=["kms:GenerateDataKey*"],
+            resources=["*"],
+            conditions={
+                **conditions,
+                "StringEquals": {**conditions["StringEquals"], "kms:ViaService": f"s3.{stack.region}.amazonaws.com"},
+            },
+        )
+    )
 
 
 def _warn_imported_key(context: RuleContext, writer: S3WriteRole, key: kms.IKey) -> None:
