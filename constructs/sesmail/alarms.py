@@ -27,6 +27,7 @@ import aws_cdk.aws_kms as kms
 import aws_cdk.aws_sns as sns
 from constructs import Construct
 
+from .policy_suppress import suppress
 from .receiving.checks import check_address
 from .validation import is_token, strings
 
@@ -119,6 +120,14 @@ class MailAlarms(Construct):
                     actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                     resources=["*"],
                 )
+            )
+            suppress(
+                self.key,
+                "SES006",
+                "AWS documents this key grant for CloudWatch alarms to an encrypted topic without conditions; what "
+                "its KMS calls through SNS carry is undocumented and a refused call drops the alarm. The topic policy, "
+                "scoped by aws:SourceAccount and aws:SourceArn to this stack's alarms, is the gate.",
+                statement="AllowCloudWatchAlarmsToUseTheKey",
             )
             topic = sns.Topic(self, "Topic", display_name="sesmail alarms", master_key=self.key, enforce_ssl=True)
         self.topic: sns.ITopic = topic
