@@ -51,7 +51,6 @@ def environment(mailboxes: int) -> dict[str, Any]:
             "inbound": {"parse": True, "forwardTo": ["staff@corp.example"], "smtpCredentials": True},
             # WorkMail's sending-authorization policy is an SES identity policy of the domain.
             "workmail": {"organizationId": "m-0123456789abcdef0123456789abcdef"},
-            "takeOverActiveRuleSet": True,
         }
     }
 
