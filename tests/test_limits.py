@@ -232,3 +232,37 @@ def test_eleven_actions_in_one_rule_are_refused_at_synth() -> None:
         "Acts/RuleSet/Rule-many: receipt rule's actions is 11 actions; AWS allows 10 (SES allows 10 actions per "
         "receipt rule)"
     )
+
+
+def test_two_identity_policies_of_one_name_on_one_identity_are_refused() -> None:
+    """SES API, PutIdentityPolicy (https://docs.aws.amazon.com/ses/latest/APIReference/API_PutIdentityPolicy.html):
+    "Adds or updates a sending authorization policy for the specified identity", the policy named by PolicyName: a
+    second policy of the same name overwrites the first, and each stack's handler would then delete the other's."""
+    from sesmail import MailDomain
+    from sesmail.sending import DelegateSender, SendConditions
+
+    stack = cdk.Stack(cdk.App(), "Names", env=cdk.Environment(account=ACCOUNT, region="us-east-1"))
+    domain = MailDomain(stack, "Domain", domain_name="example.com")
+    conditions = SendConditions(from_addresses=("info@example.com",))
+    for construct_id, identity in (("First", "example.com"), ("OtherIdentity", "example.org")):
+        DelegateSender(
+            stack,
+            construct_id,
+            identity=identity,
+            identity_arn=domain.identity_arn,
+            principal="444455556666",
+            conditions=conditions,
+            policy_name="agency",
+        )
+    with pytest.raises(ValueError) as raised:
+        DelegateSender(
+            stack,
+            "Second",
+            identity="example.com",
+            identity_arn=domain.identity_arn,
+            principal="777788889999",
+            conditions=conditions,
+            policy_name="agency",
+        )
+    assert str(raised.value).startswith("policy_name: 'agency' is already the name of Names/First")
+    assert str(raised.value).endswith("policy on 'example.com'")

@@ -26,6 +26,8 @@ MAX_POLICY_BYTES = 4096
 MAX_POLICIES_PER_IDENTITY = 20
 # Identity policies per identity in each stack: every IdentityPolicy counts (WorkMail's sending authorization too).
 _PER_IDENTITY: weakref.WeakKeyDictionary[cdk.Stack, Counter[str]] = weakref.WeakKeyDictionary()
+# The policy names taken on each identity in each stack, with the construct path that took them.
+_NAMES: weakref.WeakKeyDictionary[cdk.Stack, dict[tuple[str, str], str]] = weakref.WeakKeyDictionary()
 
 #: The SES v2 actions the custom resource's role needs, and nothing else.
 POLICY_MANAGEMENT_ACTIONS = (
@@ -123,6 +125,15 @@ class IdentityPolicy(Construct):
             raise ValueError(
                 f"document: identity policy {policy_name!r} is ~{size} bytes; SES allows {MAX_POLICY_BYTES}"
             )
+        names = _NAMES.setdefault(stack, {})
+        if not is_token(identity) and not is_token(policy_name):
+            # One name per policy on an identity (PutIdentityPolicy: "The name of the policy"): a second one of the
+            # same name would overwrite the first, and each handler would then delete the other's.
+            taken = names.setdefault((identity, policy_name), self.node.path)
+            if taken != self.node.path:
+                raise ValueError(
+                    f"policy_name: {policy_name!r} is already the name of {taken}'s policy on {identity!r}"
+                )
         counts = _PER_IDENTITY.setdefault(stack, Counter())
         counts[identity] += 1
         if counts[identity] > MAX_POLICIES_PER_IDENTITY:
