@@ -264,3 +264,29 @@ def test_role_policy_does_not_grow_with_the_mail_prefixes() -> None:
         {"Fn::Join": ["", [bucket_arn, "/parsed/*.json"]]},
     ]
     assert len(parser.mail_prefixes) == 200
+
+
+def test_overlapping_notifications_of_two_constructs_on_one_bucket_are_refused_at_synth() -> None:
+    """S3 API reference, FilterRule (https://docs.aws.amazon.com/AmazonS3/latest/API/API_FilterRule.html):
+    "Overlapping prefixes and suffixes are not supported" for one event type: the bucket's notification
+    configuration would be refused at deploy, so a second sesmail function notified of an overlapping prefix is
+    refused at synth, naming the first."""
+    from sesmail.inbound import MailForwarder
+
+    stack = cdk.Stack(_app(), "Overlap", env=ENV)
+    mail = MailBucket(stack, "Mail")
+    InboundParser(stack, "Parser", bucket=mail.bucket, mail_prefixes=["inbound/"])
+    identity = "arn:aws:ses:eu-west-1:123456789012:identity/example.com"
+    with pytest.raises(ValueError) as raised:
+        MailForwarder(
+            stack, "Fwd", bucket=mail.bucket, identity_arn=identity, mailboxes=["info@example.com"],
+            forward_to=["staff@corp.example"], prefix="inbound/info/",
+        )  # fmt: skip
+    assert str(raised.value) == (
+        "prefix: 'inbound/info/' overlaps 'inbound/', which Overlap/Parser is already notified of on this bucket; "
+        "S3 refuses overlapping ObjectCreated filters (give them disjoint prefixes)"
+    )
+    MailForwarder(
+        stack, "Fwd2", bucket=mail.bucket, identity_arn=identity, mailboxes=["info@example.com"],
+        forward_to=["staff@corp.example"], prefix="other/",
+    )  # fmt: skip

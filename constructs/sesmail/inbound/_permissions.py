@@ -9,12 +9,15 @@ the point of the grant (object keys that are SES message ids, known only when ma
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
 import aws_cdk as cdk
 import aws_cdk.aws_iam as iam
+import aws_cdk.aws_lambda as lambda_
 import aws_cdk.aws_s3 as s3
+import aws_cdk.aws_s3_notifications as s3n
 from constructs import Construct
 
 #: Id of aws-cdk-lib's singleton behind ``bucket.add_event_notification`` (fixed in aws-cdk-lib).
@@ -105,3 +108,29 @@ def common_path(prefixes: Sequence[str]) -> str:
         while not other.startswith(common):
             common = common[:-1]
     return common[: common.rfind("/") + 1]
+
+
+# ObjectCreated prefixes each bucket notifies sesmail's functions of, with the construct that asked (per bucket).
+_NOTIFIED: weakref.WeakKeyDictionary[s3.IBucket, list[tuple[str, str]]] = weakref.WeakKeyDictionary()
+
+
+def notify_object_created(scope: Construct, bucket: s3.IBucket, function: lambda_.IFunction, prefix: str) -> None:
+    """Notify ``function`` of objects created under ``prefix`` in ``bucket``, refusing an overlap with another
+    sesmail notification on that bucket.
+
+    S3 refuses the whole notification configuration of a bucket whose filters for one event type overlap:
+    "Overlapping prefixes and suffixes are not supported" (FilterRule, S3 API reference,
+    https://docs.aws.amazon.com/AmazonS3/latest/API/API_FilterRule.html); the deploy would fail at the bucket's
+    notification custom resource, so synth refuses it and names the construct holding the other prefix.
+    """
+    taken = _NOTIFIED.setdefault(bucket, [])
+    for other_prefix, other_path in taken:
+        if other_path != scope.node.path and (prefix.startswith(other_prefix) or other_prefix.startswith(prefix)):
+            raise ValueError(
+                f"prefix: {prefix!r} overlaps {other_prefix!r}, which {other_path} is already notified of on this "
+                "bucket; S3 refuses overlapping ObjectCreated filters (give them disjoint prefixes)"
+            )
+    taken.append((prefix, scope.node.path))
+    # S3 rejects an empty key filter: without a prefix the notification covers the whole bucket.
+    filters = [s3.NotificationKeyFilter(prefix=prefix)] if prefix else []
+    bucket.add_event_notification(s3.EventType.OBJECT_CREATED, s3n.LambdaDestination(function), *filters)

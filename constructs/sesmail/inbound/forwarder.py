@@ -9,7 +9,6 @@ import aws_cdk as cdk
 import aws_cdk.aws_iam as iam
 import aws_cdk.aws_lambda as lambda_
 import aws_cdk.aws_s3 as s3
-import aws_cdk.aws_s3_notifications as s3n
 from constructs import Construct
 
 from .._assets import handler_code
@@ -21,6 +20,7 @@ from ._permissions import (
     check_configuration_set_arn,
     common_path,
     grant_objects,
+    notify_object_created,
 )
 from .failures import InboundFailures
 
@@ -173,9 +173,7 @@ class MailForwarder(Construct):
             )
         )
         if key_prefixes is None:
-            # S3 rejects an empty key filter: without a prefix the notification covers the whole bucket.
-            filters = [s3.NotificationKeyFilter(prefix=prefix)] if prefix else []
-            bucket.add_event_notification(s3.EventType.OBJECT_CREATED, s3n.LambdaDestination(self.function), *filters)
+            notify_object_created(self, bucket, self.function, prefix)
             acknowledge_notifications_handler(self)
 
     def receipt_action(self) -> LambdaAction:

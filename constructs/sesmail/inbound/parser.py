@@ -7,14 +7,13 @@ from collections.abc import Sequence
 import aws_cdk as cdk
 import aws_cdk.aws_lambda as lambda_
 import aws_cdk.aws_s3 as s3
-import aws_cdk.aws_s3_notifications as s3n
 from constructs import Construct
 
 from .._assets import handler_code
 from .._provider import lambda_role
 from ..receiving.checks import check_object_key_prefix
 from ..validation import is_token, strings
-from ._permissions import acknowledge_notifications_handler, common_path, grant_objects
+from ._permissions import acknowledge_notifications_handler, common_path, grant_objects, notify_object_created
 from .failures import MAX_EVENT_AGE, RETRY_ATTEMPTS, InboundFailures
 
 #: The handler's outputs for each message ``<key>``, under ``output_prefix``: its document and its attachments.
@@ -154,7 +153,5 @@ class InboundParser(Construct):
         #: the prefixes the bucket notifies the parser of (``[""]``: the whole bucket).
         self.mail_prefixes = watched
         for mail_prefix in watched:
-            # S3 rejects an empty key filter: without a prefix the notification covers the whole bucket.
-            filters = [s3.NotificationKeyFilter(prefix=mail_prefix)] if mail_prefix else []
-            bucket.add_event_notification(s3.EventType.OBJECT_CREATED, s3n.LambdaDestination(self.function), *filters)
+            notify_object_created(self, bucket, self.function, mail_prefix)
         acknowledge_notifications_handler(self)
