@@ -318,3 +318,34 @@ def test_an_imported_log_bucket_gets_a_warning_with_the_statement_its_owner_must
     text = str(warnings[0].entry.data)
     assert "central-access-logs" in text and '"logging.s3.amazonaws.com"' in text
     assert "arn:aws:s3:::central-access-logs/mail-bucket/*" in text
+
+
+def test_lifecycle_periods_may_be_durations_of_whole_days() -> None:
+    by_days = Built(expire_after_days=400, noncurrent_versions_expire_after_days=30, infrequent_access_after_days=90)
+    by_duration = Built(
+        expire_after=cdk.Duration.days(400),
+        noncurrent_versions_expire_after=cdk.Duration.days(30),
+        infrequent_access_after=cdk.Duration.days(90),
+    )
+    assert (
+        by_duration.bucket["Properties"]["LifecycleConfiguration"]
+        == by_days.bucket["Properties"]["LifecycleConfiguration"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        ({"expire_after": cdk.Duration.hours(36)}, "expire_after: 1 day 12 hours is not a whole number of days"),
+        (
+            {"expire_after": cdk.Duration.days(5), "expire_after_days": 5},
+            "expire_after: give expire_after or expire_after_days, not both",
+        ),
+        ({"infrequent_access_after": 90}, "infrequent_access_after: 90 is not a Duration"),
+        ({"infrequent_access_after": cdk.Duration.days(10)}, "infrequent_access_after_days: 10 must be a whole number"),
+    ],
+)
+def test_bad_durations_are_refused_naming_the_prop(props: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError) as raised:
+        MailBucket(new_stack(), "MailBucket", **props)
+    assert str(raised.value).startswith(message)

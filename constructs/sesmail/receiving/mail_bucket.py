@@ -35,6 +35,9 @@ class MailBucket(Construct):
         access_logs_bucket: s3.IBucket | None = None,
         access_logs_retention_days: int = 365,
         transitional_ses_grants: bool = False,
+        expire_after: cdk.Duration | None = None,
+        noncurrent_versions_expire_after: cdk.Duration | None = None,
+        infrequent_access_after: cdk.Duration | None = None,
     ) -> None:
         """
         :param expire_after_days: default ``None``, messages are kept until someone deletes them. A number deletes
@@ -51,7 +54,23 @@ class MailBucket(Construct):
         :param access_logs_bucket: default ``None``, a retained log bucket is created (SSE-S3: S3 log delivery
             cannot write with a KMS key). Pass a bucket to collect logs centrally.
         :param access_logs_retention_days: default 365, how long the created log bucket keeps logs.
+        :param expire_after: ``expire_after_days`` as a ``Duration`` of whole days (give one or the other).
+        :param noncurrent_versions_expire_after: ``noncurrent_versions_expire_after_days`` as a ``Duration``.
+        :param infrequent_access_after: ``infrequent_access_after_days`` as a ``Duration``.
         """
+        expire_after_days = _days("expire_after", expire_after, "expire_after_days", expire_after_days)
+        noncurrent_versions_expire_after_days = _days(
+            "noncurrent_versions_expire_after",
+            noncurrent_versions_expire_after,
+            "noncurrent_versions_expire_after_days",
+            noncurrent_versions_expire_after_days,
+        )
+        infrequent_access_after_days = _days(
+            "infrequent_access_after",
+            infrequent_access_after,
+            "infrequent_access_after_days",
+            infrequent_access_after_days,
+        )
         super().__init__(scope, construct_id)
         #: whether the pre-role SES grants are kept for a migration deploy (see ``transitional_ses_grants``).
         self.transitional_ses_grants = transitional_ses_grants
@@ -174,3 +193,17 @@ class MailBucket(Construct):
                 f"access_logs_bucket {logs.bucket_name}: its owner must add this statement to its bucket policy "
                 f"before S3 can deliver the mail bucket's access logs: {document}",
             )
+
+
+def _days(prop: str, duration: cdk.Duration | None, days_prop: str, days: int | None) -> int | None:
+    """A lifecycle period given as a ``Duration`` (``prop``) or a number of days (``days_prop``), in days."""
+    if duration is None:
+        return days
+    if days is not None:
+        raise ValueError(f"{prop}: give {prop} or {days_prop}, not both")
+    if not isinstance(duration, cdk.Duration):
+        raise ValueError(f"{prop}: {duration!r} is not a Duration (use cdk.Duration.days(n), or {days_prop}=n)")
+    try:
+        return int(duration.to_days())
+    except Exception:
+        raise ValueError(f"{prop}: {duration.to_human_string()} is not a whole number of days") from None
