@@ -106,7 +106,7 @@ class MailStack(cdk.Stack):
         return MailDomain(
             self,
             domain.construct_id("MailDomain"),
-            configuration_set=self.configuration_set.configuration_set,
+            configuration_set=self.configuration_set,
             domain_name=domain.domain,
             hosted_zone=zone,
             mail_from_subdomain=domain.mail_from_subdomain,
@@ -117,10 +117,10 @@ class MailStack(cdk.Stack):
             dmarc_record=domain.dmarc_record,
         )
 
-    def _identity_arns(self, addresses: tuple[str, ...]) -> list[str]:
-        """The identity ARN of each domain the addresses belong to, in the order of the environment's domains."""
+    def _identities(self, addresses: tuple[str, ...]) -> list[MailDomain]:
+        """The domain of each address, in the order of the environment's domains."""
         domains = {address.rpartition("@")[2].lower() for address in addresses}
-        return [md.identity_arn for name, md in self.mail_domains.items() if name in domains]
+        return [md for name, md in self.mail_domains.items() if name in domains]
 
     def _delegate(self, settings: EnvironmentSettings, delegate: DelegateSettings) -> None:
         """One identity policy per domain the delegate sends from (``Delegate-<name>``, later ``-<slug>``)."""
@@ -133,8 +133,7 @@ class MailStack(cdk.Stack):
             DelegateSender(
                 self,
                 domain.construct_id(f"Delegate-{delegate.policy_name}"),
-                identity=domain.domain,
-                identity_arn=mail_domain.identity_arn,
+                identity=mail_domain,
                 principal=delegate.principal,
                 policy_name=delegate.policy_name,
                 conditions=SendConditions(from_addresses=own),
@@ -143,25 +142,24 @@ class MailStack(cdk.Stack):
     def _inbound(self, settings: EnvironmentSettings, inbound: InboundSettings, receiving: Receiving) -> None:
         """The WorkMail-free path: parse every stored message, forward it to staff, SMTP credentials to reply."""
         bucket = receiving.mail_bucket.bucket
-        # SES authorizes a send on the identity's default configuration set too, not only on the identity.
-        configuration_set_arn = self.configuration_set.configuration_set_arn
         if inbound.parse:
             # Notified of mail stored under each mailbox's prefix (and extra rules' prefixes in the mail bucket) only.
             rules = settings.receiving.rules if settings.receiving else ()
             extra = [a.prefix for rule in rules for a in rule.actions if a.type == "s3" and a.bucket_name is None]
             InboundParser(self, "InboundParser", bucket=bucket, mail_prefixes=[*receiving.mailbox_prefixes, *extra])
         addresses = receiving.mailbox_addresses
-        identities = self._identity_arns(addresses)
+        # Given the domains, the forwarder and SMTP user find their default configuration set themselves: SES
+        # authorizes a send on it too, not only on the identity.
+        identities = self._identities(addresses)
         if inbound.forward_to:
             forwarder = MailForwarder(
                 self,
                 "MailForwarder",
                 bucket=bucket,
-                identity_arn=identities[0] if len(identities) == 1 else identities,
+                identity=identities,
                 mailboxes=addresses,
                 forward_to=inbound.forward_to,
                 key_prefixes=dict(zip(addresses, receiving.mailbox_prefixes, strict=True)),
-                configuration_set_arn=configuration_set_arn,
                 verdict_policy=dict(inbound.verdicts),
             )
             # The bucket's one ObjectCreated notification belongs to the parser: forwarding runs from each
@@ -172,8 +170,7 @@ class MailStack(cdk.Stack):
             SmtpCredentials(
                 self,
                 "SmtpCredentials",
-                identity_arn=identities[0] if len(identities) == 1 else identities,
+                identity=identities,
                 from_addresses=addresses,
                 rotation_token=inbound.smtp_rotation_token,
-                configuration_set_arn=configuration_set_arn,
             )

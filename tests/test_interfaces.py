@@ -5,6 +5,7 @@ The annotated assignments are checked by mypy (tests/test_style.py): the interfa
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aws_cdk as cdk
@@ -16,7 +17,7 @@ from aws_cdk.assertions import Template
 from sesmail import MailAlarms, MailDomain
 from sesmail.inbound import InboundParser, MailForwarder, SmtpCredentials
 from sesmail.receiving import ReceiptRuleSet, StopAction
-from sesmail.sending import MailConfigurationSet, SendConditions
+from sesmail.sending import DelegateSender, MailConfigurationSet, SendConditions
 
 ENV = cdk.Environment(account="123456789012", region="eu-west-1")
 
@@ -134,3 +135,53 @@ def _bucket(stack: cdk.Stack) -> Any:
     import aws_cdk.aws_s3 as s3
 
     return s3.Bucket.from_bucket_name(stack, "Bucket", "mail-bucket")
+
+
+def _send_resources(template: Template, kind: str) -> Any:
+    for resource in template.find_resources(kind).values():
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+            if "ses:FromAddress" in json.dumps(statement.get("Condition")):
+                return statement["Resource"]
+    raise AssertionError(f"no send statement in {kind}")
+
+
+def test_senders_given_the_domain_find_its_configuration_set_themselves() -> None:
+    """Service Authorization Reference, Amazon SES v2
+    (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsimpleemailservicev2.html):
+    SendEmail's resource types are ``identity`` and ``configuration-set`` (and ``template``), so a grant without the
+    identity's default set is denied every send; a forgotten configuration_set_arn used to cause exactly that."""
+    stack = cdk.Stack(cdk.App(), "Given", env=ENV)
+    configuration_set = MailConfigurationSet(stack, "Set", configuration_set_name="mail")
+    domain = MailDomain(stack, "Domain", domain_name="example.com", configuration_set=configuration_set)
+    bucket = _bucket(stack)
+    MailForwarder(
+        stack, "Fwd", bucket=bucket, identity=domain, mailboxes=["info@example.com"], forward_to=["s@corp.example"],
+        key_prefixes={"info@example.com": "info/"},
+    )  # fmt: skip
+    SmtpCredentials(stack, "Smtp", identity=[domain], from_addresses=["info@example.com"])
+    DelegateSender(
+        stack, "Agency", identity=domain, principal="444455556666", policy_name="agency",
+        conditions=SendConditions(from_addresses=("info@example.com",)),
+    )  # fmt: skip
+    template = Template.from_stack(stack)
+    expected = [stack.resolve(domain.identity_arn), stack.resolve(configuration_set.configuration_set_arn)]
+    assert _send_resources(template, "AWS::IAM::Policy") == expected
+    assert _send_resources(template, "AWS::IAM::ManagedPolicy") == expected
+    (policy,) = template.find_resources("Custom::SesIdentityPolicy").values()
+    assert policy["Properties"]["Identity"] == "example.com"
+    assert ":identity/example.com" in json.dumps(policy["Properties"]["Policy"])
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        ({}, "identity: give the identity (a MailDomain or ses.IEmailIdentity) or identity_arn, one of them"),
+        ({"identity": "example.com"}, "identity: 'example.com' is not an SES identity ARN"),
+        ({"identity_arn": _ARN, "identity": _ARN}, "identity: give the identity"),
+    ],
+)
+def test_a_sender_needs_exactly_one_way_to_its_identity(props: dict[str, Any], message: str) -> None:
+    stack = cdk.Stack(cdk.App(), "Which", env=ENV)
+    with pytest.raises(ValueError) as raised:
+        SmtpCredentials(stack, "Smtp", from_addresses=["info@example.com"], **props)
+    assert str(raised.value).startswith(message)

@@ -14,6 +14,7 @@ from constructs import Construct
 from .._assets import handler_code
 from .._provider import lambda_role
 from ..receiving.actions import LambdaAction
+from ..sending.identities import IdentityLike, send_resources
 from ..validation import is_token, strings
 from ._permissions import (
     acknowledge_notifications_handler,
@@ -66,17 +67,23 @@ class MailForwarder(Construct):
         construct_id: str,
         *,
         bucket: s3.IBucket,
-        identity_arn: str | Sequence[str],
+        identity_arn: str | Sequence[str] | None = None,
         mailboxes: Sequence[str],
         forward_to: Sequence[str],
         prefix: str = "",
         key_prefixes: Mapping[str, str] | None = None,
         configuration_set_arn: str | None = None,
         verdict_policy: Mapping[str, str] | None = None,
+        identity: IdentityLike | Sequence[IdentityLike] | None = None,
     ) -> None:
         """
         :param bucket: the mail bucket SES stores messages in.
-        :param identity_arn: ARN of the SES identity the forwards are sent through, or a list of them when the
+        :param identity: the SES identity the forwards are sent through (a ``MailDomain`` or any
+            ``ses.IEmailIdentity`` of the app), or a list of them when the mailboxes belong to several domains. A
+            ``MailDomain``'s default configuration set is added to the grant (SES authorizes the send on it too).
+            Give this or ``identity_arn``.
+        :param identity_arn: for an identity outside the app: ARN of the SES identity the forwards are sent through,
+            or a list of them when the
             mailboxes belong to several domains. One statement covers them all: ``ses:FromAddress`` still limits it
             to ``mailboxes``, and SES sends an address only through its own domain's identity.
         :param mailboxes: the receiving addresses; a forward is sent as the first one the message was addressed to.
@@ -104,10 +111,10 @@ class MailForwarder(Construct):
                     raise ValueError(f"{prop}: {value!r} is not an e-mail address")
         if key_prefixes is not None and not key_prefixes:
             raise ValueError(f"key_prefixes: {dict(key_prefixes)!r} must map at least one address to its prefix")
-        identity_arns = [identity_arn] if isinstance(identity_arn, str) else list(identity_arn)
-        if not identity_arns:
-            raise ValueError("identity_arn: [] must name at least one identity")
         check_configuration_set_arn("configuration_set_arn", configuration_set_arn)
+        send = send_resources(
+            scope, identity=identity, identity_arn=identity_arn, configuration_set_arn=configuration_set_arn
+        )
         check_verdict_policy("verdict_policy", verdict_policy or {})
         super().__init__(scope, construct_id)
         self.verdict_policy = {**DEFAULT_VERDICT_POLICY, **(verdict_policy or {})}
@@ -167,7 +174,7 @@ class MailForwarder(Construct):
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["ses:SendEmail", "ses:SendRawEmail"],
-                resources=[*identity_arns, *([configuration_set_arn] if configuration_set_arn else [])],
+                resources=send.all,
                 # FromAddress is single-valued: ForAllValues would also pass a request without one.
                 conditions={"StringEquals": {"ses:FromAddress": list(mailboxes)}},
             )

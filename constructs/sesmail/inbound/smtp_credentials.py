@@ -13,6 +13,7 @@ from constructs import Construct
 
 from .._assets import handler_code
 from .._provider import framework_provider, lambda_role
+from ..sending.identities import IdentityLike, send_resources
 from ..validation import is_token, strings
 from ._permissions import check_configuration_set_arn
 
@@ -37,14 +38,20 @@ class SmtpCredentials(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        identity_arn: str | Sequence[str],
+        identity_arn: str | Sequence[str] | None = None,
         from_addresses: Sequence[str],
         encryption_key: kms.IKey | None = None,
         rotation_token: str = "1",
         configuration_set_arn: str | None = None,
+        identity: IdentityLike | Sequence[IdentityLike] | None = None,
     ) -> None:
         """
-        :param identity_arn: ARN of the SES identity (domain) the user may send through, or a list of them when
+        :param identity: the SES identity the user sends through (a ``MailDomain`` or any
+            ``ses.IEmailIdentity`` of the app), or a list of them when ``from_addresses`` belong to several domains. A
+            ``MailDomain``'s default configuration set is added to the grant (SES authorizes the send on it too).
+            Give this or ``identity_arn``.
+        :param identity_arn: for an identity outside the app: ARN of the SES identity (domain) the user may send
+            through, or a list of them when
             ``from_addresses`` belong to several domains (one statement; ``ses:FromAddress`` still limits it to
             ``from_addresses``, and SES sends an address only through its own domain's identity).
         :param from_addresses: the only addresses the user may send as (``ses:FromAddress``); at least one.
@@ -60,10 +67,10 @@ class SmtpCredentials(Construct):
         for address in addresses:
             if not is_token(address) and address.count("@") != 1:
                 raise ValueError(f"from_addresses: {address!r} is not an e-mail address")
-        identity_arns = [identity_arn] if isinstance(identity_arn, str) else list(identity_arn)
-        if not identity_arns:
-            raise ValueError("identity_arn: [] must name at least one identity")
         check_configuration_set_arn("configuration_set_arn", configuration_set_arn)
+        send = send_resources(
+            scope, identity=identity, identity_arn=identity_arn, configuration_set_arn=configuration_set_arn
+        )
         super().__init__(scope, construct_id)
         region = cdk.Stack.of(self).region
         self.user = iam.User(self, "Resource")
@@ -79,7 +86,7 @@ class SmtpCredentials(Construct):
             statements=[
                 iam.PolicyStatement(
                     actions=["ses:SendRawEmail"],
-                    resources=[*identity_arns, *([configuration_set_arn] if configuration_set_arn else [])],
+                    resources=send.all,
                     # FromAddress is single-valued: ForAllValues would also pass a request without one.
                     conditions={"StringEquals": {"ses:FromAddress": addresses}},
                 )

@@ -7,12 +7,14 @@ from collections import Counter
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_ses as ses
 from constructs import Construct
 
 from ..identity_policy import IdentityPolicy
 from ..validation import _ACCOUNT, check_account_or_iam_arn, is_token
 from .conditions import SendConditions
 from .grants import SEND_ACTIONS, templated_actions
+from .identities import identity_arn_of
 
 # Delegate policies per identity, per stack (policies other constructs attach are not counted).
 _POLICIES_PER_IDENTITY: weakref.WeakKeyDictionary[cdk.Stack, Counter[str]] = weakref.WeakKeyDictionary()
@@ -33,16 +35,17 @@ class DelegateSender(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        identity: str,
-        identity_arn: str,
+        identity: str | ses.IEmailIdentity,
+        identity_arn: str | None = None,
         principal: str,
         conditions: SendConditions,
         policy_name: str,
         templated: bool = False,
     ) -> None:
         """
-        :param identity: the domain or address identity the policy is attached to.
-        :param identity_arn: that identity's ARN, the statement's Resource.
+        :param identity: the identity the policy is attached to: a ``MailDomain`` or any ``ses.IEmailIdentity`` of the
+            app, or, for one outside it, the domain or address (then give ``identity_arn``).
+        :param identity_arn: default ``None``, taken from ``identity``. The ARN of an identity given by name.
         :param principal: a 12-digit account id (its root principal: the account's own IAM decides who) or the ARN
             of one IAM user or role.
         :param conditions: the restrictions; ``from_addresses`` is required.
@@ -53,6 +56,18 @@ class DelegateSender(Construct):
             condition could not allow it. The template is the delegate's own (in its account), so the delegate's
             IAM grant, not this policy, names it.
         """
+        from ..mail_domain import MailDomain  # a function-level import: mail_domain imports sending
+
+        if not isinstance(identity, str):
+            if identity_arn is not None:
+                raise ValueError("identity_arn: give it only with an identity given by name")
+            identity_arn = identity_arn_of(scope, "identity", identity)
+            # A MailDomain's literal name: identity policies are counted and their names checked per identity name.
+            identity = identity.domain_name if isinstance(identity, MailDomain) else identity.email_identity_name
+        elif identity_arn is None:
+            raise ValueError(
+                f"identity_arn: missing for the identity {identity!r} given by name (or pass the MailDomain)"
+            )
         super().__init__(scope, construct_id)
         check_account_or_iam_arn("principal", principal)
         if not conditions.from_addresses:
