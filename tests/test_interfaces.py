@@ -185,3 +185,27 @@ def test_a_sender_needs_exactly_one_way_to_its_identity(props: dict[str, Any], m
     with pytest.raises(ValueError) as raised:
         SmtpCredentials(stack, "Smtp", from_addresses=["info@example.com"], **props)
     assert str(raised.value).startswith(message)
+
+
+def test_identity_policy_takes_the_domain_or_a_name_with_its_arn() -> None:
+    from sesmail import IdentityPolicy
+
+    stack = cdk.Stack(cdk.App(), "Policies", env=ENV)
+    domain = MailDomain(stack, "Domain", domain_name="example.com")
+    statement = iam.PolicyStatement(
+        principals=[iam.AccountPrincipal("444455556666")], actions=["ses:SendEmail"], resources=[domain.identity_arn]
+    )
+    IdentityPolicy(
+        stack, "ByConstruct", identity=domain, policy_name="a", document=iam.PolicyDocument(statements=[statement])
+    )
+    template = Template.from_stack(stack)
+    (policy,) = template.find_resources("Custom::SesIdentityPolicy").values()
+    assert policy["Properties"]["Identity"] == "example.com"
+    with pytest.raises(ValueError, match=r"^identity_arn: missing for the identity 'example.org' given by name"):
+        IdentityPolicy(
+            stack,
+            "ByName",
+            identity="example.org",
+            policy_name="b",
+            document=iam.PolicyDocument(statements=[statement]),
+        )

@@ -10,6 +10,7 @@ from collections import Counter
 import aws_cdk as cdk
 import aws_cdk.aws_iam as iam
 import aws_cdk.aws_lambda as lambda_
+import aws_cdk.aws_ses as ses
 from constructs import Construct
 
 from . import limits
@@ -95,20 +96,24 @@ class IdentityPolicy(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        identity: str,
-        identity_arn: str,
+        identity: str | ses.IEmailIdentity,
+        identity_arn: str | None = None,
         policy_name: str,
         document: iam.PolicyDocument,
         normalize_aws_principals: bool = False,
     ) -> None:
         """
-        :param identity: the domain (``example.com``) or address the policy is attached to.
-        :param identity_arn: that identity's ARN; the handler's role is scoped to it.
+        :param identity: the identity the policy is attached to: a ``MailDomain`` or any ``ses.IEmailIdentity`` of the
+            app, or, for one outside it, the domain (``example.com``) or address (then give ``identity_arn``).
+        :param identity_arn: default ``None``, taken from ``identity``; the handler's role is scoped to it.
         :param policy_name: the policy's name on the identity (1-64 letters, digits, ``-`` and ``_``).
         :param document: the policy. Its ``Id`` is set by this construct: it marks the policy as this stack's.
         :param normalize_aws_principals: default ``False``, principals are put as written. ``True`` rewrites every
             ``Principal.AWS`` value (an account id or any IAM ARN) to that account's root principal at deploy time.
         """
+        from .sending.identities import identity_name_and_arn  # a function-level import: sending imports this
+
+        identity, identity_arn = identity_name_and_arn(scope, identity, identity_arn)
         super().__init__(scope, construct_id)
         if not is_token(policy_name) and not _POLICY_NAME.match(policy_name):
             raise ValueError(f"policy_name: {policy_name!r} must be 1-64 letters, digits, '-' or '_'")

@@ -14,7 +14,7 @@ from ..identity_policy import IdentityPolicy
 from ..validation import _ACCOUNT, check_account_or_iam_arn, is_token
 from .conditions import SendConditions
 from .grants import SEND_ACTIONS, templated_actions
-from .identities import identity_arn_of
+from .identities import identity_name_and_arn
 
 # Delegate policies per identity, per stack (policies other constructs attach are not counted).
 _POLICIES_PER_IDENTITY: weakref.WeakKeyDictionary[cdk.Stack, Counter[str]] = weakref.WeakKeyDictionary()
@@ -56,18 +56,7 @@ class DelegateSender(Construct):
             condition could not allow it. The template is the delegate's own (in its account), so the delegate's
             IAM grant, not this policy, names it.
         """
-        from ..mail_domain import MailDomain  # a function-level import: mail_domain imports sending
-
-        if not isinstance(identity, str):
-            if identity_arn is not None:
-                raise ValueError("identity_arn: give it only with an identity given by name")
-            identity_arn = identity_arn_of(scope, "identity", identity)
-            # A MailDomain's literal name: identity policies are counted and their names checked per identity name.
-            identity = identity.domain_name if isinstance(identity, MailDomain) else identity.email_identity_name
-        elif identity_arn is None:
-            raise ValueError(
-                f"identity_arn: missing for the identity {identity!r} given by name (or pass the MailDomain)"
-            )
+        identity, identity_arn = identity_name_and_arn(scope, identity, identity_arn)
         super().__init__(scope, construct_id)
         check_account_or_iam_arn("principal", principal)
         if not conditions.from_addresses:

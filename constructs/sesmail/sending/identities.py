@@ -98,3 +98,20 @@ def send_resources(
         if found is not None and found not in sets:
             sets.append(found)
     return SendResources(identity_arns=arns, configuration_set_arns=sets)
+
+
+def identity_name_and_arn(
+    scope: Construct, identity: str | ses.IEmailIdentity, identity_arn: str | None
+) -> tuple[str, str]:
+    """``(name, ARN)`` of an identity given as a construct, or by name with its ARN (an identity outside the app)."""
+    from ..mail_domain import MailDomain
+
+    if not isinstance(identity, str):
+        if identity_arn is not None:
+            raise ValueError("identity_arn: give it only with an identity given by name")
+        arn = identity_arn_of(scope, "identity", identity)
+        # A MailDomain's literal name: identity policies are counted and their names checked per identity name.
+        return (identity.domain_name if isinstance(identity, MailDomain) else identity.email_identity_name), arn
+    if identity_arn is None:
+        raise ValueError(f"identity_arn: missing for the identity {identity!r} given by name (or pass the MailDomain)")
+    return identity, identity_arn
