@@ -8,6 +8,8 @@ the point of the grant (object keys that are SES message ids, known only when ma
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import weakref
 from collections.abc import Sequence
@@ -26,8 +28,22 @@ NOTIFICATIONS_HANDLER_ID = "BucketNotificationsHandler050a0587b7544547bf325f094a
 _CONFIGURATION_SET_ARN = re.compile(r"^arn:aws[a-z-]*:ses:[a-z0-9-]+:\d{12}:configuration-set/[A-Za-z0-9_-]{1,64}$")
 
 
-def nag_resource(scope: Construct, value: str) -> str:
-    """``value`` (an ARN, possibly a token) as cdk-nag writes it in a finding id: ``<Logical.Arn>/prefix/*``."""
+def _export_name(producer: cdk.Stack, reference: dict[str, Any]) -> str:
+    """The name aws-cdk-lib gives the export behind a cross-stack ``Ref``/``Fn::GetAtt`` (``<stack>:ExportsOutput...``):
+    ``makeUniqueId(["Exports", "Output" + JSON of the reference])``, the human part then the md5 of the path."""
+    component = "Output" + json.dumps(reference, separators=(",", ":"))
+    digest = hashlib.md5(f"Exports/{component}".encode(), usedforsecurity=False).hexdigest()[:8].upper()
+    human = "Exports" + "".join(c for c in component if c.isalnum())
+    return f"{producer.stack_name}:{human}{digest}"
+
+
+def nag_resource(scope: Construct, value: str, producer: cdk.Stack | None = None) -> str:
+    """``value`` (an ARN, possibly a token) as cdk-nag writes it in a finding id: ``<Logical.Arn>/prefix/*``.
+
+    With ``producer``, another stack than ``scope``'s holding the referenced resource, the reference is written as
+    the import aws-cdk-lib turns it into at synthesis (cdk-nag sees the ``Fn::ImportValue``).
+    """
+    cross = producer is not None and producer is not cdk.Stack.of(scope)
 
     def visit(node: Any) -> str:
         # The same flattening as cdk-nag's flattenCfnReference, so acknowledgement ids match its findings.
@@ -38,6 +54,9 @@ def nag_resource(scope: Construct, value: str) -> str:
             return str(delimiter).join(visit(item) for item in items)
         if isinstance(node, dict) and "Fn::Sub" in node:
             return visit(node["Fn::Sub"])
+        referenced = isinstance(node, dict) and ("Fn::GetAtt" in node or "Ref" in node)
+        if cross and referenced and producer is not None and not str(node.get("Ref", "")).startswith("AWS::"):
+            return _export_name(producer, node)
         if isinstance(node, dict) and "Fn::GetAtt" in node:
             resource, attribute = node["Fn::GetAtt"]
             return f"<{visit(resource)}.{visit(attribute)}>"
@@ -60,7 +79,7 @@ def grant_objects(
     resources = [bucket.arn_for_objects(pattern) for pattern in key_patterns]
     role.add_to_principal_policy(iam.PolicyStatement(actions=list(actions), resources=resources))
     for resource in resources:
-        flat = nag_resource(role, resource)
+        flat = nag_resource(role, resource, cdk.Stack.of(bucket))
         if "*" in flat:
             cdk.Validations.of(role).acknowledge(
                 cdk.Acknowledgment(id=f"AwsSolutions-IAM5[Resource::{flat}]", reason=reason)
@@ -133,4 +152,12 @@ def notify_object_created(scope: Construct, bucket: s3.IBucket, function: lambda
     taken.append((prefix, scope.node.path))
     # S3 rejects an empty key filter: without a prefix the notification covers the whole bucket.
     filters = [s3.NotificationKeyFilter(prefix=prefix)] if prefix else []
-    bucket.add_event_notification(s3.EventType.OBJECT_CREATED, s3n.LambdaDestination(function), *filters)
+    target = bucket
+    if cdk.Stack.of(bucket) is not cdk.Stack.of(scope):
+        # A bucket of another stack: its notification is written from this stack (aws-cdk-lib's handler then merges
+        # it into the bucket's configuration instead of owning it), so the bucket's stack never refers to this
+        # function and the two stacks depend one way only.
+        target = s3.Bucket.from_bucket_attributes(
+            scope, f"Bucket{len(taken)}", bucket_name=bucket.bucket_name, bucket_arn=bucket.bucket_arn
+        )
+    target.add_event_notification(s3.EventType.OBJECT_CREATED, s3n.LambdaDestination(function), *filters)
