@@ -209,3 +209,30 @@ def test_identity_policy_takes_the_domain_or_a_name_with_its_arn() -> None:
             policy_name="b",
             document=iam.PolicyDocument(statements=[statement]),
         )
+
+
+def test_aws_cdk_libs_receipt_actions_are_refused_with_what_to_pass() -> None:
+    import aws_cdk.aws_s3 as s3
+    import aws_cdk.aws_ses_actions as ses_actions
+
+    stack = cdk.Stack(cdk.App(), "Actions", env=ENV)
+    bucket = s3.Bucket.from_bucket_name(stack, "Bucket", "mail-bucket")
+    rule_set = ReceiptRuleSet(stack, "Set", rule_set_name="inbound")
+    with pytest.raises(ValueError) as raised:
+        rule_set.add_rule("r", actions=[ses_actions.S3(bucket=bucket)])  # type: ignore[list-item]
+    assert str(raised.value).startswith(
+        "actions[0]: S3 is not a sesmail receipt action; use sesmail.receiving.S3Action"
+    )
+    rule = rule_set.add_rule("ok", actions=[StopAction()])
+    with pytest.raises(
+        ValueError, match=r"^action: Stop is not a sesmail receipt action; use sesmail.receiving.StopAction"
+    ):
+        rule.add_action(ses_actions.Stop())  # type: ignore[arg-type]
+
+
+def test_the_rule_set_offers_aws_cdk_libs_reference_to_itself() -> None:
+    stack = cdk.Stack(cdk.App(), "Ref", env=ENV)
+    rule_set = ReceiptRuleSet(stack, "Set", rule_set_name="inbound")
+    reference: ses.IReceiptRuleSet = rule_set.receipt_rule_set
+    assert reference.receipt_rule_set_name == "inbound" == rule_set.receipt_rule_set_name
+    assert rule_set.receipt_rule_set.node.path == reference.node.path == "Ref/Set/Reference"

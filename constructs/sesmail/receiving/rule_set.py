@@ -25,6 +25,20 @@ from .names import (
 )
 
 
+def _check_action(prop: str, action: object) -> None:
+    """A sesmail action; aws-cdk-lib's ``aws_ses_actions`` (``ses.IReceiptRuleAction``) are refused with what to use."""
+    if isinstance(action, ReceiptAction):
+        return
+    name = type(action).__name__
+    hint = {"S3": "S3Action", "Lambda": "LambdaAction", "Sns": "SnsAction", "Bounce": "BounceAction",
+            "AddHeader": "AddHeaderAction", "Stop": "StopAction"}.get(name)  # fmt: skip
+    use = f"sesmail.receiving.{hint}" if hint else "one of sesmail.receiving's actions (S3Action, LambdaAction, ...)"
+    raise ValueError(
+        f"{prop}: {name} is not a sesmail receipt action; use {use} (it scopes SES's grants to the rule with "
+        "aws:SourceArn, where aws-cdk-lib's aws_ses_actions scope them by account only)"
+    )
+
+
 class ReceiptRule(Construct):
     """One rule: which recipients it matches and the ordered actions SES takes for them.
 
@@ -63,6 +77,8 @@ class ReceiptRule(Construct):
         check_recipients("recipients", recipients)
         if not actions:
             raise ValueError(f"actions: rule {rule_name!r} has no actions")
+        for i, action in enumerate(actions):
+            _check_action(f"actions[{i}]", action)
         self.rule_name = rule_name
         self.rule_arn = receipt_rule_arn(cdk.Stack.of(self), rule_set_name, rule_name)
         self._context = RuleContext(rule=self, rule_set_name=rule_set_name, rule_name=rule_name, rule_arn=self.rule_arn)
@@ -87,6 +103,7 @@ class ReceiptRule(Construct):
 
     def add_action(self, action: ReceiptAction) -> None:
         """Append ``action`` after the rule's current actions (granting what SES needs for it)."""
+        _check_action("action", action)
         self._actions.append(action.bind(self._context))
         self.resource.rule = ses.CfnReceiptRule.RuleProperty(**self._rule, actions=self._actions)
 
@@ -154,6 +171,23 @@ class ReceiptRuleSet(Construct):
             )
             # Activate only a complete set; on delete, deactivate before SES can be asked to delete an active set.
             self.activation.node.add_dependency(self.resource)
+
+    @property
+    def receipt_rule_set_name(self) -> str:
+        """The set's name (aws-cdk-lib's attribute name for it)."""
+        return self.rule_set_name
+
+    @property
+    def receipt_rule_set(self) -> ses.IReceiptRuleSet:
+        """aws-cdk-lib's reference to this set, for APIs that take an ``ses.IReceiptRuleSet``.
+
+        Rules added through it are aws-cdk-lib's: they get none of sesmail's per-rule grants or ordering; prefer
+        :meth:`add_rule`.
+        """
+        found = self.node.try_find_child("Reference")
+        if found is None:
+            found = ses.ReceiptRuleSet.from_receipt_rule_set_name(self, "Reference", self.rule_set_name)
+        return found  # type: ignore[return-value]
 
     @classmethod
     def from_existing(cls, scope: Construct, construct_id: str, *, rule_set_name: str) -> ReceiptRuleSet:
