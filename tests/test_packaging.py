@@ -88,6 +88,16 @@ def test_consumer_app_synthesizes_with_installed_wheel(wheel: Path, tmp_path: Pa
     assert "AWS::SES::EmailIdentity" in types and "Custom::SesIdentityPolicy" in types
     (policy,) = [r for r in template["Resources"].values() if r["Type"] == "Custom::SesIdentityPolicy"]
     assert policy["Properties"]["NormalizeAwsPrincipals"] == "true"
+    # The README's "Using the constructs" example, mixing sesmail with aws_ses in a bare cdk.App, from the wheel.
+    from tests.test_readme_example import _example
+
+    (app_dir / "readme_app.py").write_text(_example().replace("cdk.App()", 'cdk.App(outdir="readme-out")'))
+    result = subprocess.run(
+        [str(python), "readme_app.py"], cwd=app_dir, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    readme_template = json.loads((app_dir / "readme-out" / "Mail.template.json").read_text())
+    assert "Custom::SesReceiptRuleSetActivation" in {r["Type"] for r in readme_template["Resources"].values()}
     # The handler's code came out of the installed wheel into the asset.
     handler_assets = [p for p in (app_dir / "out").glob("asset.*") if (p / "index.py").exists()]
     assert any((p / "principals.py").exists() for p in handler_assets)
