@@ -8,13 +8,15 @@ wildcard (the handler's versions, ``:*``) is acknowledged for cdk-nag with that 
 from __future__ import annotations
 
 import typing
+from typing import Any
 
 import aws_cdk as cdk
 import aws_cdk.aws_iam as iam
 import aws_cdk.aws_lambda as lambda_
 import aws_cdk.aws_logs as logs
 import aws_cdk.custom_resources as cr
-from constructs import Construct
+import jsii
+from constructs import Construct, IConstruct
 
 _T = typing.TypeVar("_T", bound=Construct)
 
@@ -35,6 +37,41 @@ def lambda_role(scope: Construct, *, description: str) -> tuple[iam.Role, logs.L
     role = iam.Role(scope, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description=description)
     log_group.grant_write(role)
     return role, log_group
+
+
+@jsii.implements(cdk.IResolvable)
+class _DependsOnWithoutRole:
+    """The function's ``DependsOn`` as aws-cdk-lib renders it, less the role its ``Role: Fn::GetAtt`` already orders.
+
+    aws-cdk-lib makes a function depend on its whole role construct (the role and its default policy, which must
+    exist before the function runs); cfn-lint reports the role half as W3005, a dependency stated twice.
+    """
+
+    def __init__(self, function: cdk.CfnResource, role: cdk.CfnResource) -> None:
+        self._function, self._role = function, role
+        self.creation_stack: list[str] = []
+
+    def resolve(self, _context: cdk.IResolveContext) -> Any:
+        stack = cdk.Stack.of(self._function)
+        same_stack = [
+            d
+            for d in self._function.obtain_dependencies()
+            if isinstance(d, cdk.CfnResource) and cdk.Stack.of(d) is stack
+        ]
+        kept = sorted(stack.resolve(d.logical_id) for d in same_stack if d.node.path != self._role.node.path)
+        # Never an empty DependsOn: with the role as the only dependency, keep it.
+        return kept or sorted(stack.resolve(d.logical_id) for d in same_stack)
+
+    def to_string(self) -> str:
+        return "DependsOn without the role"
+
+
+def without_role_dependency(function: IConstruct, role: iam.IRole) -> None:
+    """Drop the ``DependsOn`` on ``role`` that ``function`` (an L2 function, or a CfnResource of one) repeats."""
+    cfn_function = function if isinstance(function, cdk.CfnResource) else function.node.default_child
+    cfn_role = role.node.default_child
+    if isinstance(cfn_function, cdk.CfnResource) and isinstance(cfn_role, cdk.CfnResource):
+        cfn_function.add_override("DependsOn", _DependsOnWithoutRole(cfn_function, cfn_role))
 
 
 def framework_provider(scope: Construct, *, handler: lambda_.IFunction, description: str, label: str) -> cr.Provider:
@@ -58,6 +95,7 @@ def framework_provider(scope: Construct, *, handler: lambda_.IFunction, descript
         framework_on_event_role=framework_role,
         log_group=framework_logs,
     )
+    without_role_dependency(provider.node.find_child("framework-onEvent"), framework_role)
     handler_id = cdk.Stack.of(scope).get_logical_id(typing.cast(cdk.CfnElement, handler.node.default_child))
     cdk.Validations.of(framework_role).acknowledge(
         cdk.Acknowledgment(

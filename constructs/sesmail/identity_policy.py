@@ -15,7 +15,7 @@ from constructs import Construct
 
 from . import limits
 from ._assets import handler_code
-from ._provider import framework_provider, lambda_role, stack_singleton
+from ._provider import framework_provider, lambda_role, stack_singleton, without_role_dependency
 from .validation import is_token
 
 _POLICY_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -63,6 +63,7 @@ class IdentityPolicyProvider(Construct):
             log_group=log_group,
             description="sesmail: SES identity policy custom resource",
         )
+        without_role_dependency(self.function, self.role)
         self.provider = framework_provider(
             self,
             handler=self.function,

@@ -96,6 +96,11 @@ def acknowledge_notifications_handler(scope: Construct) -> None:
     if handler is None:
         # An imported bucket in another stack, or none added: nothing of ours to acknowledge.
         return
+    function = handler.node.try_find_child("Resource")
+    if isinstance(function, cdk.CfnResource):
+        # aws-cdk-lib's function depends on nothing but its role, which its Role: Fn::GetAtt already orders; cfn-lint
+        # would report W3005 for it, so the check is switched off for this one resource, in the template.
+        function.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
     cdk.Validations.of(handler).acknowledge(
         cdk.Acknowledgment(
             id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",

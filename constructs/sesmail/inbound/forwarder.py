@@ -12,7 +12,7 @@ import aws_cdk.aws_s3 as s3
 from constructs import Construct
 
 from .._assets import handler_code
-from .._provider import lambda_role
+from .._provider import lambda_role, without_role_dependency
 from ..receiving.actions import LambdaAction
 from ..sending.identities import IdentityLike, send_resources
 from ..validation import is_token, strings
@@ -145,6 +145,7 @@ class MailForwarder(Construct):
             environment=environment,
             description="sesmail: forward inbound mail to staff",
         )
+        without_role_dependency(self.function, self.role)
         InboundFailures.of(self).watch(self, self.function, "mail forwarder")
         # One pattern for every mailbox prefix, so the role's policy does not grow with the mailboxes.
         read_prefix = common_path(sorted(set(key_prefixes.values()))) if key_prefixes is not None else prefix

@@ -10,7 +10,7 @@ import aws_cdk.aws_s3 as s3
 from constructs import Construct
 
 from .._assets import handler_code
-from .._provider import lambda_role
+from .._provider import lambda_role, without_role_dependency
 from ..receiving.checks import check_object_key_prefix
 from ..validation import is_token, strings
 from ._permissions import acknowledge_notifications_handler, common_path, grant_objects, notify_object_created
@@ -130,6 +130,7 @@ class InboundParser(Construct):
             },
             description="sesmail: parse inbound mail into JSON",
         )
+        without_role_dependency(self.function, self.role)
         InboundFailures.of(self).watch(self, self.function, "inbound parser")
         reason = (
             "Messages are stored under the mail prefixes by SES with their message id as the key, known only when mail "

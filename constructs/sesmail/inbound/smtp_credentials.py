@@ -12,7 +12,7 @@ import aws_cdk.aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from .._assets import handler_code
-from .._provider import framework_provider, lambda_role
+from .._provider import framework_provider, lambda_role, without_role_dependency
 from ..sending.identities import IdentityLike, send_resources
 from ..validation import is_token, strings
 from ._permissions import check_configuration_set_arn
@@ -118,6 +118,7 @@ class SmtpCredentials(Construct):
             log_group=log_group,
             description="sesmail: SES SMTP credentials custom resource",
         )
+        without_role_dependency(function, self.handler_role)
         self.handler_role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:ListAccessKeys"],

@@ -17,7 +17,7 @@ import aws_cdk.aws_ses as ses
 from constructs import Construct
 
 from .._assets import handler_code
-from .._provider import framework_provider, lambda_role, stack_singleton
+from .._provider import framework_provider, lambda_role, stack_singleton, without_role_dependency
 from ..validation import is_token
 from .names import check_rule_set_name
 
@@ -84,6 +84,7 @@ class RuleSetActivationProvider(Construct):
             log_group=log_group,
             description="sesmail: SES receipt rule set activation custom resource",
         )
+        without_role_dependency(self.function, self.role)
         self.provider = framework_provider(
             self,
             handler=self.function,

@@ -326,7 +326,8 @@ def grant_bucket_write(
                 ),
                 " (only if the topic is in another account)",
             )
-    context.depend_on(writer)
+    # The role is ordered by the rule's GetAtt of its ARN; its policy must exist too before SES checks access.
+    context.depend_on(writer.policy)
     _transitional_grants(context, bucket, object_key_prefix)
     if not isinstance(bucket, s3.Bucket):
         # SES developer guide: "for cross-account usage, you'll need an additional bucket policy that allows the IAM

@@ -9,6 +9,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from .._assets import handler_code
+from .._provider import without_role_dependency
 from ..mail_domain import MailDomain
 from .conditions import SendConditions
 from .configuration_set import MailConfigurationSet
@@ -62,6 +63,7 @@ class ExampleSender(Construct):
                 "CONFIGURATION_SET_NAME": configuration_set.configuration_set.configuration_set_name,
             },
         )
+        without_role_dependency(self.function, role)
         self.grant = mail_domain.grant_send(
             role,
             conditions=SendConditions(
