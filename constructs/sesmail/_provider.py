@@ -74,6 +74,40 @@ def without_role_dependency(function: IConstruct, role: iam.IRole) -> None:
         cfn_function.add_override("DependsOn", _DependsOnWithoutRole(cfn_function, cfn_role))
 
 
+def handler_function(
+    scope: Construct,
+    construct_id: str,
+    *,
+    handler: str,
+    role_description: str,
+    description: str,
+    timeout: cdk.Duration,
+    **props: Any,
+) -> tuple[lambda_.Function, iam.Role]:
+    """One of sesmail's handler functions (``lambda/<handler>``, Python 3.14), with its own role and log group.
+
+    The role and group are children of ``scope`` named ``Role`` and ``Logs`` (see :func:`lambda_role`); the function
+    is ``construct_id``. ``props`` are the rest of ``lambda_.Function``'s props (memory, retries, environment...).
+    """
+    from ._assets import handler_code  # a function-level import: _assets is loaded only where a function is built
+
+    role, log_group = lambda_role(scope, description=role_description)
+    function = lambda_.Function(
+        scope,
+        construct_id,
+        runtime=lambda_.Runtime.PYTHON_3_14,
+        handler="index.handler",
+        code=handler_code(handler),
+        role=role,
+        timeout=timeout,
+        log_group=log_group,
+        description=description,
+        **props,
+    )
+    without_role_dependency(function, role)
+    return function, role
+
+
 def framework_provider(scope: Construct, *, handler: lambda_.IFunction, description: str, label: str) -> cr.Provider:
     """The custom-resource framework for ``handler``, with its own role and log group (children of ``scope`` named
     ``FrameworkLogs``, ``FrameworkRole`` and ``Provider``).

@@ -9,13 +9,11 @@ from collections import Counter
 
 import aws_cdk as cdk
 import aws_cdk.aws_iam as iam
-import aws_cdk.aws_lambda as lambda_
 import aws_cdk.aws_ses as ses
 from constructs import Construct
 
 from . import limits
-from ._assets import handler_code
-from ._provider import framework_provider, lambda_role, stack_singleton, without_role_dependency
+from ._provider import framework_provider, handler_function, stack_singleton
 from .validation import is_token
 
 _POLICY_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -51,19 +49,14 @@ class IdentityPolicyProvider(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         self._identity_arns: list[str] = []
-        self.role, log_group = lambda_role(self, description="Puts and deletes sesmail's SES identity policies")
-        self.function = lambda_.Function(
+        self.function, self.role = handler_function(
             self,
             "Handler",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            handler="index.handler",
-            code=handler_code("identity_policy"),
-            role=self.role,
+            handler="identity_policy",
+            role_description="Puts and deletes sesmail's SES identity policies",
             timeout=cdk.Duration.minutes(2),
-            log_group=log_group,
             description="sesmail: SES identity policy custom resource",
         )
-        without_role_dependency(self.function, self.role)
         self.provider = framework_provider(
             self,
             handler=self.function,

@@ -7,12 +7,10 @@ from collections.abc import Mapping, Sequence
 
 import aws_cdk as cdk
 import aws_cdk.aws_iam as iam
-import aws_cdk.aws_lambda as lambda_
 import aws_cdk.aws_s3 as s3
 from constructs import Construct
 
-from .._assets import handler_code
-from .._provider import lambda_role, without_role_dependency
+from .._provider import handler_function
 from ..receiving.actions import LambdaAction
 from ..sending.identities import IdentityLike, send_resources
 from ..validation import is_token, strings
@@ -127,25 +125,20 @@ class MailForwarder(Construct):
         }
         if key_prefixes is not None:
             environment |= {"MAIL_BUCKET": bucket.bucket_name, "KEY_PREFIXES": json.dumps(dict(key_prefixes))}
-        self.role, log_group = lambda_role(self, description="sesmail: forwards inbound mail to staff")
-        self.function = lambda_.Function(
+        self.function, self.role = handler_function(
             self,
             "Resource",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            handler="index.handler",
-            code=handler_code("mail_forwarder"),
-            role=self.role,
+            handler="mail_forwarder",
+            role_description="sesmail: forwards inbound mail to staff",
             memory_size=1024,
             timeout=TIMEOUT,
             # Safe to retry: the forward record turns a repeated delivery into a no-op.
             retry_attempts=2,
             # What still fails after the retries is kept, with the S3 key in the record's request payload.
             on_failure=InboundFailures.of(self).destination,
-            log_group=log_group,
             environment=environment,
             description="sesmail: forward inbound mail to staff",
         )
-        without_role_dependency(self.function, self.role)
         InboundFailures.of(self).watch(self, self.function, "mail forwarder")
         # One pattern for every mailbox prefix, so the role's policy does not grow with the mailboxes.
         read_prefix = common_path(sorted(set(key_prefixes.values()))) if key_prefixes is not None else prefix

@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import aws_cdk as cdk
-import aws_cdk.aws_lambda as lambda_
 import aws_cdk.aws_s3 as s3
 from constructs import Construct
 
-from .._assets import handler_code
-from .._provider import lambda_role, without_role_dependency
+from .._provider import handler_function
 from ..receiving.checks import check_object_key_prefix
 from ..validation import is_token, strings
 from ._permissions import acknowledge_notifications_handler, common_path, grant_objects, notify_object_created
@@ -107,20 +105,16 @@ class InboundParser(Construct):
                     f"output_prefix: {output_prefix!r} overlaps the mail prefix {mail_prefix!r}; choose another"
                 )
         super().__init__(scope, construct_id)
-        self.role, log_group = lambda_role(self, description="sesmail: parses stored inbound mail into JSON")
-        self.function = lambda_.Function(
+        self.function, self.role = handler_function(
             self,
             "Resource",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            handler="index.handler",
-            code=handler_code("inbound_parser"),
-            role=self.role,
+            handler="inbound_parser",
+            role_description="sesmail: parses stored inbound mail into JSON",
             memory_size=memory_size,
             timeout=cdk.Duration.minutes(5),
             retry_attempts=RETRY_ATTEMPTS,
             max_event_age=MAX_EVENT_AGE,
             on_failure=InboundFailures.of(self).destination,
-            log_group=log_group,
             # BUCKET_NAME and OBJECT_PREFIX: where an SES Lambda action's message is (its event names no object).
             environment={
                 "MAX_MESSAGE_BYTES": str(max_message_bytes),
@@ -130,7 +124,6 @@ class InboundParser(Construct):
             },
             description="sesmail: parse inbound mail into JSON",
         )
-        without_role_dependency(self.function, self.role)
         InboundFailures.of(self).watch(self, self.function, "inbound parser")
         reason = (
             "Messages are stored under the mail prefixes by SES with their message id as the key, known only when mail "

@@ -7,12 +7,10 @@ from collections.abc import Sequence
 import aws_cdk as cdk
 import aws_cdk.aws_iam as iam
 import aws_cdk.aws_kms as kms
-import aws_cdk.aws_lambda as lambda_
 import aws_cdk.aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from .._assets import handler_code
-from .._provider import framework_provider, lambda_role, without_role_dependency
+from .._provider import framework_provider, handler_function
 from ..sending.identities import IdentityLike, send_resources
 from ..validation import is_token, strings
 from ._permissions import check_configuration_set_arn
@@ -106,19 +104,14 @@ class SmtpCredentials(Construct):
                 ),
             )
         )
-        self.handler_role, log_group = lambda_role(self, description="sesmail: creates the SMTP user's access key")
-        function = lambda_.Function(
+        function, self.handler_role = handler_function(
             self,
             "Handler",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            handler="index.handler",
-            code=handler_code("smtp_credentials"),
-            role=self.handler_role,
+            handler="smtp_credentials",
+            role_description="sesmail: creates the SMTP user's access key",
             timeout=cdk.Duration.minutes(1),
-            log_group=log_group,
             description="sesmail: SES SMTP credentials custom resource",
         )
-        without_role_dependency(function, self.handler_role)
         self.handler_role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:ListAccessKeys"],

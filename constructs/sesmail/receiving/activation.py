@@ -12,12 +12,10 @@ import typing
 
 import aws_cdk as cdk
 import aws_cdk.aws_iam as iam
-import aws_cdk.aws_lambda as lambda_
 import aws_cdk.aws_ses as ses
 from constructs import Construct
 
-from .._assets import handler_code
-from .._provider import framework_provider, lambda_role, stack_singleton, without_role_dependency
+from .._provider import framework_provider, handler_function, stack_singleton
 from ..validation import is_token
 from .names import check_rule_set_name
 
@@ -45,8 +43,14 @@ class RuleSetActivationProvider(Construct):
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        self.role, log_group = lambda_role(
-            self, description="Activates sesmail's SES receipt rule set and restores the previous one"
+        self.function, self.role = handler_function(
+            self,
+            "Handler",
+            handler="rule_set_activation",
+            role_description="Activates sesmail's SES receipt rule set and restores the previous one",
+            # Covers SES's one-call-per-second throttling retried with backoff on each of up to three calls.
+            timeout=cdk.Duration.minutes(2),
+            description="sesmail: SES receipt rule set activation custom resource",
         )
         self.role.add_to_principal_policy(iam.PolicyStatement(actions=list(ACTIVATION_ACTIONS), resources=["*"]))
         stack = cdk.Stack.of(self)
@@ -72,19 +76,6 @@ class RuleSetActivationProvider(Construct):
                 ),
             )
         )
-        self.function = lambda_.Function(
-            self,
-            "Handler",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            handler="index.handler",
-            code=handler_code("rule_set_activation"),
-            role=self.role,
-            # Covers SES's one-call-per-second throttling retried with backoff on each of up to three calls.
-            timeout=cdk.Duration.minutes(2),
-            log_group=log_group,
-            description="sesmail: SES receipt rule set activation custom resource",
-        )
-        without_role_dependency(self.function, self.role)
         self.provider = framework_provider(
             self,
             handler=self.function,

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from .._assets import handler_code
-from .._provider import without_role_dependency
+from .._provider import handler_function
 from ..mail_domain import MailDomain
 from .conditions import SendConditions
 from .configuration_set import MailConfigurationSet
@@ -40,22 +36,12 @@ class ExampleSender(Construct):
         :param configuration_set: the configuration set named on every send.
         """
         super().__init__(scope, construct_id)
-        log_group = logs.LogGroup(
-            self, "Logs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=cdk.RemovalPolicy.DESTROY
-        )
-        role = iam.Role(
-            self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description="sesmail example sender"
-        )
-        log_group.grant_write(role)
-        self.function = lambda_.Function(
+        self.function, role = handler_function(
             self,
             "Resource",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            handler="index.handler",
-            code=handler_code("example_sender"),
-            role=role,
+            handler="example_sender",
+            role_description="sesmail example sender",
             timeout=cdk.Duration.seconds(30),
-            log_group=log_group,
             description=f"sesmail: sends the {template.template_name} template from {from_address}",
             environment={
                 "FROM_ADDRESS": from_address,
@@ -63,7 +49,6 @@ class ExampleSender(Construct):
                 "CONFIGURATION_SET_NAME": configuration_set.configuration_set.configuration_set_name,
             },
         )
-        without_role_dependency(self.function, role)
         self.grant = mail_domain.grant_send(
             role,
             conditions=SendConditions(
