@@ -6,102 +6,110 @@ has no CDK dependency) and the ``sesmail`` command start without loading aws-cdk
 
 from __future__ import annotations
 
+import ast
 import importlib
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-#: Public name -> the submodule that defines it.
-_EXPORTS = {
-    "SES_RECEIVING_REGIONS": "regions",
-    "WORKMAIL_REGIONS": "regions",
-    "DelegateSender": "sending",
-    "DnsRecord": "dns",
-    "EmailTemplate": "sending",
-    "IdentityPolicy": "identity_policy",
-    "IdentityPolicyProvider": "identity_policy",
-    "InboundFailures": "inbound",
-    "InboundParser": "inbound",
-    "MailConfigurationSet": "sending",
-    "MailAlarms": "alarms",
-    "MailDomain": "mail_domain",
-    "MailForwarder": "inbound",
-    "SendConditions": "sending",
-    "SmtpCredentials": "inbound",
-    "WorkMailPrincipal": "workmail",
-    "WorkMailSendingAuthorization": "workmail",
-    "grant_send": "sending",
-    "suppress": "policy_suppress",
-    "AddHeaderAction": "receiving",
-    "BounceAction": "receiving",
-    "LambdaAction": "receiving",
-    "MailBucket": "receiving",
-    "ReceiptAction": "receiving",
-    "ReceiptRule": "receiving",
-    "ReceiptRuleSet": "receiving",
-    "ReceiptRuleSetActivation": "receiving",
-    "S3Action": "receiving",
-    "SnsAction": "receiving",
-    "StopAction": "receiving",
-    "WorkMailAction": "receiving",
-}
-
-__all__ = [
-    "SES_RECEIVING_REGIONS",
-    "WORKMAIL_REGIONS",
-    "AddHeaderAction",
-    "BounceAction",
-    "DelegateSender",
-    "DnsRecord",
-    "EmailTemplate",
-    "IdentityPolicy",
-    "IdentityPolicyProvider",
-    "InboundFailures",
-    "InboundParser",
-    "LambdaAction",
-    "MailAlarms",
-    "MailBucket",
-    "MailConfigurationSet",
-    "MailDomain",
-    "MailForwarder",
-    "ReceiptAction",
-    "ReceiptRule",
-    "ReceiptRuleSet",
-    "ReceiptRuleSetActivation",
-    "S3Action",
-    "SendConditions",
-    "SmtpCredentials",
-    "SnsAction",
-    "StopAction",
-    "WorkMailAction",
-    "WorkMailPrincipal",
-    "WorkMailSendingAuthorization",
-    "grant_send",
-    "suppress",
-]
-
 if TYPE_CHECKING:
-    from .alarms import MailAlarms
-    from .dns import DnsRecord
-    from .identity_policy import IdentityPolicy, IdentityPolicyProvider
-    from .inbound import InboundFailures, InboundParser, MailForwarder, SmtpCredentials
-    from .mail_domain import MailDomain
-    from .policy_suppress import suppress
-    from .receiving import (
-        AddHeaderAction,
-        BounceAction,
-        LambdaAction,
-        MailBucket,
-        ReceiptAction,
-        ReceiptRule,
-        ReceiptRuleSet,
-        ReceiptRuleSetActivation,
-        S3Action,
-        SnsAction,
-        StopAction,
-        WorkMailAction,
+    from .alarms import MailAlarms as MailAlarms
+    from .dns import DnsRecord as DnsRecord
+    from .identity_policy import (
+        IdentityPolicy as IdentityPolicy,
     )
-    from .regions import SES_RECEIVING_REGIONS, WORKMAIL_REGIONS
-    from .sending import DelegateSender, EmailTemplate, MailConfigurationSet, SendConditions, grant_send
-    from .workmail import WorkMailPrincipal, WorkMailSendingAuthorization
+    from .identity_policy import (
+        IdentityPolicyProvider as IdentityPolicyProvider,
+    )
+    from .inbound import (
+        InboundFailures as InboundFailures,
+    )
+    from .inbound import (
+        InboundParser as InboundParser,
+    )
+    from .inbound import (
+        MailForwarder as MailForwarder,
+    )
+    from .inbound import (
+        SmtpCredentials as SmtpCredentials,
+    )
+    from .mail_domain import MailDomain as MailDomain
+    from .policy_suppress import suppress as suppress
+    from .receiving import (
+        AddHeaderAction as AddHeaderAction,
+    )
+    from .receiving import (
+        BounceAction as BounceAction,
+    )
+    from .receiving import (
+        LambdaAction as LambdaAction,
+    )
+    from .receiving import (
+        MailBucket as MailBucket,
+    )
+    from .receiving import (
+        ReceiptAction as ReceiptAction,
+    )
+    from .receiving import (
+        ReceiptRule as ReceiptRule,
+    )
+    from .receiving import (
+        ReceiptRuleSet as ReceiptRuleSet,
+    )
+    from .receiving import (
+        ReceiptRuleSetActivation as ReceiptRuleSetActivation,
+    )
+    from .receiving import (
+        S3Action as S3Action,
+    )
+    from .receiving import (
+        SnsAction as SnsAction,
+    )
+    from .receiving import (
+        StopAction as StopAction,
+    )
+    from .receiving import (
+        WorkMailAction as WorkMailAction,
+    )
+    from .regions import (
+        SES_RECEIVING_REGIONS as SES_RECEIVING_REGIONS,
+    )
+    from .regions import (
+        WORKMAIL_REGIONS as WORKMAIL_REGIONS,
+    )
+    from .sending import (
+        DelegateSender as DelegateSender,
+    )
+    from .sending import (
+        EmailTemplate as EmailTemplate,
+    )
+    from .sending import (
+        MailConfigurationSet as MailConfigurationSet,
+    )
+    from .sending import (
+        SendConditions as SendConditions,
+    )
+    from .sending import (
+        grant_send as grant_send,
+    )
+    from .workmail import (
+        WorkMailPrincipal as WorkMailPrincipal,
+    )
+    from .workmail import (
+        WorkMailSendingAuthorization as WorkMailSendingAuthorization,
+    )
+
+
+def _exports() -> dict[str, str]:
+    """Public name -> submodule, read from the ``TYPE_CHECKING`` imports above: the one list of what is public."""
+    tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
+    (block,) = [n for n in tree.body if isinstance(n, ast.If) and getattr(n.test, "id", None) == "TYPE_CHECKING"]
+    return {
+        alias.name: str(node.module) for node in block.body if isinstance(node, ast.ImportFrom) for alias in node.names
+    }
+
+
+_EXPORTS = _exports()
+__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
