@@ -360,3 +360,28 @@ def test_dmarc_record_false_publishes_no_dmarc_record_and_keeps_the_others() -> 
     ]
     assert not any("_dmarc" in json.dumps(name) for name in names)
     assert "mail-us.example.com." in names
+
+
+def test_the_same_record_twice_in_one_zone_is_refused_across_the_app() -> None:
+    """Route 53 ChangeResourceRecordSets: a second CREATE of one name and type fails with InvalidChangeBatch
+    (https://docs.aws.amazon.com/Route53/latest/APIReference/API_ChangeResourceRecordSets.html; checked in moto by
+    tests/test_across_environments.py): the same domain sending from a second region must leave the first region's
+    DMARC, MAIL FROM and inbound MX records alone."""
+    app = _app()
+
+    def domain(region: str, **props: Any) -> MailDomain:
+        stack = _stack(app, f"In{region.replace('-', '')}", cdk.Environment(account="123456789012", region=region))
+        zone = route53.PublicHostedZone.from_public_hosted_zone_attributes(
+            stack, "Zone", hosted_zone_id="Z0123456789ABCDEFGHIJ", zone_name="example.com"
+        )
+        return MailDomain(stack, "Domain", domain_name="example.com", hosted_zone=zone, **props)
+
+    domain("us-east-1")
+    with pytest.raises(ValueError) as raised:
+        domain("eu-west-1", receive_mail=False)
+    assert str(raised.value) == (
+        "hosted_zone: MX record mail.example.com in zone Z0123456789ABCDEFGHIJ is already created by "
+        "Inuseast1/Domain/MailFromMx; Route 53 holds one record set per name and type (for the same domain in a second "
+        "region, pass dmarc_record=False and another mail_from_subdomain)"
+    )
+    domain("eu-central-1", receive_mail=False, dmarc_record=False, mail_from_subdomain="mail-eu")
