@@ -12,9 +12,9 @@ import aws_cdk as cdk
 import aws_cdk.aws_iam as iam
 import aws_cdk.aws_ses as ses
 import pytest
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Annotations, Match, Template
 
-from sesmail import MailAlarms, MailDomain
+from sesmail import MailAlarms, MailBucket, MailDomain
 from sesmail.inbound import InboundParser, MailForwarder, SmtpCredentials
 from sesmail.receiving import ReceiptRuleSet, StopAction
 from sesmail.sending import DelegateSender, MailConfigurationSet, SendConditions
@@ -236,3 +236,20 @@ def test_the_rule_set_offers_aws_cdk_libs_reference_to_itself() -> None:
     reference: ses.IReceiptRuleSet = rule_set.receipt_rule_set
     assert reference.receipt_rule_set_name == "inbound" == rule_set.receipt_rule_set_name
     assert rule_set.receipt_rule_set.node.path == reference.node.path == "Ref/Set/Reference"
+
+
+def test_cdk_nag_2_is_warned_about_once_per_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+    """cdk-nag 3 "reads acknowledged rules from construct metadata" written by CDK's Validations (its NagPack
+    isAcknowledged); cdk-nag 2 is an Aspect reading NagSuppressions, so sesmail's acknowledgements do not reach it."""
+    import importlib.metadata
+
+    from sesmail import _provider
+
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "2.37.55")
+    monkeypatch.setattr(_provider, "_NAG_2_WARNED", set())
+    stack = cdk.Stack(cdk.App(), "Nag2", env=ENV)
+    mail = MailBucket(stack, "Mail")
+    InboundParser(stack, "Parser", bucket=mail.bucket)
+    SmtpCredentials(stack, "Smtp", identity_arn=_ARN, from_addresses=["info@example.com"])
+    warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("cdk-nag 2.37.55 is installed"))
+    assert len(warnings) == 1

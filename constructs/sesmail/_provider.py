@@ -74,6 +74,33 @@ def without_role_dependency(function: IConstruct, role: iam.IRole) -> None:
         cfn_function.add_override("DependsOn", _DependsOnWithoutRole(cfn_function, cfn_role))
 
 
+_NAG_2_WARNED: set[str] = set()
+
+
+def warn_if_cdk_nag_2(scope: Construct) -> None:
+    """Warn once per stack when cdk-nag 2.x is installed: sesmail acknowledges findings the cdk-nag 3 way.
+
+    cdk-nag 3 reads CDK's ``Validations`` acknowledgements; cdk-nag 2 (an Aspect) reads ``NagSuppressions`` metadata
+    instead, so under it every finding sesmail acknowledged shows again.
+    """
+    import importlib.metadata
+
+    try:
+        version = importlib.metadata.version("cdk-nag")
+    except importlib.metadata.PackageNotFoundError:
+        return
+    stack = cdk.Stack.of(scope)
+    if version.split(".")[0] != "2" or stack.node.path in _NAG_2_WARNED:
+        return
+    _NAG_2_WARNED.add(stack.node.path)
+    cdk.Annotations.of(stack).add_warning_v2(
+        "sesmail:cdkNag2",
+        f"cdk-nag {version} is installed: sesmail's acknowledgements are written for cdk-nag 3 "
+        "(cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))), so cdk-nag 2 reports them again; "
+        "use cdk-nag>=3",
+    )
+
+
 def handler_function(
     scope: Construct,
     construct_id: str,
@@ -91,6 +118,7 @@ def handler_function(
     """
     from ._assets import handler_code  # a function-level import: _assets is loaded only where a function is built
 
+    warn_if_cdk_nag_2(scope)
     role, log_group = lambda_role(scope, description=role_description)
     function = lambda_.Function(
         scope,
