@@ -16,6 +16,52 @@ from tests.conftest import ROOT
 
 pytestmark = pytest.mark.packaging
 
+# Each point of "constructs that compose with aws-cdk-lib", from the installed wheel: interfaces both ways, identity
+# constructs for senders, cross-stack without a cycle, and what synth refuses at once, each as one ValueError line.
+COMPOSE_APP = """
+import aws_cdk as cdk
+import aws_cdk.aws_s3 as s3
+import aws_cdk.aws_ses as ses
+import aws_cdk.aws_ses_actions as ses_actions
+from sesmail import DelegateSender, MailBucket, MailDomain, ReceiptRuleSet, SendConditions, StopAction
+from sesmail.inbound import InboundParser, MailForwarder, SmtpCredentials
+from sesmail.sending import MailConfigurationSet
+
+def refused(build, start):
+    try:
+        build()
+    except ValueError as error:
+        assert str(error).startswith(start) and "\\n" not in str(error), str(error)
+        return
+    raise AssertionError("not refused: " + start)
+
+app = cdk.App(outdir="compose-out")
+env = cdk.Environment(account="210987654321", region="eu-west-1")
+storage = cdk.Stack(app, "Storage", env=env)
+mail = MailBucket(storage, "Mail", expire_after=cdk.Duration.days(400))
+processing = cdk.Stack(app, "Processing", env=env)
+events = MailConfigurationSet(processing, "Events", configuration_set_name="mail")
+domain = MailDomain(processing, "Domain", domain_name="consumer.example", configuration_set=events)
+identity: ses.IEmailIdentity = domain
+InboundParser(processing, "Parser", bucket=mail.bucket, mail_prefixes=["info/"])
+MailForwarder(processing, "Fwd", bucket=mail.bucket, identity=domain, mailboxes=["info@consumer.example"],
+              forward_to=["staff@corp.example"], key_prefixes={"info@consumer.example": "info/"})
+SmtpCredentials(processing, "Smtp", identity=domain, from_addresses=["info@consumer.example"])
+DelegateSender(processing, "Agency", identity=domain, principal="444455556666", policy_name="agency",
+               conditions=SendConditions(from_addresses=("info@consumer.example",)))
+refused(lambda: DelegateSender(processing, "Again", identity=domain, principal="444455556666", policy_name="agency",
+        conditions=SendConditions(from_addresses=("info@consumer.example",))), "policy_name: 'agency' is already")
+refused(lambda: SendConditions(from_addresses="info@consumer.example"),
+        "from_addresses: 'info@consumer.example' is a string")
+rules = ReceiptRuleSet(storage, "Rules", rule_set_name="inbound")
+refused(lambda: rules.add_rule("r", actions=[ses_actions.Stop()]), "actions[0]: Stop is not a sesmail receipt action")
+rules.add_rule("stop", actions=[StopAction()])
+refused(lambda: InboundParser(processing, "Parser2", bucket=mail.bucket, mail_prefixes=["info/x/"]),
+        "prefix: 'info/x/' overlaps 'info/'")
+assembly = app.synth()
+assert "Processing" not in str(assembly.get_stack_by_name("Storage").template)
+"""
+
 CONSUMER_APP = """
 import aws_cdk as cdk
 import sesmail
@@ -98,6 +144,11 @@ def test_consumer_app_synthesizes_with_installed_wheel(wheel: Path, tmp_path: Pa
     assert result.returncode == 0, result.stderr[-3000:]
     readme_template = json.loads((app_dir / "readme-out" / "Mail.template.json").read_text())
     assert "Custom::SesReceiptRuleSetActivation" in {r["Type"] for r in readme_template["Resources"].values()}
+    (app_dir / "compose_app.py").write_text(COMPOSE_APP)
+    result = subprocess.run(
+        [str(python), "compose_app.py"], cwd=app_dir, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
     # The handler's code came out of the installed wheel into the asset.
     handler_assets = [p for p in (app_dir / "out").glob("asset.*") if (p / "index.py").exists()]
     assert any((p / "principals.py").exists() for p in handler_assets)
