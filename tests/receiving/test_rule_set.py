@@ -369,8 +369,13 @@ def test_rule_depends_on_every_policy_it_needs(built: Fixture) -> None:
         and "Default" not in logical_id
         and "Theirs" not in logical_id  # the role of rule "third" (imported bucket)
     }
-    # The role and its policy (S3 action), the topic policy and its key (SNS action), the Lambda permission.
-    assert policy_ids | {built.role_id(), built.logical_id(built.topic.master_key)} <= set(first["DependsOn"])
+    # The role's policy (S3 action; the role itself is ordered by the IamRoleArn GetAtt), the topic policy and its
+    # key (SNS action), the Lambda permission.
+    assert policy_ids | {built.logical_id(built.topic.master_key)} <= set(first["DependsOn"])
+    assert built.role_id() not in first["DependsOn"]
+    assert {"Fn::GetAtt": [built.role_id(), "Arn"]} in [
+        a.get("S3Action", {}).get("IamRoleArn") for a in first["Properties"]["Rule"]["Actions"]
+    ]
 
 
 def test_imported_resources_get_a_warning_naming_the_statement(built: Fixture) -> None:

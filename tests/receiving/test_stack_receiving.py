@@ -188,10 +188,16 @@ def test_mail_bucket_role_may_put_under_each_rule_s_prefix_only(built: Built) ->
 
 
 def test_rules_writing_to_the_mail_bucket_wait_for_its_role(built: Built) -> None:
-    needed = {built.id_of("prod", MAIL_ROLE), built.id_of("prod", f"{MAIL_ROLE}/Policy")}
+    """The role is ordered by the rule's Fn::GetAtt of its ARN; its policy, which SES needs when it checks access at
+    rule creation, by DependsOn (the role itself is not repeated there: cfn-lint W3005)."""
+    role, policy = built.id_of("prod", MAIL_ROLE), built.id_of("prod", f"{MAIL_ROLE}/Policy")
     rules = built.rules("prod")
     for name in ("mailbox-info", "mailbox-support", "notify"):
-        assert needed <= set(rules[name][1]["DependsOn"]), name
+        rule = rules[name][1]
+        assert policy in rule["DependsOn"] and role not in rule["DependsOn"], name
+        assert {"Fn::GetAtt": [role, "Arn"]} in [
+            a.get("S3Action", {}).get("IamRoleArn") for a in rule["Properties"]["Rule"]["Actions"]
+        ], name
 
 
 def test_extra_rules_render_every_action_type(built: Built) -> None:
