@@ -253,3 +253,19 @@ def test_cdk_nag_2_is_warned_about_once_per_stack(monkeypatch: pytest.MonkeyPatc
     SmtpCredentials(stack, "Smtp", identity_arn=_ARN, from_addresses=["info@example.com"])
     warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("cdk-nag 2.37.55 is installed"))
     assert len(warnings) == 1
+
+
+def test_grant_send_takes_the_identity_construct() -> None:
+    from sesmail.sending import grant_send
+
+    stack = cdk.Stack(cdk.App(), "Grant", env=ENV)
+    configuration_set = MailConfigurationSet(stack, "Set", configuration_set_name="mail")
+    domain = MailDomain(stack, "Domain", domain_name="example.com", configuration_set=configuration_set)
+    role = iam.Role(stack, "Sender", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    grant_send(role, identity=domain, conditions=SendConditions(from_addresses=("info@example.com",)))
+    (policy,) = Template.from_stack(stack).find_resources("AWS::IAM::Policy").values()
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert stack.resolve(domain.identity_arn) in statement["Resource"]
+    assert ":configuration-set/" in json.dumps(statement["Resource"])
+    with pytest.raises(ValueError, match=r"^identity: give the identity"):
+        grant_send(role, conditions=SendConditions(from_addresses=("info@example.com",)))

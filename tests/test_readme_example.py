@@ -15,12 +15,15 @@ import pytest
 from tests.conftest import ROOT
 
 
-def _example() -> str:
+def _blocks() -> list[str]:
     readme = (ROOT / "README.md").read_text()
     section = readme[readme.index("## Using the constructs from another CDK app") :]
-    match = re.search(r"```python\n(.*?)```", section, re.S)
-    assert match is not None
-    return match.group(1)
+    section = section[: section.index("\n## ", 1)]
+    return re.findall(r"```python\n(.*?)```", section, re.S)
+
+
+def _example() -> str:
+    return _blocks()[0]
 
 
 def test_the_readme_example_synthesizes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -51,3 +54,16 @@ def test_the_readme_example_synthesizes(tmp_path: Path, monkeypatch: pytest.Monk
         timeout=300,
     )
     assert lint.returncode == 0, lint.stdout[-3000:]
+
+
+def test_the_bring_your_own_example_runs_after_the_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    first, own = _blocks()[:2]
+    code = first.replace("cdk.App()", f"cdk.App(outdir={str(tmp_path / 'out')!r})").replace("app.synth()\n", "")
+    exec(compile(code + own + "app.synth()\n", "README.md", "exec"), {})  # the project's own README
+    template = json.loads((tmp_path / "out" / "Mail.template.json").read_text())
+    permissions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Permission"]
+    assert any("triage" in json.dumps(p["Properties"]["FunctionName"]) for p in permissions)
+    # The imported bucket's owner is told which statement to add (an annotation in the assembly's metadata).
+    metadata = " ".join(p.read_text() for p in (tmp_path / "out").glob("*.json") if "template" not in p.name)
+    assert "corp-mail-archive" in metadata and "its owner must add" in metadata

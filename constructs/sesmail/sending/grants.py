@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_ses as ses
 
 from ..validation import is_token, strings
 from .conditions import SendConditions
@@ -43,16 +44,19 @@ def refuse_bulk(bulk: bool) -> None:
 def grant_send(
     grantee: iam.IGrantable,
     *,
-    identity_arn: str,
+    identity_arn: str | None = None,
     conditions: SendConditions,
     templated: bool = False,
     templates: Sequence[str] = (),
     bulk: bool = False,
+    identity: ses.IEmailIdentity | None = None,
 ) -> iam.Grant:
     """Grant ``grantee`` permission to send as ``conditions.from_addresses`` through the identity ``identity_arn``.
 
     :param grantee: the principal (a Lambda function, a role...).
-    :param identity_arn: the SES identity's ARN, the grant's resource.
+    :param identity_arn: for an identity outside the app: its ARN, the grant's resource.
+    :param identity: the identity (a ``MailDomain`` or any ``ses.IEmailIdentity``), instead of ``identity_arn``. A
+        ``MailDomain`` also adds its default configuration set (see ``MailDomain.grant_send``).
     :param conditions: the restrictions; ``from_addresses`` is required so a grant never covers the whole domain.
     :param templated: default ``False``, only ``SendEmail``/``SendRawEmail`` of whole messages. ``True`` (implied by
         ``templates``) also allows sending ``templates``: ``ses:SendEmail`` on them, plus v1's
@@ -61,6 +65,18 @@ def grant_send(
         ``templated``, since SES authorizes a templated send on the template too.
     :param bulk: default ``False``. ``True`` is refused: see the module docstring.
     """
+    if identity is not None or identity_arn is None:
+        from ..mail_domain import MailDomain  # a function-level import: mail_domain imports this module
+        from .identities import identity_arn_of
+
+        if (identity is None) == (identity_arn is None):
+            raise ValueError("identity: give the identity (a MailDomain or ses.IEmailIdentity) or identity_arn")
+        if isinstance(identity, MailDomain):
+            return identity.grant_send(
+                grantee, conditions=conditions, templated=templated, templates=templates, bulk=bulk
+            )
+        assert identity is not None
+        identity_arn = identity_arn_of(identity, "identity", identity)
     if not conditions.from_addresses:
         raise ValueError("conditions.from_addresses: () is empty; name the addresses the grantee may send as")
     refuse_bulk(bulk)

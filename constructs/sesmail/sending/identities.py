@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import aws_cdk as cdk
 import aws_cdk.aws_ses as ses
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 #: One identity, given as a construct (``MailDomain`` or ``ses.IEmailIdentity``) or by ARN.
 IdentityLike = ses.IEmailIdentity | str
@@ -40,7 +40,7 @@ def _as_list(prop: str, value: IdentityLike | Sequence[IdentityLike]) -> list[Id
     return items
 
 
-def identity_arn_of(scope: Construct, prop: str, identity: IdentityLike) -> str:
+def identity_arn_of(scope: IConstruct, prop: str, identity: IdentityLike) -> str:
     """The identity's ARN (``identity`` itself when it is one)."""
     from ..mail_domain import MailDomain  # a function-level import: mail_domain imports sending
 
