@@ -184,6 +184,33 @@ def _ref_key(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
 
+#: Resources whose one policy document AWS caps: type -> (its property, what it is, limit, unit, AWS's figure).
+_DOCUMENTS: dict[str, tuple[str, str, int, str, str]] = {
+    "AWS::S3::BucketPolicy": (
+        "PolicyDocument",
+        "S3 bucket policy",
+        S3_BUCKET_POLICY,
+        "bytes",
+        "S3 allows 20 KB per bucket policy",
+    ),
+    "AWS::KMS::Key": ("KeyPolicy", "KMS key policy", KMS_KEY_POLICY, "bytes", "KMS allows 32 KB per key policy"),
+    "AWS::IAM::Role": (
+        "AssumeRolePolicyDocument",
+        "IAM role trust policy",
+        IAM_ROLE_TRUST,
+        "characters",
+        "IAM's default role trust policy quota",
+    ),
+    "AWS::IAM::ManagedPolicy": (
+        "PolicyDocument",
+        "IAM managed policy",
+        IAM_MANAGED_POLICY,
+        "characters",
+        "IAM allows 6,144 characters per managed policy",
+    ),
+}
+
+
 def measure_stack(stack: cdk.Stack) -> list[Measure]:
     """Every policy and environment of ``stack`` that AWS caps, measured (see the module docstring for how)."""
     measures: list[Measure] = []
@@ -199,7 +226,7 @@ def measure_stack(stack: cdk.Stack) -> list[Measure]:
     lambda_permissions: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
     inline_by_role: dict[str, list[int]] = defaultdict(list)
     inline_by_user: dict[str, list[int]] = defaultdict(list)
-    role_paths: dict[str, str] = {}
+    paths: dict[str, str] = {}  # the construct path of each role and function, by their refs
     user_paths: dict[str, str] = {}
     for resource in resources:
         kind = resource.cfn_resource_type
@@ -208,34 +235,15 @@ def measure_stack(stack: cdk.Stack) -> list[Measure]:
         props = _props(resource)
         path = _path(resource)
         ref = _ref_key(stack.resolve(resource.ref))
-        if kind == "AWS::S3::BucketPolicy":
-            measures.append(
-                Measure(
-                    path,
-                    "S3 bucket policy",
-                    size_of(props.get("PolicyDocument")),
-                    S3_BUCKET_POLICY,
-                    "bytes",
-                    "S3 allows 20 KB per bucket policy",
-                )
-            )
-        elif kind == "AWS::KMS::Key":
-            measures.append(
-                Measure(
-                    path,
-                    "KMS key policy",
-                    size_of(props.get("KeyPolicy")),
-                    KMS_KEY_POLICY,
-                    "bytes",
-                    "KMS allows 32 KB per key policy",
-                )
-            )
-        elif kind == "AWS::Lambda::Permission":
+        if kind in _DOCUMENTS:
+            key, what, limit, unit, hint = _DOCUMENTS[kind]
+            measures.append(Measure(path, what, size_of(props.get(key)), limit, unit, hint))
+        if kind == "AWS::Lambda::Permission":
             lambda_permissions[_ref_key(props.get("FunctionName"))].append((resource.node.path, props))
         elif kind == "AWS::Lambda::Function":
             # Permissions name their function by Ref (name) or by Fn::GetAtt Arn.
-            role_paths.setdefault(ref, path)
-            role_paths.setdefault(_ref_key({"Fn::GetAtt": [stack.resolve(resource.logical_id), "Arn"]}), path)
+            paths.setdefault(ref, path)
+            paths.setdefault(_ref_key({"Fn::GetAtt": [stack.resolve(resource.logical_id), "Arn"]}), path)
             variables = (props.get("Environment") or {}).get("Variables")
             if variables:
                 measures.append(
@@ -249,17 +257,7 @@ def measure_stack(stack: cdk.Stack) -> list[Measure]:
                     )
                 )
         elif kind == "AWS::IAM::Role":
-            role_paths[ref] = path
-            measures.append(
-                Measure(
-                    path,
-                    "IAM role trust policy",
-                    size_of(props.get("AssumeRolePolicyDocument")),
-                    IAM_ROLE_TRUST,
-                    "characters",
-                    "IAM's default role trust policy quota",
-                )
-            )
+            paths[ref] = path
             for policy in props.get("Policies") or []:
                 inline_by_role[ref].append(size_of(policy.get("PolicyDocument")))
         elif kind == "AWS::IAM::User":
@@ -284,21 +282,10 @@ def measure_stack(stack: cdk.Stack) -> list[Measure]:
                     "SES allows 10 actions per receipt rule",
                 )
             )
-        elif kind == "AWS::IAM::ManagedPolicy":
-            measures.append(
-                Measure(
-                    path,
-                    "IAM managed policy",
-                    size_of(props.get("PolicyDocument")),
-                    IAM_MANAGED_POLICY,
-                    "characters",
-                    "IAM allows 6,144 characters per managed policy",
-                )
-            )
     for ref, sizes in inline_by_role.items():
         measures.append(
             Measure(
-                role_paths.get(ref, ref),
+                paths.get(ref, ref),
                 "IAM role's inline policies",
                 sum(sizes),
                 IAM_ROLE_INLINE,
@@ -320,7 +307,7 @@ def measure_stack(stack: cdk.Stack) -> list[Measure]:
     for function, permissions in lambda_permissions.items():
         measures.append(
             Measure(
-                role_paths.get(function, permissions[0][0].rsplit("/", 1)[0]),
+                paths.get(function, permissions[0][0].rsplit("/", 1)[0]),
                 f"Lambda function policy ({len(permissions)} permissions)",
                 _function_policy_size(permissions, lengths),
                 LAMBDA_FUNCTION_POLICY,
