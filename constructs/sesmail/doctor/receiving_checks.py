@@ -9,7 +9,7 @@ rules ahead of WorkMail's rule, which delivers every mailbox.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -38,12 +38,30 @@ def _matches(recipient: str, patterns: list[str]) -> bool:
     return not patterns  # a rule without recipients matches every recipient of the account's verified domains
 
 
-def active_rule_set(live: Live, expected: RuleSet) -> Iterator[Check]:
-    """The active rule set is the environment's, or WorkMail's still delivering every recipient."""
+def _describe_active(live: Live, expected: RuleSet) -> Generator[Check, None, dict[str, Any] | None]:
+    """The active set as SES describes it; ``None`` (after yielding the failure) when SES refuses to say."""
     try:
-        active = live.clients("ses").describe_active_receipt_rule_set()
+        active: dict[str, Any] = live.clients("ses").describe_active_receipt_rule_set()
     except ClientError as error:
         yield fail(AREA, "active rule set", expected.name, error_code(error), "grant ses:DescribeActiveReceiptRuleSet")
+        return None
+    return active
+
+
+def _not_delivered(expected: RuleSet, live_rules: list[dict[str, Any]]) -> list[str]:
+    """The stack's recipients that no enabled WorkMail rule of ``live_rules`` delivers."""
+    delivering = [
+        rule.get("Recipients") or []
+        for rule in live_rules
+        if rule.get("Enabled") and any("WorkmailAction" in a for a in rule.get("Actions") or [])
+    ]
+    return [r for r in _recipients(expected.rules) if not any(_matches(r, p) for p in delivering)]
+
+
+def active_rule_set(live: Live, expected: RuleSet) -> Iterator[Check]:
+    """The active rule set is the environment's, or WorkMail's still delivering every recipient."""
+    active = yield from _describe_active(live, expected)
+    if active is None:
         return
     name = (active.get("Metadata") or {}).get("Name")
     if name == expected.name:
@@ -55,12 +73,7 @@ def active_rule_set(live: Live, expected: RuleSet) -> Iterator[Check]:
     )
     if name and live.env.workmail_organization_arn:
         org = live.env.workmail_organization_arn
-        workmail_rules = [
-            rule.get("Recipients") or []
-            for rule in active.get("Rules") or []
-            if rule.get("Enabled") and any("WorkmailAction" in a for a in rule.get("Actions") or [])
-        ]
-        lost = [r for r in _recipients(expected.rules) if not any(_matches(r, p) for p in workmail_rules)]
+        lost = _not_delivered(expected, active.get("Rules") or [])
         if not lost:
             yield warn(
                 AREA,
@@ -76,10 +89,8 @@ def active_rule_set(live: Live, expected: RuleSet) -> Iterator[Check]:
 
 def existing_rule_set(live: Live, expected: RuleSet) -> Iterator[Check]:
     """Beside WorkMail: the organization's set is active, the stack's rules come first, WorkMail delivers them all."""
-    try:
-        active = live.clients("ses").describe_active_receipt_rule_set()
-    except ClientError as error:
-        yield fail(AREA, "active rule set", expected.name, error_code(error), "grant ses:DescribeActiveReceiptRuleSet")
+    active = yield from _describe_active(live, expected)
+    if active is None:
         return
     name = (active.get("Metadata") or {}).get("Name")
     want = f"{expected.name}, the stack's rules ahead of WorkMail's"
@@ -108,10 +119,7 @@ def existing_rule_set(live: Live, expected: RuleSet) -> Iterator[Check]:
             f"redeploy {live.env.stack_name} (its first rule has no After: SES puts it at the start)",
         )
         return
-    delivering = [
-        rule.get("Recipients") or [] for i, rule in enumerate(live_rules) if i in workmail_at and rule.get("Enabled")
-    ]
-    lost = [r for r in _recipients(expected.rules) if not any(_matches(r, p) for p in delivering)]
+    lost = _not_delivered(expected, live_rules)
     if lost:
         yield fail(
             AREA,
