@@ -91,10 +91,20 @@ class RuleContext:
         }
 
     def statement(
-        self, sid: str, actions: list[str], resources: list[str], **extra: dict[str, object]
+        self,
+        sid: str,
+        actions: list[str],
+        resources: list[str],
+        *,
+        source_arn_like: str | None = None,
+        **extra: dict[str, object],
     ) -> iam.PolicyStatement:
-        """An Allow for SES, scoped to this rule; ``extra`` adds condition operators (merged per operator)."""
-        conditions: dict[str, dict[str, object]] = {op: dict(keys) for op, keys in self.source_conditions().items()}
+        """An Allow for SES, scoped to this rule (or, with ``source_arn_like``, to the rules matching that pattern);
+        ``extra`` adds condition operators (merged per operator)."""
+        source = self.source_conditions()
+        if source_arn_like is not None:
+            source = {"StringEquals": source["StringEquals"], "ArnLike": {"aws:SourceArn": source_arn_like}}
+        conditions: dict[str, dict[str, object]] = {op: dict(keys) for op, keys in source.items()}
         for operator, keys in extra.items():
             conditions.setdefault(operator, {}).update(keys)
         return iam.PolicyStatement(
@@ -370,28 +380,18 @@ def _transitional_grants(context: RuleContext, bucket: s3.IBucket, object_key_pr
         resource_name=f"*:receipt-rule/{context.rule_name}",
         arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
     )
-    conditions = {"StringEquals": {"aws:SourceAccount": context.account}, "ArnLike": {"aws:SourceArn": any_set}}
-    bucket.add_to_resource_policy(
-        iam.PolicyStatement(
-            sid=context._unique_sid(f"AllowSesPut{_sid_suffix(context.rule_set_name, context.rule_name)}"),
-            principals=[iam.ServicePrincipal(SES_PRINCIPAL)],
-            actions=["s3:PutObject"],
-            resources=[bucket.arn_for_objects(f"{object_key_prefix}*")],
-            conditions=conditions,
-        )
+    put = context.statement(
+        "AllowSesPut", ["s3:PutObject"], [bucket.arn_for_objects(f"{object_key_prefix}*")], source_arn_like=any_set
     )
-    owner.key.add_to_resource_policy(
-        iam.PolicyStatement(
-            sid=context._unique_sid(f"AllowSesSseKms{_sid_suffix(context.rule_set_name, context.rule_name)}"),
-            principals=[iam.ServicePrincipal(SES_PRINCIPAL)],
-            actions=["kms:GenerateDataKey*"],
-            resources=["*"],
-            conditions={
-                **conditions,
-                "StringEquals": {**conditions["StringEquals"], "kms:ViaService": f"s3.{stack.region}.amazonaws.com"},
-            },
-        )
+    bucket.add_to_resource_policy(put)
+    use_key = context.statement(
+        "AllowSesSseKms",
+        ["kms:GenerateDataKey*"],
+        ["*"],
+        source_arn_like=any_set,
+        StringEquals={"kms:ViaService": f"s3.{stack.region}.amazonaws.com"},
     )
+    owner.key.add_to_resource_policy(use_key)
 
 
 def _warn_imported_key(context: RuleContext, writer: S3WriteRole, key: kms.IKey) -> None:
