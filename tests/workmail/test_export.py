@@ -287,3 +287,30 @@ def test_bad_flags(stubbed: Stubbed, capsys: Any, extra: list[str], expected: st
     """Bad flags: one line naming the flag, exit 2, no AWS call."""
     assert run(_args(*extra), stubbed.factory, now=lambda: T0) == 2
     assert expected in capsys.readouterr().err
+
+
+def test_a_run_cut_off_midway_is_continued_by_the_next(stubbed: Stubbed, capsys: Any) -> None:
+    """The first run starts two jobs, then WorkMail stops answering (the third start fails): one line, exit 3. The
+    next run finds the two jobs in ListMailboxExportJobs and starts only the other two mailboxes; the third mailbox's
+    start repeats its ClientToken (its first attempt), so if the failed call had in fact started a job, WorkMail
+    returns that job rather than a second one."""
+    _stub_mailboxes(stubbed, users=4)
+    add_pages(stubbed.workmail, "list_mailbox_export_jobs", "Jobs", [], ORG_PARAMS, 100)
+    _expect_start(stubbed, user_id(0), 0, "job-0000", "u00@example.com")
+    _expect_start(stubbed, user_id(1), 0, "job-0001", "u01@example.com")
+    stubbed.workmail.add_client_error(
+        "start_mailbox_export_job", "InternalServerException", "We encountered an internal error", 500
+    )
+    status = run(_args(*FLAGS), stubbed.factory, now=lambda: T0)
+    captured = capsys.readouterr()
+    assert status == 3
+    assert captured.err.strip().splitlines()[-1].startswith("sesmail workmail export: error: workmail: ")
+
+    _stub_mailboxes(stubbed, users=4)
+    running = [_job(user_id(i), i, "RUNNING", T0, progress=5) for i in range(2)]
+    add_pages(stubbed.workmail, "list_mailbox_export_jobs", "Jobs", running, ORG_PARAMS, 100)
+    _expect_start(stubbed, user_id(2), 0, "job-0002", "u02@example.com")
+    _expect_start(stubbed, user_id(3), 0, "job-0003", "u03@example.com")
+    status, out = _run(stubbed, capsys, T0 + timedelta(minutes=10))
+    assert status == 1
+    assert out["counts"] == {"exported": 0, "running": 2, "started": 2, "waiting": 0, "failed": 0}
