@@ -103,12 +103,18 @@ def stub_inventory(stubber: Stubber, org: Org) -> None:
     add_pages(stubber, "list_groups", "Groups", org.groups, o, org.page_size)
     add_pages(stubber, "list_resources", "Resources", org.resources, o, org.page_size)
     alias_page = max(1, org.page_size // 25)  # aliases come in small pages, so several pages per entity are tested
+    resource_addresses = {r["Email"] for r in org.resources}
     for user in org.users:
         if user["State"] != "ENABLED":
             continue
+        if user["UserRole"] == "RESOURCE" and user["Email"] in resource_addresses:
+            continue  # the resource's own entry
         uid = user["Id"]
         add_pages(stubber, "list_aliases", "Aliases", org.aliases.get(uid, []), dict(o, EntityId=uid), alias_page)
-        stubber.add_response("get_mailbox_details", {"MailboxQuota": 51200, "MailboxSize": 12.5}, dict(o, UserId=uid))
+        if user["UserRole"] == "USER":
+            stubber.add_response(
+                "get_mailbox_details", {"MailboxQuota": 51200, "MailboxSize": 12.5}, dict(o, UserId=uid)
+            )
         add_pages(
             stubber,
             "list_mailbox_permissions",

@@ -314,3 +314,14 @@ def test_a_run_cut_off_midway_is_continued_by_the_next(stubbed: Stubbed, capsys:
     status, out = _run(stubbed, capsys, T0 + timedelta(minutes=10))
     assert status == 1
     assert out["counts"] == {"exported": 0, "running": 2, "started": 2, "waiting": 0, "failed": 0}
+
+
+def test_bad_flag_through_the_console_script(clean_env: None, capsys: Any) -> None:
+    """The ``sesmail`` entry point: one line naming the flag, exit 2, before any AWS call."""
+    from sesmail.policy.cli import main
+
+    argv = ["workmail", "export", "corp", "--organization-id", ORG, "--region", "us-east-1", "--bucket", BUCKET]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    expected = "--role-arn: missing (give --bucket, --role-arn and --kms-key-arn together)"
+    assert err == f"sesmail workmail export: error: {expected}\n"

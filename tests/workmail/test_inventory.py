@@ -266,3 +266,20 @@ def test_endpoint_override_is_honoured(clean_env: None, monkeypatch: pytest.Monk
     monkeypatch.setenv("AWS_ENDPOINT_URL_WORKMAIL", "http://localhost:4566")
     assert workmail_region("eu-central-1") == "eu-central-1"
     assert default_factory("workmail", "eu-central-1").meta.endpoint_url == "http://localhost:4566"
+
+
+def test_a_resource_listed_as_a_user_too_is_one_address(stubbed: Stubbed, capsys: Any) -> None:
+    """ListUsers' ``UserRole`` has the value ``RESOURCE`` (https://docs.aws.amazon.com/workmail/latest/APIReference/
+    API_User.html): a user of that role with a listed resource's address is the resource, counted once."""
+    org = Org()
+    org.user(1, "jane")
+    org.resource(1, "room1")
+    org.users.append(
+        {"Id": user_id(2), "Name": "room1", "State": "ENABLED", "UserRole": "RESOURCE", "Email": "room1@example.com"}
+    )
+    stub_inventory(stubbed.workmail, org)
+    _, out = _inventory(stubbed, capsys)
+    assert [(a["address"], a["kind"]) for a in out["addresses"]] == [
+        ("jane@example.com", "user"),
+        ("room1@example.com", "resource"),
+    ]

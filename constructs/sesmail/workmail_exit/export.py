@@ -110,9 +110,11 @@ def mailboxes(client: Any, organization_id: str) -> list[Mailbox]:
     for user in pages(client.list_users, "Users", OrganizationId=organization_id):
         if user.get("State") == "ENABLED" and user.get("Email") and user.get("UserRole", "USER") == "USER":
             found.append(Mailbox(user["Id"], str(user["Email"]).lower(), "user"))
+    seen = {box.address for box in found}
     for resource in pages(client.list_resources, "Resources", OrganizationId=organization_id):
-        if resource.get("State") == "ENABLED" and resource.get("Email"):
-            found.append(Mailbox(resource["Id"], str(resource["Email"]).lower(), "resource"))
+        address = str(resource.get("Email", "")).lower()
+        if resource.get("State") == "ENABLED" and address and address not in seen:  # one job per mailbox
+            found.append(Mailbox(resource["Id"], address, "resource"))
     return found
 
 

@@ -195,6 +195,12 @@ class _Reader:
         users = self._enabled(inv, USER, list(self._list("ListUsers", "Users")))
         groups = self._enabled(inv, GROUP, list(self._list("ListGroups", "Groups")))
         resources = self._enabled(inv, RESOURCE, list(self._list("ListResources", "Resources")))
+        # ListUsers' UserRole has a RESOURCE value: such a user that is also a listed resource is one address, kept
+        # once, as the resource.
+        resource_addresses = {str(r["Email"]).lower() for r in resources}
+        users = [
+            u for u in users if not (u.get("UserRole") == "RESOURCE" and str(u["Email"]).lower() in resource_addresses)
+        ]
         email_of = {e["Id"]: str(e["Email"]).lower() for e in users + groups + resources}
         group_ids = {g["Id"] for g in groups}
         shared: list[str] = []
