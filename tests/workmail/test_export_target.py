@@ -166,3 +166,18 @@ def test_bad_props_are_refused(props: dict[str, Any], expected: str) -> None:
     stack = cdk.Stack(cdk.App(), "T", env=cdk.Environment(account=ACCOUNT, region="us-east-1"))
     with pytest.raises(ValueError, match=expected):
         MailboxExportTarget(stack, "Export", **props)
+
+
+def test_grant_read_lets_a_person_download_and_decrypt() -> None:
+    """AWS's page: "the decrypted data is visible to the user who downloads it, as long as the user has access to the
+    AWS KMS CMK": reading the export needs the objects and kms:Decrypt on the key; grant_read gives both."""
+    import aws_cdk.aws_iam as iam
+
+    stack = cdk.Stack(cdk.App(), "T", env=cdk.Environment(account=ACCOUNT, region="us-east-1"))
+    target = MailboxExportTarget(stack, "Export", organization_id=ORG, create_outputs=False)
+    reader = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal())
+    grant = target.grant_read(reader)
+    assert isinstance(grant, iam.Grant) and grant.success
+    statements = json.dumps(stack.resolve(reader.node.find_child("DefaultPolicy").node.default_child.policy_document))
+    assert "s3:GetObject*" in statements and "kms:Decrypt" in statements
+    assert not Template.from_stack(stack).find_outputs("*")
