@@ -283,3 +283,11 @@ def test_a_resource_listed_as_a_user_too_is_one_address(stubbed: Stubbed, capsys
         ("jane@example.com", "user"),
         ("room1@example.com", "resource"),
     ]
+
+
+def test_no_region_anywhere_is_one_line_exit_2(clean_env: None, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    """Neither --region nor boto3's default region (AWS_REGION, AWS_DEFAULT_REGION, the profile): one line, exit 2."""
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    assert main(["workmail", "inventory", "--organization-id", ORG]) == 2
+    assert "--region: missing" in capsys.readouterr().err
