@@ -6,7 +6,7 @@ import aws_cdk as cdk
 import aws_cdk.aws_route53 as route53
 from constructs import Construct
 
-from sesmail import MailDomain, WorkMailPrincipal, WorkMailSendingAuthorization
+from sesmail import MailboxExportTarget, MailDomain, WorkMailPrincipal, WorkMailSendingAuthorization
 from sesmail.inbound import InboundParser, MailForwarder, SmtpCredentials
 from sesmail.sending import DelegateSender, EmailTemplate, MailConfigurationSet, SendConditions
 from sesmail.sending.example_sender import ExampleSender
@@ -73,6 +73,9 @@ class MailStack(cdk.Stack):
                 organization_id=settings.workmail.organization_id,
                 principal=WorkMailPrincipal.legacy_account(legacy) if legacy else WorkMailPrincipal.service(),
             )
+            if settings.workmail.mailbox_export:
+                # Where `sesmail workmail export` puts every mailbox before the organization goes (retained).
+                MailboxExportTarget(self, "MailboxExport", organization_id=settings.workmail.organization_id)
         if settings.receiving is not None and settings.receiving_domains:
             self.receiving = build_receiving(self, settings, settings.receiving)
             if settings.inbound is not None:

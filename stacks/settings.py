@@ -56,6 +56,8 @@ class WorkMailSettings:
     organization_id: str
     legacy_account_principal: str | None = None
     rule_set_name: str = WORKMAIL_RULE_SET_NAME
+    #: add a MailboxExportTarget (bucket, key, role) for ``sesmail workmail export`` (``mailboxExport``).
+    mailbox_export: bool = False
 
 
 @dataclass(frozen=True)
@@ -325,8 +327,14 @@ def _workmail(reader: Reader) -> WorkMailSettings | None:
     rule_set_name = section.check(
         "ruleSetName", check_rule_set_name, section.get("ruleSetName", str, default=WORKMAIL_RULE_SET_NAME)
     )
+    mailbox_export = section.get("mailboxExport", bool, default=False)
     section.finish()
-    return WorkMailSettings(organization_id=org, legacy_account_principal=legacy, rule_set_name=rule_set_name)
+    return WorkMailSettings(
+        organization_id=org,
+        legacy_account_principal=legacy,
+        rule_set_name=rule_set_name,
+        mailbox_export=mailbox_export,
+    )
 
 
 def parse_environment(name: str, raw: Any) -> EnvironmentSettings:

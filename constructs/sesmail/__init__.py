@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         SmtpCredentials as SmtpCredentials,
     )
     from .mail_domain import MailDomain as MailDomain
+    from .mailbox_export import MailboxExportTarget as MailboxExportTarget
     from .policy_suppress import suppress as suppress
     from .receiving import (
         AddHeaderAction as AddHeaderAction,

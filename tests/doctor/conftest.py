@@ -36,3 +36,13 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     with mock_aws():
         yield
     assert os.environ.get("AWS_ACCESS_KEY_ID") == "testing"
+
+
+@pytest.fixture(autouse=True)
+def doctor_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The doctor's clock (WorkMail's end-of-support warning) pinned, so no doctor test depends on the real date."""
+    from datetime import date
+
+    from sesmail.doctor import workmail_checks
+
+    monkeypatch.setattr(workmail_checks, "today", lambda: date(2026, 12, 7))

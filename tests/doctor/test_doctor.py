@@ -389,3 +389,15 @@ def test_failure_queue_not_empty(app_dir: Path) -> None:
     sqs.send_message(QueueUrl=url, MessageBody="{}")
     (check,) = smtp_checks.queues(live)
     assert (check.status, check.found) == ("fail", "1 message(s)")
+
+
+@pytest.mark.usefixtures("aws")
+def test_workmail_end_of_support_warning(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """While an environment has ``workmail`` settings the doctor warns with the days left until AWS ends WorkMail
+    ("On March 31, 2027, AWS will end support for Amazon WorkMail", the notice on every WorkMail page); the clock is
+    the conftest's pinned date (2026-12-07). A warning leaves the exit status alone."""
+    status = run_doctor(app_dir, tmp_path, Scenario())
+    check = by_subject(report_of(capsys))["end of support"]
+    assert status == 0
+    assert check["status"] == "warn" and check["area"] == "workmail"
+    assert check["found"].endswith("114 day(s) left until 2027-03-31")

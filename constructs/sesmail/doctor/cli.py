@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING
 from .expected import UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import date
+
     from .live import ClientFactory
 
 
@@ -40,9 +43,21 @@ def _progress(message: str) -> None:
     print(f"sesmail doctor: {message}", file=sys.stderr, flush=True)
 
 
-def run(args: argparse.Namespace, factory: ClientFactory | None = None) -> int:
-    """Run every check and print the report; returns the exit status."""
-    from . import auth_checks, dns_checks, receiving_checks, report, round_trip, ses_checks, smtp_checks
+def run(
+    args: argparse.Namespace, factory: ClientFactory | None = None, *, today: Callable[[], date] | None = None
+) -> int:
+    """Run every check and print the report; returns the exit status. ``today`` is the clock of the WorkMail
+    end-of-support warning (default: :func:`sesmail.doctor.workmail_checks.today`)."""
+    from . import (
+        auth_checks,
+        dns_checks,
+        receiving_checks,
+        report,
+        round_trip,
+        ses_checks,
+        smtp_checks,
+        workmail_checks,
+    )
     from .checks import fail
     from .expected import load_environment
     from .live import connect
@@ -75,6 +90,7 @@ def run(args: argparse.Namespace, factory: ClientFactory | None = None) -> int:
             fail("stack", env.stack_name, "deployed", live.stack.problem or "not found", f"cdk deploy {env.stack_name}")
         )
     _progress(f"checking {env.stack_name} in {env.account}/{env.region}")
+    checks.extend(workmail_checks.run(env.settings, today or workmail_checks.today))
     for area in (
         dns_checks.run(live, resolver),
         ses_checks.run(live),

@@ -1,4 +1,4 @@
-"""The ``sesmail`` console script: ``sesmail lint`` and ``sesmail check``.
+"""The ``sesmail`` console script: ``sesmail lint``, ``check``, ``doctor`` and ``workmail``.
 
 Exit codes: 0 no finding / ALLOW, 1 findings / DENY, 2 usage error or unreadable input (one line on stderr).
 """
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..doctor import cli as doctor_cli
+from ..workmail_exit import cli as workmail_cli
 from .intrinsics import StackContext, partition_of_region, unresolved
 
 DEFAULT_PATH = "cdk.out"
@@ -52,6 +53,14 @@ def build_parser(*, with_check: bool = True) -> argparse.ArgumentParser:
         description="Evaluate one request against the policies in the templates: ALLOW (exit 0) or DENY (exit 1).",
     )
     doctor_cli.add_arguments(commands.add_parser("doctor", help="check a deployed environment against cdk.out"))
+    workmail_cli.add_arguments(
+        commands.add_parser(
+            "workmail",
+            help="leave WorkMail: inventory an organization, export its mailboxes",
+            description="Tools for leaving Amazon WorkMail (AWS ends it on 2027-03-31); see docs/leaving-workmail.md.",
+        ),
+        _Parser,
+    )
     if with_check:
         # The check subcommand (its arguments and its run) lives in sesmail.policy.check; imported only when used.
         from . import check as check_module
