@@ -116,7 +116,7 @@ def people_main(sizes: list[int]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 5, 20])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1, 5, 20], help="environment counts ([] to skip)")
     parser.add_argument("--people", type=int, nargs="*", default=[1, 20, 100], help="people counts ([] to skip)")
     args = parser.parse_args()
     print(f"{'environments':>12}  {'wall s':>8}  {'peak MiB':>9}  {'s/env':>7}")
