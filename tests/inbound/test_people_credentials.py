@@ -219,3 +219,23 @@ def test_capacity_of_one_nested_stack() -> None:
     """CloudFormation: "Resources | ... | 500 resources" per template (cloudformation-limits.html)."""
     assert MAX_PEOPLE_PER_STACK >= 100
     assert MAX_PEOPLE_PER_STACK * 3 + 9 <= 500 < (MAX_PEOPLE_PER_STACK + 1) * 3 + 9
+
+
+def test_a_mail_domains_default_configuration_set_is_in_its_peoples_policies() -> None:
+    """SES authorizes a send on the configuration set it uses too (see sesmail.sending.identities)."""
+    from aws_cdk import assertions
+
+    from sesmail import MailConfigurationSet, MailDomain
+
+    stack = _stack()
+    configuration_set = MailConfigurationSet(stack, "Set", configuration_set_name="sesmail-people")
+    domain = MailDomain(stack, "Com", domain_name="example.com", configuration_set=configuration_set)
+    credentials = PeopleSmtpCredentials(
+        stack, "People", people=[Person(name="jane", send_as=["jane@example.com"])], identity=domain
+    )
+    template = assertions.Template.from_stack(credentials.nested_stack)
+    (user,) = template.find_resources("AWS::IAM::User").values()
+    (statement,) = user["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    identity, configuration_set_arn = (json.dumps(r) for r in statement["Resource"])
+    assert identity.endswith(f':ses:{REGION}:{ACCOUNT}:identity/example.com"]]}}')
+    assert configuration_set_arn.endswith(f':ses:{REGION}:{ACCOUNT}:configuration-set/sesmail-people"]]}}')

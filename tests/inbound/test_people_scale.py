@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import aws_cdk as cdk
@@ -81,3 +82,12 @@ def test_more_people_than_one_nested_stack_holds_is_refused_in_one_line() -> Non
         app.synth(validate_on_synthesis=True)
     assert "CloudFormation allows 500" in str(raised.value)
     assert isinstance(app, cdk.App)
+
+
+def test_check_assembly_counts_the_resources_of_nested_templates(tmp_path: Path) -> None:
+    """A nested stack is a stack: the same 500 resources (cloudformation-limits.html, cited above)."""
+    too_many = {"Resources": {f"R{i}": {"Type": "AWS::SNS::Topic"} for i in range(501)}}
+    (tmp_path / "parentPeopleStackABCD1234.nested.template.json").write_text(json.dumps(too_many))
+
+    (line,) = limits.check_assembly(SimpleNamespace(directory=str(tmp_path), stacks=[]))
+    assert line.startswith("parentPeopleStackABCD1234.nested: template has 501 resources; CloudFormation allows 500")
