@@ -212,7 +212,7 @@ def test_two_people_may_both_send_as_info() -> None:
     stack = _stack()
     both = [Person(name=n, send_as=[f"{n}@example.com", "info@example.com"]) for n in ("jane", "bob")]
     credentials = PeopleSmtpCredentials(stack, "People", people=both, identity=[COM])
-    assert set(credentials.people) == {"jane", "bob"}
+    assert set(credentials.users) == set(credentials.secrets) == {"jane", "bob"}
 
 
 def test_capacity_of_one_nested_stack() -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import aws_cdk as cdk
@@ -120,6 +120,10 @@ class PeopleSmtpCredentials(Construct):
     The shared handler may only list, create and delete access keys of users under this construct's IAM path
     (``/sesmail/people/<8 hex>/``) and read, put and restage secrets tagged ``sesmail:people=<8 hex>``, with the
     KMS key's ``kms:GenerateDataKey``/``kms:Decrypt``: its policy is the same size for 1 person or 150.
+
+    Attributes: :attr:`users`, :attr:`secrets` and :attr:`access_keys` (the custom resources), each by person name;
+    :attr:`nested_stack`; :attr:`key` (the secrets' KMS key); :attr:`handler_role`; :attr:`iam_path` and
+    :attr:`label` (the ``<8 hex>`` of the path, the user names and the secrets' tag); :attr:`smtp_endpoint`.
     """
 
     def __init__(
@@ -350,11 +354,6 @@ class PeopleSmtpCredentials(Construct):
     def secret_of(self, name: str) -> secretsmanager.ISecret:
         """The secret holding ``name``'s SMTP credentials (``KeyError`` for a name not among the people)."""
         return self.secrets[name]
-
-    @property
-    def people(self) -> Mapping[str, iam.IUser]:
-        """Each person's IAM user, by name."""
-        return dict(self.users)
 
 
 def _nag_resource(stack: cdk.Stack, arn: str) -> str:
