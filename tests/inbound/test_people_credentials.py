@@ -239,3 +239,20 @@ def test_a_mail_domains_default_configuration_set_is_in_its_peoples_policies() -
     identity, configuration_set_arn = (json.dumps(r) for r in statement["Resource"])
     assert identity.endswith(f':ses:{REGION}:{ACCOUNT}:identity/example.com"]]}}')
     assert configuration_set_arn.endswith(f':ses:{REGION}:{ACCOUNT}:configuration-set/sesmail-people"]]}}')
+
+
+def test_adding_or_removing_a_person_leaves_everybody_else_as_they_were() -> None:
+    """Each person's resources are named by the person (logical ids and user name), in the same nested stack for
+    any number of people: a person added or removed changes no other person's resource."""
+    from aws_cdk import assertions
+
+    def resources(names: list[str]) -> dict[str, Any]:
+        people = [Person(name=n, send_as=[f"{n}@example.com", "info@example.com"]) for n in names]
+        credentials = PeopleSmtpCredentials(_stack(), "People", people=people, identity=[COM])
+        return dict(assertions.Template.from_stack(credentials.nested_stack).to_json()["Resources"])
+
+    before, after = resources(["jane", "bob"]), resources(["amy", "bob"])
+    bobs = {k: v for k, v in before.items() if k.startswith("Personbob")}
+    assert len(bobs) == 3
+    assert {k: after[k] for k in bobs} == bobs
+    assert not [k for k in after if k.startswith("Personjane")]
