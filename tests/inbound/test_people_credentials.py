@@ -114,6 +114,13 @@ def test_one_secret_and_one_key_resource_per_person_and_no_key_in_the_template(
 def test_the_handler_may_touch_only_this_constructs_users_and_secrets(
     synthesized: tuple[Path, PeopleSmtpCredentials, dict[str, Any]],
 ) -> None:
+    """The secrets' statement rests on ``aws:ResourceTag/${TagKey}``, which the Service Authorization Reference
+    lists for each of these Secrets Manager actions (read here from the IAM reference data sesmail ships)."""
+    from sesmail.policy import iamdb
+
+    for action in ("GetSecretValue", "PutSecretValue", "UpdateSecretVersionStage"):
+        found = iamdb.action(f"secretsmanager:{action}")
+        assert found is not None and found.supports_key("aws:ResourceTag/sesmail:people"), action
     _, credentials, template = synthesized
     # The handler's role policy is the one that names iam:CreateAccessKey; after it, its log group's statement.
     (policy,) = [
