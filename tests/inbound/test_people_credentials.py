@@ -263,3 +263,19 @@ def test_adding_or_removing_a_person_leaves_everybody_else_as_they_were() -> Non
     assert len(bobs) == 3
     assert {k: after[k] for k in bobs} == bobs
     assert not [k for k in after if k.startswith("Personjane")]
+
+
+def test_the_user_names_do_not_depend_on_token_numbering() -> None:
+    """An environment-agnostic stack's region is a token whose text depends on what else the app built: the
+    user names (and so the people's keys) must not change when another construct is added before them."""
+
+    def label(extra: bool) -> str:
+        stack = cdk.Stack(cdk.App(), "Agnostic")
+        if extra:
+            cdk.CfnOutput(stack, "Before", value=cdk.Aws.REGION)
+        credentials = PeopleSmtpCredentials(
+            stack, "People", people=[Person(name="jane", send_as=["jane@example.com"])], identity=[COM]
+        )
+        return credentials.label
+
+    assert label(False) == label(True)

@@ -150,8 +150,12 @@ class PeopleSmtpCredentials(Construct):
         super().__init__(scope, construct_id)
         parent = cdk.Stack.of(self)
         # One hash names the users' IAM path and the secrets' tag: unique per stack, region and construct path, so
-        # two environments in one account never share a user name, and stable across synths.
-        seed = "/".join([parent.stack_name, str(parent.region), self.node.path])
+        # two environments in one account never share a user name, and stable across synths. A token's text
+        # depends on what else the app built, so an unresolved name or region is left out (an environment-agnostic
+        # stack deployed twice in one account then fails on the user names, visibly, instead of sharing them).
+        stack_name = parent.node.path if is_token(parent.stack_name) else parent.stack_name
+        region = "" if is_token(parent.region) else parent.region
+        seed = "/".join([stack_name, region, self.node.path])
         self.label = hashlib.sha256(seed.encode("utf-8")).hexdigest()[:_HASH]
         self.iam_path = f"/sesmail/people/{self.label}/"
         self.nested_stack = cdk.NestedStack(
