@@ -2,6 +2,7 @@
 
 Properties: ``UserName`` (IAM user, the stack's own), ``SecretId`` (Secrets Manager secret, KMS encrypted), ``Region``
 (SMTP region), ``RotationToken`` (any string; changing it rotates the key). Physical id: the access key id.
+A person's resource (``KeepPreviousKey`` among its properties) differs: see the end of this docstring.
 
 Where the current key is recorded: in the secret. Its ``AWSCURRENT`` version is
 ``{"username", "password", "endpoint", "port", "region", "iamUserName", "rotationToken"}``; ``username`` is the key id,
