@@ -1,4 +1,5 @@
-"""Print each size-capped policy of one environment's stack at 3, 50 and 200 mailboxes, next to AWS's limit.
+"""Print each size-capped policy of one environment's stack at 3, 50 and 200 mailboxes, next to AWS's limit; then
+each capped figure of the people test app (tests/inbound/people_app.py) at 1, 20 and 100 people.
 
 Usage: ``.venv/bin/python benchmarks/policy_sizes.py``. Builds the app (``stacks.build_app``) with one WorkMail-free
 environment (store, parse, forward, SMTP credentials) and the short ``domain`` + ``mailboxes`` form, measures each
@@ -101,5 +102,46 @@ def main() -> None:
         print(f"{name:<{width}}  " + "  ".join(f"{columns[n].get(name, '-'):>22}" for n in (3, 50, 200)))
 
 
+def measure_people(people: int) -> dict[str, str]:
+    """The people test app (tests/inbound/people_app.py) with ``people`` people: every capped figure of the parent
+    stack and of the ``PeopleSmtpCredentials`` nested stack, next to its limit."""
+    from tests.inbound.people_app import build
+
+    app, stack, credentials = build(people)
+    nested = credentials.nested_stack
+    cells: dict[str, str] = {}
+    users = [m for m in limits.measure_stack(nested) if m.what == "IAM user's inline policies"]
+    largest = max(users, key=lambda m: m.figure)
+    cells["IAM user's inline policies [largest person]"] = f"{largest.figure:,} / {largest.limit:,}"
+    for measure_ in limits.measure_stack(nested):
+        if measure_.what == "IAM user's inline policies":
+            continue
+        where = measure_.path.rsplit("/", 1)[-1]
+        cells[f"{measure_.what.split(' (')[0]} [{where}]"] = f"{measure_.figure:,} / {measure_.limit:,}"
+    assembly = app.synth()
+    directory = Path(assembly.directory)
+    for label, path in (
+        ("parent", directory / assembly.get_stack_by_name(stack.stack_name).template_file),
+        ("people", next(directory.glob("*.nested.template.json"))),
+    ):
+        body = path.read_bytes()
+        count = len(json.loads(body)["Resources"])
+        cells[f"CloudFormation resources [{label}]"] = f"{count:,} / {limits.CFN_RESOURCES:,}"
+        cells[f"CloudFormation template bytes [{label}]"] = f"{len(body):,} / {limits.CFN_TEMPLATE_BYTES:,}"
+    return cells
+
+
+def people_main() -> None:
+    counts = (1, 20, 100)
+    columns = {n: measure_people(n) for n in counts}
+    names = list(dict.fromkeys(name for cells in columns.values() for name in cells))
+    width = max(len(name) for name in names)
+    print(f"{'figure / limit':<{width}}  " + "  ".join(f"{f'{n} people':>22}" for n in counts))
+    for name in names:
+        print(f"{name:<{width}}  " + "  ".join(f"{columns[n].get(name, '-'):>22}" for n in counts))
+
+
 if __name__ == "__main__":
     main()
+    print()
+    people_main()

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Wall time and peak memory of synthesizing the sesmail app with 1, 5 and 20 environments.
+"""Wall time and peak memory of synthesizing the sesmail app with 1, 5 and 20 environments, and of the people test
+app with 1, 20 and 100 people (``sesmail.PeopleSmtpCredentials``).
 
 Each size runs in a fresh process (Python + the jsii Node runtime), the way `cdk synth` runs app.py. Peak memory is the
 largest sum of resident memory over that process tree, sampled every 20 ms from /proc (Linux).
 
-    .venv/bin/python benchmarks/synth.py [--sizes 1 5 20]
+    .venv/bin/python benchmarks/synth.py [--sizes 1 5 20] [--people 1 20 100]
 """
 
 from __future__ import annotations
@@ -75,14 +76,55 @@ def measure(count: int) -> tuple[float, float]:
     return elapsed, peak / 1024
 
 
+_PEOPLE_APP = """
+import sys
+from tests.inbound.people_app import build
+app, _, _ = build(int(sys.argv[1]), sys.argv[2])
+app.synth()
+"""
+
+
+def measure_people(count: int) -> tuple[float, float]:
+    """Seconds and peak MiB to synthesize the people test app (tests/inbound/people_app.py, with cdk-nag) with
+    ``count`` people: one stack with two domains and a ``PeopleSmtpCredentials`` nested stack."""
+    with tempfile.TemporaryDirectory() as out:
+        env = {**os.environ, "PATH": f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+        env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "constructs")])
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, "-c", _PEOPLE_APP, str(count), out], cwd=ROOT, env=env, stderr=subprocess.PIPE
+        )
+        peak = 0
+        while process.poll() is None:
+            peak = max(peak, _tree_rss_kib(process.pid))
+            time.sleep(0.02)
+        elapsed = time.perf_counter() - start
+        _, stderr = process.communicate()
+        if process.returncode != 0:
+            raise SystemExit(f"synth of {count} people failed:\n{stderr.decode()[-2000:]}")
+        if not list(Path(out).glob("*.nested.template.json")):
+            raise SystemExit(f"{count} people: no nested stack template written")
+    return elapsed, peak / 1024
+
+
+def people_main(sizes: list[int]) -> None:
+    print(f"{'people':>12}  {'wall s':>8}  {'peak MiB':>9}")
+    for count in sizes:
+        seconds, mib = measure_people(count)
+        print(f"{count:>12}  {seconds:>8.2f}  {mib:>9.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 5, 20])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1, 5, 20], help="environment counts ([] to skip)")
+    parser.add_argument("--people", type=int, nargs="*", default=[1, 20, 100], help="people counts ([] to skip)")
     args = parser.parse_args()
     print(f"{'environments':>12}  {'wall s':>8}  {'peak MiB':>9}  {'s/env':>7}")
     for count in args.sizes:
         seconds, mib = measure(count)
         print(f"{count:>12}  {seconds:>8.2f}  {mib:>9.1f}  {seconds / count:>7.2f}")
+    if args.people:
+        people_main(args.people)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,12 @@ if TYPE_CHECKING:
         MailForwarder as MailForwarder,
     )
     from .inbound import (
+        PeopleSmtpCredentials as PeopleSmtpCredentials,
+    )
+    from .inbound import (
+        Person as Person,
+    )
+    from .inbound import (
         SmtpCredentials as SmtpCredentials,
     )
     from .mail_domain import MailDomain as MailDomain

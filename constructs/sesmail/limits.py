@@ -141,7 +141,9 @@ class _Lengths:
     types: Mapping[str, str]
 
     def name(self, logical_id: str) -> int:
-        return min(_NAME_MAX, len(self.stack_name) + len(logical_id) + 15)
+        # A nested stack's name is a token: CloudFormation makes it from the parent's name and more, up to 128.
+        stack_name = _PSEUDO["AWS::StackName"] if cdk.Token.is_unresolved(self.stack_name) else len(self.stack_name)
+        return min(_NAME_MAX, stack_name + len(logical_id) + 15)
 
     def arn(self, logical_id: str) -> int:
         prefix = 13 if self.types.get(logical_id) == "AWS::S3::Bucket" else _ARN_PREFIX
@@ -396,4 +398,9 @@ def check_assembly(assembly: Any) -> list[str]:
         path = Path(assembly.directory) / stack.template_file
         body = path.read_bytes()
         errors.extend(check_template(stack.stack_name, json.loads(body), len(body)))
+    # Nested stacks (sesmail.PeopleSmtpCredentials) are file assets of their parent, each its own stack with the
+    # same quotas.
+    for path in sorted(Path(assembly.directory).glob("*.nested.template.json")):
+        body = path.read_bytes()
+        errors.extend(check_template(path.name.removesuffix(".template.json"), json.loads(body), len(body)))
     return errors

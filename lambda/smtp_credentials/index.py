@@ -2,6 +2,7 @@
 
 Properties: ``UserName`` (IAM user, the stack's own), ``SecretId`` (Secrets Manager secret, KMS encrypted), ``Region``
 (SMTP region), ``RotationToken`` (any string; changing it rotates the key). Physical id: the access key id.
+A person's resource (``KeepPreviousKey`` among its properties) differs: see the end of this docstring.
 
 Where the current key is recorded: in the secret. Its ``AWSCURRENT`` version is
 ``{"username", "password", "endpoint", "port", "region", "iamUserName", "rotationToken"}``; ``username`` is the key id,
@@ -25,6 +26,23 @@ Delete
 Calls are retried on throttling; a lost response is retried where the call is idempotent (all but
 ``CreateAccessKey``, whose lost key is found and deleted as above). Secrets never appear in the response data, the
 template or the logs (``NoEcho``).
+
+A person's credentials (``sesmail.PeopleSmtpCredentials``; the resource has a ``KeepPreviousKey`` property, "true" or
+"false") rotate without breaking the person's mail client: the physical id is the user name, so a rotation is an
+Update in place and CloudFormation never deletes a key on its own. The handler converges on the properties:
+
+Create / Update
+    As above, the current version made for these properties with a live key is kept, and a rolled-back rotation
+    makes the previous version current again and deletes the rotation's key. Else a rotation: every key but the
+    current one is deleted FIRST (the older key of the previous rotation, or keys left by a lost create), so that
+    IAM's two keys per user leave room for the new one, which becomes the secret's ``AWSCURRENT`` version; the key
+    that was current stays live as ``AWSPREVIOUS``. Then the second step: with ``KeepPreviousKey`` "false", every key
+    but the current one is deleted; with "true", only keys that neither version names are. A deleted key is not
+    brought back by a rollback (IAM cannot restore a secret access key): the second step is meant to be deployed
+    after every client has the new password.
+Delete
+    The person is gone (or the stack, or a Create is rolled back): every key of the user is deleted, so that
+    CloudFormation can delete the user. The secret is CloudFormation's to delete.
 """
 
 from __future__ import annotations
@@ -152,7 +170,13 @@ class Credentials:
         }
         if current_id:
             params["RemoveFromVersionId"] = current_id
-        _call(self.secrets.update_secret_version_stage, self.sleep, **params)
+        try:
+            _call(self.secrets.update_secret_version_stage, self.sleep, **params)
+        except ClientError as error:
+            # A retry after a lost response finds the label moved already ("Version stage AWSCURRENT not found in
+            # version ..."): done, if the label is where it was to go.
+            if _code(error) != "InvalidParameterException" or self.version("AWSCURRENT")[1] != version_id:
+                raise
 
     def delete_key(self, key_id: str) -> None:
         try:
@@ -294,6 +318,8 @@ def on_event(event: dict[str, Any], iam: Any = None, secrets: Any = None, sleep:
     request = event["RequestType"]
     LOG.info("%s for user %s", request, props.get("UserName"))
     creds = Credentials(iam, secrets, props, sleep)
+    if "KeepPreviousKey" in props:
+        return _on_person_event(creds, event)
     if request in ("Create", "Update"):
         return _create_or_update(creds, event)
     if request == "Delete":
@@ -302,6 +328,77 @@ def on_event(event: dict[str, Any], iam: Any = None, secrets: Any = None, sleep:
             return {"PhysicalResourceId": key_id}  # not a key of ours (a create that failed before it had one)
         return _delete(creds, key_id)
     raise ValueError(f"unknown RequestType {request!r}")
+
+
+def _keep_previous(props: dict[str, Any]) -> bool:
+    # CloudFormation passes a custom resource's boolean properties as the strings "true" and "false".
+    return str(props.get("KeepPreviousKey", "true")).lower() == "true"
+
+
+def converge_person(creds: Credentials, keep_previous: bool) -> str:
+    """A person's key: make the secret's current version a live key made for the properties, keep the previous key
+    if ``keep_previous``, delete every other key; returns the current key's id."""
+    keys = creds.keys()
+    current, current_id = creds.version("AWSCURRENT")
+    previous, previous_id = creds.version("AWSPREVIOUS")
+    ours = current is not None and current.get("iamUserName") == creds.user
+    current_key = str(current["username"]) if ours and current is not None else None
+    if creds.made_for_props(current) and current_key in keys:
+        key = str(current_key)
+    elif previous_id and creds.made_for_props(previous) and previous is not None and previous["username"] in keys:
+        creds.make_current(previous_id, current_id)  # the rollback of a rotation that landed
+        if current_key in keys:
+            creds.delete_key(str(current_key))  # the rolled-back rotation's key: nobody was meant to have it yet
+        key = str(previous["username"])
+    else:
+        # A rotation (or the first key). The older key goes first: IAM allows two keys per user, and the key that
+        # is current now must keep working beside the new one.
+        for older in keys - {current_key}:
+            creds.delete_key(str(older))
+        key = creds.new_key()
+    kept = {key}
+    if keep_previous:
+        now_previous, _ = creds.version("AWSPREVIOUS")
+        if now_previous is not None and now_previous.get("iamUserName") == creds.user:
+            kept.add(str(now_previous.get("username")))
+    for other in creds.keys() - kept:
+        creds.delete_key(other)  # the explicit second step, or a key left by a lost create
+    return key
+
+
+def _on_person_event(creds: Credentials, event: dict[str, Any]) -> dict[str, Any]:
+    request = event["RequestType"]
+    props = event["ResourceProperties"]
+    if request == "Delete":
+        if event.get("PhysicalResourceId") != creds.user:
+            return {"PhysicalResourceId": event.get("PhysicalResourceId")}  # not a resource this handler made
+        try:
+            for key_id in sorted(creds.keys()):
+                creds.delete_key(key_id)
+        except _AWS_ERRORS as error:
+            raise CredentialsError(
+                f"could not delete the access keys of IAM user {creds.user}: {_aws_error(error)}; "
+                f"{_advice(error, 'Delete')}"
+            ) from error
+        return {"PhysicalResourceId": creds.user}
+    if request not in ("Create", "Update"):
+        raise ValueError(f"unknown RequestType {request!r}")
+    try:
+        converge_person(creds, _keep_previous(props))
+    except _AWS_ERRORS as error:
+        if request == "Create":
+            # The framework answers this Create's rollback Delete itself: leave the new user without keys.
+            try:
+                for key_id in sorted(creds.keys()):
+                    creds.delete_key(key_id)
+            except _AWS_ERRORS:
+                LOG.exception("could not clean up the keys of %s", creds.user)
+        raise CredentialsError(
+            f"could not make SMTP credentials for IAM user {creds.user}: {_aws_error(error)}; {_advice(error, request)}"
+        ) from error
+    # The user name, not the key: a rotation is an update in place, never a replacement whose cleanup would
+    # delete the key that is still in use.
+    return {"PhysicalResourceId": creds.user, "NoEcho": True}
 
 
 def handler(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import boto3
 import pytest
 
 from tests.conftest import load_handler, no_sleep
+from tests.lifecycle import harness
 from tests.lifecycle.harness import SEQUENCES, Contract, Props, Sequence, conform
 
 index = load_handler("smtp_credentials")
@@ -75,3 +76,128 @@ class SmtpCredentials(Contract):
 @pytest.mark.parametrize("sequence", SEQUENCES, ids=lambda s: s.name)
 def test_smtp_credentials_conform(sequence: Sequence) -> None:
     conform(SmtpCredentials, sequence)
+
+
+# -- a person's credentials (sesmail.PeopleSmtpCredentials): rotation in place, the previous key kept ---------------
+
+PERSON = "sesmail-person-jane"
+
+#: Template versions of a person: (rotation token, keep the previous key). 0-2 are the harness's three versions.
+PERSON_VERSIONS = [("1", True), ("2", True), ("2", False), ("3", True), ("4", False)]
+
+
+class PersonCredentials(SmtpCredentials):
+    """One person's user: ``props(1)`` rotates keeping the old key, ``props(2)`` rotates and deletes it at once.
+
+    The physical id is the user name, so CloudFormation never sends a Delete for a key: every update is in place.
+    """
+
+    resource_type = "Custom::SesPersonSmtpCredentials"
+
+    def setup(self) -> None:
+        super().setup()
+        self.iam.create_user(UserName=PERSON)
+
+    def props(self, version: int) -> Props:
+        token, keep = PERSON_VERSIONS[version]
+        return {
+            "UserName": PERSON,
+            "SecretId": self.secret_arn,
+            "Region": "eu-west-1",
+            "RotationToken": token,
+            # CloudFormation hands a custom resource's booleans over as strings.
+            "KeepPreviousKey": "true" if keep else "false",
+        }
+
+    def document(self, stage: str) -> dict[str, Any] | None:
+        try:
+            got = self.secrets.get_secret_value(SecretId=self.secret_arn, VersionStage=stage)
+        except self.secrets.exceptions.ResourceNotFoundException:
+            return None
+        try:
+            document = json.loads(got["SecretString"])
+        except ValueError:
+            return None
+        return document if isinstance(document, dict) else None
+
+    def check_declared(self, props: Props | None, physical_id: str | None) -> None:
+        keys = self.keys(PERSON)
+        if props is None:
+            assert keys == set(), f"access keys left behind: {keys}"
+            return
+        assert physical_id == PERSON, f"physical id {physical_id!r} is not the user name"
+        current = self.document("AWSCURRENT")
+        assert current is not None, "the secret holds no credentials"
+        assert (current["iamUserName"], current["rotationToken"]) == (PERSON, props["RotationToken"])
+        assert current["username"] in keys, f"the secret names {current['username']}, live keys are {keys}"
+        assert current["endpoint"] == "email-smtp.eu-west-1.amazonaws.com" and current["password"]
+        previous = self.document("AWSPREVIOUS") or {}
+        allowed = {current["username"]}
+        if props["KeepPreviousKey"] == "true":
+            allowed.add(previous.get("username"))
+        assert keys <= allowed, f"live keys {keys}; the secret's versions name only {allowed}"
+        assert self.keys() == set(), "the shared user's keys were touched"
+
+    def remove_by_hand(self, props: Props, physical_id: str) -> None:
+        for key in self.keys(PERSON):
+            self.iam.delete_access_key(UserName=PERSON, AccessKeyId=key)
+
+
+def _person_sequence(name: str, versions: tuple[int, ...], later_fails: bool) -> Sequence:
+    """Create at version 0, update through ``versions`` without a fault, then to the last one with the fault."""
+
+    def play(stack: Any, c: Contract, fault: Any) -> None:
+        assert harness._create(stack, c, None)
+        *before, last = versions
+        for version in before:
+            harness._update(stack, c, version, None, later_fails=False)
+        harness._update(stack, c, last, fault, later_fails=later_fails)
+
+    return Sequence(name, play)
+
+
+PERSON_SEQUENCES = (
+    *SEQUENCES,
+    # The second step: the previous key kept by a rotation is deleted by deploying keepPreviousKey false.
+    _person_sequence("rotate-then-second-step", (1, 2), later_fails=False),
+    _person_sequence("rotate-then-second-step-rolled-back", (1, 2), later_fails=True),
+    # The next rotation: the older key goes first, within IAM's two keys per user.
+    _person_sequence("rotate-twice", (1, 3), later_fails=False),
+    _person_sequence("rotate-twice-rolled-back", (1, 3), later_fails=True),
+    # A leaked key: rotate and delete the previous key in one deploy, after a rotation that kept one.
+    _person_sequence("rotate-and-delete-at-once", (1, 4), later_fails=False),
+)
+
+
+@pytest.mark.parametrize("sequence", PERSON_SEQUENCES, ids=lambda s: s.name)
+def test_person_credentials_conform(sequence: Sequence) -> None:
+    conform(PersonCredentials, sequence)
+
+
+def test_a_rotation_keeps_the_previous_key_until_the_second_step_or_the_next_rotation() -> None:
+    """IAM: "Access keys assigned to an IAM user: 2" (reference_iam-quotas.html, cited above); Secrets Manager keeps
+    the version that was current as ``AWSPREVIOUS`` when ``PutSecretValue`` moves ``AWSCURRENT``
+    (API_PutSecretValue, cited above)."""
+    from moto import mock_aws
+
+    with mock_aws():
+        person = PersonCredentials()
+        person.setup()
+        stack = harness.Stack(person, harness.FaultInjector())
+        try:
+            assert harness._create(stack, person, None)
+            first = person.document("AWSCURRENT")["username"]  # type: ignore[index]
+            harness._update(stack, person, 1, None, later_fails=False)  # rotate, keep the previous key
+            second = person.document("AWSCURRENT")["username"]  # type: ignore[index]
+            assert person.keys(PERSON) == {first, second}, "the previous key must keep working"
+            previous = person.document("AWSPREVIOUS")
+            assert previous is not None and previous["username"] == first and previous["password"]
+            harness._update(stack, person, 3, None, later_fails=False)  # the next rotation: the older key goes
+            third = person.document("AWSCURRENT")["username"]  # type: ignore[index]
+            assert person.keys(PERSON) == {second, third}
+            harness._update(stack, person, 4, None, later_fails=False)  # rotate and delete the previous at once
+            fourth = person.document("AWSCURRENT")["username"]  # type: ignore[index]
+            assert person.keys(PERSON) == {fourth}
+            assert stack.physical_id == PERSON, "every update was in place"
+        finally:
+            stack.injector.close()

@@ -354,3 +354,28 @@ def test_the_project_template_yields_the_workmail_identity_policy(project_app: A
     (statement,) = workmail.document["Statement"]
     assert statement["Principal"] == {"Service": "workmail.us-east-1.amazonaws.com"}
     assert not any(is_unresolved(p.document) for p in policies if p.resource_type == "AWS::S3::BucketPolicy")
+
+
+def test_a_nested_template_gets_its_parents_account_and_region(tmp_path: Path) -> None:
+    """A nested stack deploys into its parent's account and region; the cloud assembly lists its template only as a
+    file asset of the parent (the parent's asset manifest), not as a stack artifact."""
+    manifest = {
+        "artifacts": {
+            "parent.assets": {"type": "cdk:asset-manifest", "properties": {"file": "parent.assets.json"}},
+            "parent": {
+                "type": "aws:cloudformation:stack",
+                "environment": "aws://123456789012/eu-west-1",
+                "properties": {"templateFile": "parent.template.json"},
+                "dependencies": ["parent.assets"],
+            },
+        }
+    }
+    assets = {"files": {"h": {"source": {"path": "parentPeople1234.nested.template.json", "packaging": "file"}}}}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    (tmp_path / "parent.assets.json").write_text(json.dumps(assets))
+    for name in ("parent.template.json", "parentPeople1234.nested.template.json", "other.nested.template.json"):
+        (tmp_path / name).write_text(json.dumps({"Resources": {}}))
+    contexts = {path.name: context for path, _, context in load_templates([tmp_path])}
+    nested = contexts["parentPeople1234.nested.template.json"]
+    assert (nested.account, nested.region) == ("123456789012", "eu-west-1")
+    assert "Unresolved" in str(contexts["other.nested.template.json"].account), "no parent lists it: unknown"

@@ -29,6 +29,9 @@ class SmtpCredentials(Construct):
     this secret's value (with the key's ``kms:GenerateDataKey``/``kms:Decrypt``); it and the provider framework have
     their own roles and log groups, no managed policies. Secrets Manager's automatic rotation is not used: the
     password is derived from the access key, so rotating means a new key, which ``rotation_token`` does on deploy.
+
+    One user shared by everybody who replies, whose rotation replaces the key at once. For credentials of each
+    person's own, rotated in two steps, see :class:`sesmail.PeopleSmtpCredentials`.
     """
 
     def __init__(

@@ -26,7 +26,8 @@ Custom::SesIdentityPolicy        resource  its ``Policy`` (a JSON string, usuall
 AWS managed policies named in ``ManagedPolicyArns`` are not in the template and are not extracted.
 
 The stack's account, region and partition come from the cloud assembly's ``manifest.json`` (the stack artifact's
-``environment``, ``aws://123456789012/us-east-1``) when the template sits in one; otherwise from the caller's
+``environment``, ``aws://123456789012/us-east-1``) when the template sits in one (a nested stack's template,
+``*.nested.template.json``: its parent's, the stack whose asset manifest lists it); otherwise from the caller's
 defaults, else they stay unresolved markers.
 """
 
@@ -168,8 +169,16 @@ def _context_for(path: Path, manifests: dict[Path, Mapping[str, Any]], defaults:
         except (OSError, ValueError):
             manifests[folder] = {}
     account = region = stack_name = None
-    for artifact_id, artifact in (manifests[folder].get("artifacts") or {}).items():
+    artifacts = manifests[folder].get("artifacts") or {}
+    # A nested stack's template is a file asset of its parent stack, and is deployed into the parent's environment.
+    parent = _parent_of_nested(folder, path.name, artifacts)
+    for artifact_id, artifact in artifacts.items():
         props = artifact.get("properties") or {}
+        if artifact_id == parent:
+            environment = str(artifact.get("environment", ""))
+            if environment.startswith("aws://"):
+                account, _, region = environment[len("aws://") :].partition("/")
+            continue
         if artifact.get("type") == "aws:cloudformation:stack" and props.get("templateFile") == path.name:
             environment = str(artifact.get("environment", ""))
             if environment.startswith("aws://"):
@@ -187,6 +196,24 @@ def _context_for(path: Path, manifests: dict[Path, Mapping[str, Any]], defaults:
     if stack_name is None:
         stack_name = path.name[: -len(TEMPLATE_SUFFIX)] if path.name.endswith(TEMPLATE_SUFFIX) else path.stem
     return StackContext(account=account, region=region, partition=partition, stack_name=stack_name)
+
+
+def _parent_of_nested(folder: Path, name: str, artifacts: Mapping[str, Any]) -> str | None:
+    """The stack artifact whose asset manifest lists the template ``name`` (a ``*.nested.template.json``)."""
+    if not name.endswith(".nested" + TEMPLATE_SUFFIX):
+        return None
+    for asset_id, artifact in artifacts.items():
+        if artifact.get("type") != "cdk:asset-manifest":
+            continue
+        try:
+            assets = json.loads((folder / str((artifact.get("properties") or {}).get("file"))).read_text("utf-8"))
+        except (OSError, ValueError):
+            continue
+        if any((f.get("source") or {}).get("path") == name for f in (assets.get("files") or {}).values()):
+            for stack_id, stack in artifacts.items():
+                if stack.get("type") == "aws:cloudformation:stack" and asset_id in (stack.get("dependencies") or []):
+                    return str(stack_id)
+    return None
 
 
 # -- extraction -------------------------------------------------------------------------------------------------------
