@@ -76,12 +76,15 @@ def _add_addresses_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_addresses(args: argparse.Namespace) -> int:
-    # The app's settings parser (the stacks package of this distribution) reads cdk.json as synth does.
-    try:
-        from stacks import addresses_cli
-    except ImportError as error:
-        raise _UsageError(f"the sesmail app (its stacks package) is not importable here: {error}") from None
-    return addresses_cli.run(args)
+    # The app's own settings reader (stacks/ beside its cdk.json, as app.py imports it) reads cdk.json as synth does.
+    app_dir = Path(args.app_dir).resolve()
+    if not (app_dir / "stacks" / "addresses_cli.py").is_file():
+        raise _UsageError(f"--app-dir: {args.app_dir} is not the sesmail app (no stacks/addresses_cli.py)")
+    if str(app_dir) not in sys.path:
+        sys.path.insert(0, str(app_dir))
+    from stacks import addresses_cli
+
+    return int(addresses_cli.run(args))
 
 
 def _add_context_options(parser: argparse.ArgumentParser) -> None:
