@@ -92,4 +92,6 @@ def test_bad_input_is_one_line_and_exit_2(
 def test_an_app_dir_without_the_app_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     status, _, err = run(capsys, "prod", "--app-dir", str(tmp_path))
     assert status == 2
-    assert err == f"sesmail addresses: error: --app-dir: {tmp_path} is not the sesmail app (no stacks/addresses_cli.py)\n"
+    assert (
+        err == f"sesmail addresses: error: --app-dir: {tmp_path} is not the sesmail app (no stacks/addresses_cli.py)\n"
+    )

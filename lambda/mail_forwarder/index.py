@@ -157,10 +157,27 @@ def skip_reason(msg: EmailMessage, staff: set[str], mailboxes: set[str] | None =
 def mailbox_for(recipient: str | None, msg: EmailMessage, mailboxes: list[str]) -> str:
     """The configured mailbox to send as: the matched recipient, else the first mailbox addressed, else the first."""
     by_lower = {m.lower(): m for m in mailboxes}
-    if recipient and recipient.lower() in by_lower:
-        return by_lower[recipient.lower()]
+    if recipient and lookup(by_lower, recipient) is not None:
+        return str(lookup(by_lower, recipient))
     addressed = [a.lower() for _, a in getaddresses([str(v) for v in msg.get_all("To", []) + msg.get_all("Cc", [])])]
     return next((by_lower[a] for a in addressed if a in by_lower), mailboxes[0])
+
+
+def without_label(recipient: str) -> str:
+    """``jane+news@example.com`` -> ``jane@example.com`` (lower-cased): the address a rule for ``jane@`` matched.
+
+    A rule's recipient "will match any form of the address with a label. Addresses that contain labels are of the
+    form, with user-specified text between the plus sign (+) and the at sign (@)" (SES Developer Guide, "Creating
+    receipt rules"), so ``receipt.recipients`` may hold the labelled form of an address the rule lists.
+    """
+    local, _, domain = recipient.lower().rpartition("@")
+    return f"{local.partition('+')[0]}@{domain}"
+
+
+def lookup(table: dict[str, Any], recipient: str) -> Any:
+    """``table``'s entry for ``recipient`` as written, else for it without its label; ``None`` for neither."""
+    found = table.get(recipient.lower())
+    return found if found is not None else table.get(without_label(recipient))
 
 
 def routed(record: dict[str, Any], routes: dict[str, Any], bucket: str) -> list[Target]:
@@ -176,7 +193,7 @@ def routed(record: dict[str, Any], routes: dict[str, Any], bucket: str) -> list[
     taken: set[str] = set()
     unknown: dict[str, list[str]] = {}
     for recipient in receipt.get("recipients", []):
-        route = routes.get("addresses", {}).get(recipient.lower())
+        route = lookup(routes.get("addresses", {}), recipient)
         if route is None:
             domain = recipient.rpartition("@")[2].lower()
             settings = routes.get("domains", {}).get(domain)
@@ -231,11 +248,11 @@ def targets(event: dict[str, Any], environ: dict[str, str], routes: dict[str, An
             found.extend(routed(record, routes, environ["MAIL_BUCKET"]))
         elif "ses" in record:
             receipt = record["ses"]["receipt"]
-            matched = [r for r in receipt.get("recipients", []) if r.lower() in prefixes]
+            matched = [r for r in receipt.get("recipients", []) if lookup(prefixes, r) is not None]
             if not matched:
                 LOG.warning("no stored copy known for recipients %s", receipt.get("recipients"))
                 continue
-            key = prefixes[matched[0].lower()] + record["ses"]["mail"]["messageId"]
+            key = lookup(prefixes, matched[0]) + record["ses"]["mail"]["messageId"]
             found.append(Target(environ["MAIL_BUCKET"], key, matched[0], receipt))
     return found
 

@@ -149,3 +149,18 @@ def test_our_own_forward_coming_back_is_not_forwarded_again(mail: Mail) -> None:
     fwd.handler({"Records": [ses_record("m2", ["jane@example.com"])]})
     assert len(mail.sent) == 1
     assert mail.record("address-book/m2.jane@example.com")["state"] == "skipped"
+
+
+def test_a_labelled_address_routes_as_the_address_its_rule_lists(mail: Mail) -> None:
+    """A rule's recipient "will match any form of the address with a label. Addresses that contain labels are of the
+    form, with user-specified text between the plus sign (+) and the at sign (@)" (SES Developer Guide, "Creating
+    receipt rules"): ``receipt.recipients`` then holds ``jane+news@``, which routes as ``jane@``."""
+    mail.store("address-book/m1", RAW)
+    fwd.handler({"Records": [ses_record("m1", ["Jane+News@example.com"])]})
+    assert sends(mail) == [("jane@example.com", ["jane@corp.example"])]
+
+
+def test_a_labelled_mailbox_finds_its_stored_copy(mail: Mail) -> None:
+    mail.store("info/m1", RAW)
+    fwd.handler({"Records": [ses_record("m1", ["info+orders@example.com"])]})
+    assert sends(mail) == [("info@example.com", ["staff@corp.example"])]
