@@ -57,7 +57,7 @@ def book(addresses: int) -> dict[str, dict]:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from policy_sizes import book_environment
 
-    return book_environment(addresses)  # type: ignore[no-any-return]
+    return book_environment(addresses)
 
 
 def measure(count: int, envs: dict[str, dict] | None = None) -> tuple[float, float]:

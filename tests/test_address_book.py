@@ -182,8 +182,8 @@ def test_other_recipients() -> None:
 
 
 def test_reject_lists_every_address_in_rules_of_at_most_100_recipients() -> None:
-    """SES quotas: "Maximum number of recipients per receipt rule: 100" (SES Developer Guide, "Service quotas in
-    Amazon SES"). 500 entries with their aliases go into rules of 100."""
+    """SES quotas: "Maximum number of recipients per receipt rule | 100 | No" (SES Developer Guide, "Service quotas
+    in Amazon SES", not adjustable). 500 entries with their aliases go into rules of 100."""
     entries = [{"localPart": f"user{i}", "aliases": [f"u{i}"], "to": [f"user{i}@corp.example"]} for i in range(500)]
     settings = parse_environment("prod", env(addresses=entries))
     assert settings.address_book is not None
@@ -196,7 +196,7 @@ def test_reject_lists_every_address_in_rules_of_at_most_100_recipients() -> None
 
 
 def test_rules_past_the_set_limit_are_refused() -> None:
-    """SES quotas: "Maximum number of rules per receipt rule set: 200" (not adjustable)."""
+    """SES quotas: "Maximum number of rules per receipt rule set | 200 | No" (not adjustable)."""
     entries = [{"localPart": f"user{i}", "aliases": [f"u{i}-{j}" for j in range(99)], "to": []} for i in range(201)]
     assert error(env(addresses=entries)).startswith("environments.prod.receiving.rules: 202 rules; SES allows 200")
 

@@ -24,7 +24,8 @@ BEFORE = Path(__file__).parent / "data" / "example-template-before-address-book.
 
 
 def _template(app: cdk.App, environment: str) -> dict[str, Any]:
-    return Template.from_stack(app.node.find_child(f"sesmail-{environment}")).to_json()  # type: ignore[arg-type]
+    stack = app.node.find_child(f"sesmail-{environment}")
+    return dict(Template.from_stack(stack).to_json())  # type: ignore[arg-type]
 
 
 def _rules(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
