@@ -1,11 +1,14 @@
-"""Print each size-capped policy of one environment's stack at 3, 50 and 200 mailboxes, next to AWS's limit; then
+"""Print each size-capped figure of one environment's stack next to AWS's limit, at several sizes of a setting; then
 each capped figure of the people test app (tests/inbound/people_app.py) at 1, 20 and 100 people.
 
-Usage: ``.venv/bin/python benchmarks/policy_sizes.py``. Builds the app (``stacks.build_app``) with one WorkMail-free
-environment (store, parse, forward, SMTP credentials) and the short ``domain`` + ``mailboxes`` form, measures each
-policy with ``sesmail.limits.measure_stack`` (minified JSON, CloudFormation values at an estimated deployed length)
-and, after synthesis, counts resources and template bytes. A figure over its limit is marked ``OVER``; the measure
-that refuses it at synth is the same.
+Tables (:data:`TABLES`, one per setting that grows; add a row there to add a table): 3, 50 and 200 mailboxes (the
+short ``domain`` + ``mailboxes`` form beside WorkMail: store, parse, forward, SMTP credentials), and 3, 50 and 500
+addresses of an address book (``addresses`` with aliases and a group, WorkMail-free, forwarding, parsing).
+
+Usage: ``.venv/bin/python benchmarks/policy_sizes.py``. Builds the app (``stacks.build_app``) for each column,
+measures each policy with ``sesmail.limits.measure_stack`` (minified JSON, CloudFormation values at an estimated
+deployed length) and, after synthesis, counts resources and template bytes. A figure over its limit is marked
+``OVER``; the measure that refuses it at synth is the same.
 """
 
 from __future__ import annotations
@@ -56,18 +59,57 @@ def environment(mailboxes: int) -> dict[str, Any]:
     }
 
 
-def measure(mailboxes: int) -> dict[str, str]:
+def book_environment(addresses: int) -> dict[str, Any]:
+    """``addresses`` entries (every tenth with an alias), one group of the first ten, postmaster@ and abuse@."""
+    entries: list[dict[str, Any]] = [
+        {"localPart": f"user{i:03d}", "to": [f"user{i:03d}@corp.example"]}
+        | ({"aliases": [f"u{i:03d}"]} if i % 10 == 0 else {})
+        for i in range(addresses - 1)
+    ]
+    entries.append({"localPart": "sales", "to": [e["localPart"] for e in entries[:10]]})
+    return {
+        "bench": {
+            "account": "123456789012",
+            "region": "us-east-1",
+            "domain": "example.com",
+            "addresses": entries,
+            "inbound": {"parse": True},
+        }
+    }
+
+
+#: (what grows, the environment for a size, the sizes): one printed table each.
+TABLES = [
+    ("mailboxes", environment, (3, 50, 200)),
+    ("addresses", book_environment, (3, 50, 500)),
+]
+
+
+def _rules(stack: cdk.Stack) -> dict[str, str]:
+    """SES's per-set and per-rule counts (SES quotas: 200 rules per set, 100 recipients per rule)."""
+    from sesmail.receiving.names import MAX_RECIPIENTS_PER_RULE, MAX_RULES_PER_RULE_SET
+    from sesmail.receiving.rule_set import ReceiptRule
+
+    rules = [c for c in stack.node.find_all() if isinstance(c, ReceiptRule)]
+    most = max((len(r.resource.rule.recipients or ()) for r in rules), default=0)  # type: ignore[union-attr]
+    return {
+        "SES receipt rules in the set": f"{len(rules):,} / {MAX_RULES_PER_RULE_SET:,}",
+        "SES recipients in one rule (most)": f"{most:,} / {MAX_RECIPIENTS_PER_RULE:,}",
+    }
+
+
+def measure(size: int, make: Any = environment) -> dict[str, str]:
     from stacks.mail_stack import MailStack
     from stacks.settings import load_environments
 
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
-    app = cdk.App(context={**context, "environments": environment(mailboxes)})
+    app = cdk.App(context={**context, "environments": make(size)})
     try:
         (settings,) = load_environments(app.node.try_get_context("environments"))
         stack = MailStack(app, settings.stack_name, settings=settings)
     except Exception as error:
         return {"error": str(error).splitlines()[0]}
-    cells: dict[str, str] = {}
+    cells: dict[str, str] = _rules(stack)
     for measure_ in limits.measure_stack(stack):
         what = measure_.what.split(" (")[0]
         for row, where in ROWS:
@@ -94,12 +136,14 @@ def measure(mailboxes: int) -> dict[str, str]:
 
 
 def main() -> None:
-    columns = {n: measure(n) for n in (3, 50, 200)}
-    names = list(dict.fromkeys(name for cells in columns.values() for name in cells))
-    width = max(len(name) for name in names)
-    print(f"{'figure / limit':<{width}}  {'3 mailboxes':>22}  {'50 mailboxes':>22}  {'200 mailboxes':>22}")
-    for name in names:
-        print(f"{name:<{width}}  " + "  ".join(f"{columns[n].get(name, '-'):>22}" for n in (3, 50, 200)))
+    for what, make, sizes in TABLES:
+        columns = {n: measure(n, make) for n in sizes}
+        names = list(dict.fromkeys(name for cells in columns.values() for name in cells))
+        width = max(len(name) for name in names)
+        print(f"{'figure / limit':<{width}}  " + "  ".join(f"{f'{n} {what}':>22}" for n in sizes))
+        for name in names:
+            print(f"{name:<{width}}  " + "  ".join(f"{columns[n].get(name, '-'):>22}" for n in sizes))
+        print()
 
 
 def measure_people(people: int) -> dict[str, str]:
@@ -143,5 +187,4 @@ def people_main() -> None:
 
 if __name__ == "__main__":
     main()
-    print()
     people_main()

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Wall time and peak memory of synthesizing the sesmail app with 1, 5 and 20 environments, and of the people test
-app with 1, 20 and 100 people (``sesmail.PeopleSmtpCredentials``).
+"""Wall time and peak memory of synthesizing the sesmail app with 1, 5 and 20 environments, then with one
+environment whose address book holds 3, 50 and 500 addresses, and of the people test app with 1, 20 and 100 people
+(``sesmail.PeopleSmtpCredentials``).
 
 Each size runs in a fresh process (Python + the jsii Node runtime), the way `cdk synth` runs app.py. Peak memory is the
 largest sum of resident memory over that process tree, sampled every 20 ms from /proc (Linux).
 
-    .venv/bin/python benchmarks/synth.py [--sizes 1 5 20] [--people 1 20 100]
+    .venv/bin/python benchmarks/synth.py [--sizes 1 5 20] [--addresses 3 50 500] [--people 1 20 100]
 """
 
 from __future__ import annotations
@@ -52,10 +53,18 @@ def _tree_rss_kib(pid: int) -> int:
     return total
 
 
-def measure(count: int) -> tuple[float, float]:
-    """Seconds and peak MiB to synthesize ``count`` environments."""
+def book(addresses: int) -> dict[str, dict]:
+    """One environment whose address book holds ``addresses`` entries (as benchmarks/policy_sizes.py builds it)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from policy_sizes import book_environment
+
+    return book_environment(addresses)
+
+
+def measure(count: int, envs: dict[str, dict] | None = None) -> tuple[float, float]:
+    """Seconds and peak MiB to synthesize ``count`` environments (``envs``, default copies of the example)."""
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
-    context["environments"] = environments(count)
+    context["environments"] = envs if envs is not None else environments(count)
     with tempfile.TemporaryDirectory() as out:
         env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": out}
         node_bin = ROOT / "node_modules" / ".bin"
@@ -117,13 +126,20 @@ def people_main(sizes: list[int]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[1, 5, 20], help="environment counts ([] to skip)")
+    parser.add_argument("--addresses", type=int, nargs="*", default=[3, 50, 500], help="address counts ([] to skip)")
     parser.add_argument("--people", type=int, nargs="*", default=[1, 20, 100], help="people counts ([] to skip)")
     args = parser.parse_args()
     print(f"{'environments':>12}  {'wall s':>8}  {'peak MiB':>9}  {'s/env':>7}")
     for count in args.sizes:
         seconds, mib = measure(count)
         print(f"{count:>12}  {seconds:>8.2f}  {mib:>9.1f}  {seconds / count:>7.2f}")
+    if args.addresses:
+        print(f"\n{'addresses':>12}  {'wall s':>8}  {'peak MiB':>9}")
+    for addresses in args.addresses:
+        seconds, mib = measure(1, book(addresses))
+        print(f"{addresses:>12}  {seconds:>8.2f}  {mib:>9.1f}")
     if args.people:
+        print()
         people_main(args.people)
 
 

@@ -11,6 +11,7 @@ from sesmail.inbound import InboundParser, MailForwarder, SmtpCredentials
 from sesmail.sending import DelegateSender, EmailTemplate, MailConfigurationSet, SendConditions
 from sesmail.sending.example_sender import ExampleSender
 
+from .address_book import AddressBook
 from .alarms import build_alarms
 from .inbound_settings import InboundSettings
 from .receiving import Receiving, build_receiving
@@ -78,8 +79,8 @@ class MailStack(cdk.Stack):
                 MailboxExportTarget(self, "MailboxExport", organization_id=settings.workmail.organization_id)
         if settings.receiving is not None and settings.receiving_domains:
             self.receiving = build_receiving(self, settings, settings.receiving)
-            if settings.inbound is not None:
-                self._inbound(settings, settings.inbound, self.receiving)
+            if settings.inbound is not None or _book_forwards(settings):
+                self._inbound(settings, settings.inbound or InboundSettings(), self.receiving)
         if "register" in settings.mailboxes:
             verification = EmailTemplate(
                 self, "SignupVerification", template_name=signup_template_name(settings.name), **SIGNUP_VERIFICATION
@@ -149,25 +150,34 @@ class MailStack(cdk.Stack):
             # Notified of mail stored under each mailbox's prefix (and extra rules' prefixes in the mail bucket) only.
             rules = settings.receiving.rules if settings.receiving else ()
             extra = [a.prefix for rule in rules for a in rule.actions if a.type == "s3" and a.bucket_name is None]
-            InboundParser(self, "InboundParser", bucket=bucket, mail_prefixes=[*receiving.mailbox_prefixes, *extra])
+            prefixes = [*receiving.mailbox_prefixes, *dict.fromkeys(receiving.book_prefixes)]
+            InboundParser(self, "InboundParser", bucket=bucket, mail_prefixes=[*prefixes, *extra])
         addresses = receiving.mailbox_addresses
+        book = settings.address_book
+        book_domains = book.domains if book is not None else ()
         # Given the domains, the forwarder and SMTP user find their default configuration set themselves: SES
         # authorizes a send on it too, not only on the identity.
         identities = self._identities(addresses)
-        if inbound.forward_to:
+        if inbound.forward_to or _book_forwards(settings):
+            assert book is not None
             forwarder = MailForwarder(
                 self,
                 "MailForwarder",
                 bucket=bucket,
-                identity=identities,
+                identity=self._identities((*addresses, *(f"postmaster@{d.domain}" for d in book_domains))),
                 mailboxes=addresses,
                 forward_to=inbound.forward_to,
                 key_prefixes=dict(zip(addresses, receiving.mailbox_prefixes, strict=True)),
                 verdict_policy=dict(inbound.verdicts),
+                routes=book.routes(),
+                send_as=_forwarder_send_as(book),
             )
             # The bucket's one ObjectCreated notification belongs to the parser: forwarding runs from each
             # mailbox rule, after its S3 action has stored the message.
-            for rule in receiving.mailbox_rules:
+            if inbound.forward_to:
+                for rule in receiving.mailbox_rules:
+                    rule.add_action(forwarder.receipt_action())
+            for rule in receiving.book_rules:
                 rule.add_action(forwarder.receipt_action())
         if inbound.smtp_credentials:
             SmtpCredentials(
@@ -177,3 +187,25 @@ class MailStack(cdk.Stack):
                 from_addresses=addresses,
                 rotation_token=inbound.smtp_rotation_token,
             )
+
+
+def _book_forwards(settings: EnvironmentSettings) -> bool:
+    """Whether the address book sends anything: an entry of the book with a destination, or a catch-all notice."""
+    book = settings.address_book
+    if book is None or settings.receiving is None:
+        return False
+    return any(a.destinations for a in book.addresses if a.kind != "mailbox") or any(
+        d.other_recipients == "store" for d in book.domains
+    )
+
+
+def _forwarder_send_as(book: AddressBook) -> list[str]:
+    """What the forwarder may send as beside the mailboxes: a domain with ``addresses`` any of its addresses
+    (``*@domain``, so the role's policy does not grow with the book), a short-form domain postmaster@ and abuse@."""
+    send_as: list[str] = []
+    for domain in book.domains:
+        if domain.explicit:
+            send_as.append(f"*@{domain.domain}")
+        else:
+            send_as.extend(a.address for a in book.addresses if a.domain == domain.domain and a.kind == "role")
+    return send_as

@@ -42,6 +42,10 @@ class Receiving:
     mailbox_prefixes: tuple[str, ...]
     #: the address each mailbox rule receives for, in the same order
     mailbox_addresses: tuple[str, ...] = ()
+    #: the address book's rules (postmaster@, abuse@, entries, aliases; or the whole domain with ``store``)
+    book_rules: tuple[ReceiptRule, ...] = ()
+    #: the S3 prefix each of the address book's rules stores under, in the same order
+    book_prefixes: tuple[str, ...] = ()
 
 
 def build_receiving(
@@ -96,6 +100,20 @@ def build_receiving(
             mailbox_rules.append(mailbox_rule)
             prefixes.append(prefix)
             addresses.append(address)
+    # After every mailbox rule, so the mailbox rules keep their place (their After) in the set.
+    book_rules: list[ReceiptRule] = []
+    book_prefixes: list[str] = []
+    for routing in settings.address_book.domains if settings.address_book is not None else ():
+        for rule_name, recipients in routing.rules:
+            book_rules.append(
+                rule_set.add_rule(
+                    rule_name,
+                    recipients=recipients,
+                    actions=[S3Action(bucket=mail_bucket.bucket, object_key_prefix=routing.prefix)],
+                    tls_required=settings.workmail is None,
+                )
+            )
+            book_prefixes.append(routing.prefix)
     for rule in (r for r in receiving.rules if r.position == "after"):
         _add_extra_rule(rule_set, rule, mail_bucket, imports)
     return Receiving(
@@ -104,6 +122,8 @@ def build_receiving(
         mailbox_rules=tuple(mailbox_rules),
         mailbox_prefixes=tuple(prefixes),
         mailbox_addresses=tuple(addresses),
+        book_rules=tuple(book_rules),
+        book_prefixes=tuple(book_prefixes),
     )
 
 

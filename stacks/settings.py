@@ -22,6 +22,7 @@ from sesmail.validation import (
     check_workmail_organization_id,
 )
 
+from .address_book import AddressBook, DomainBookSettings, PersonSettings, parse_domain_book, parse_people, resolve
 from .alarm_settings import AlarmSettings, parse_alarms
 from .inbound_settings import InboundSettings, parse_inbound
 from .reader import Reader, SettingsError, check_one_of
@@ -83,6 +84,8 @@ class DomainSettings:
     existing_identity: bool = False
     #: publish ``_dmarc.<domain>``; ``False`` when another environment or the DNS administrator owns it.
     dmarc_record: bool = True
+    #: the domain's ``addresses``, ``postmasterTo`` and ``otherRecipients*`` as written (see ``address_book``).
+    book: DomainBookSettings = field(default_factory=DomainBookSettings)
 
     def addresses(self) -> tuple[str, ...]:
         """The mailboxes as full addresses."""
@@ -159,6 +162,10 @@ class EnvironmentSettings:
     alarms: AlarmSettings = field(default_factory=AlarmSettings)
     #: every domain, the first one first; ``()`` when built by hand with the short form's fields only.
     domains: tuple[DomainSettings, ...] = ()
+    #: every address received, resolved (:mod:`stacks.address_book`); ``None`` when built by hand.
+    address_book: AddressBook | None = None
+    #: people who send as addresses of the book with credentials of their own.
+    people: tuple[PersonSettings, ...] = ()
 
     @property
     def mail_domains(self) -> tuple[DomainSettings, ...]:
@@ -229,7 +236,9 @@ def _domain(reader: Reader, slug: str, *, allow_send_only: bool) -> DomainSettin
     """One domain's keys, read from the environment (short form) or from one entry of ``domains``."""
     domain = reader.check("domain", check_domain, reader.get("domain", str, required=True)).lower().rstrip(".")
     send_only = reader.get("sendOnly", bool, default=False) if allow_send_only else False
-    mailboxes = _mailboxes(reader, () if send_only else DEFAULT_MAILBOXES, empty_ok=send_only)
+    # With an address book the role mailboxes are not implied: list them in mailboxes or as entries.
+    book_only = "addresses" in reader.raw
+    mailboxes = _mailboxes(reader, () if send_only or book_only else DEFAULT_MAILBOXES, empty_ok=send_only or book_only)
     result = DomainSettings(
         domain=domain,
         mailboxes=mailboxes,
@@ -245,6 +254,7 @@ def _domain(reader: Reader, slug: str, *, allow_send_only: bool) -> DomainSettin
         slug=slug,
         existing_identity=reader.get("existingIdentity", bool, default=False),
         dmarc_record=reader.get("dmarcRecord", bool, default=True),
+        book=parse_domain_book(reader, send_only=send_only),
     )
     if not send_only:
         for i, box in enumerate(mailboxes):
@@ -267,6 +277,10 @@ def _domains(reader: Reader) -> tuple[DomainSettings, ...]:
         "dmarcReportAddress",
         "existingIdentity",
         "dmarcRecord",
+        "addresses",
+        "postmasterTo",
+        "otherRecipients",
+        "otherRecipientsNotify",
     ):
         if key in reader.raw:
             raise SettingsError(f"{reader.key(key)}: not allowed with domains (give it in the domains entry)")
@@ -352,7 +366,17 @@ def parse_environment(name: str, raw: Any) -> EnvironmentSettings:
     take_over = reader.get("takeOverActiveRuleSet", bool, default=False)
     if workmail is not None:
         _refuse_workmail_takeover(reader, take_over)
+    inbound = parse_inbound(reader, tuple(a for d in domains if not d.send_only for a in d.addresses()))
+    book = resolve(
+        path,
+        domains,
+        [d.book for d in domains],
+        forward_to=inbound.forward_to if inbound is not None else (),
+        beside_workmail=workmail is not None,
+        listed="domains" in reader.raw,
+    )
     rule_names = tuple(d.rule_name(box) for d in domains if not d.send_only for box in d.mailboxes)
+    rule_names += tuple(rule for d in book.domains for rule, _ in d.rules)
     receiving = parse_receiving(reader, name, rule_names, workmail_arn, workmail.rule_set_name if workmail else None)
     settings = EnvironmentSettings(
         name=name,
@@ -368,9 +392,11 @@ def parse_environment(name: str, raw: Any) -> EnvironmentSettings:
         sending=_sending(reader, domains),
         receiving=receiving,
         take_over_active_rule_set=take_over,
-        inbound=parse_inbound(reader, tuple(a for d in domains if not d.send_only for a in d.addresses())),
+        inbound=inbound,
         domains=domains,
         alarms=parse_alarms(reader),
+        address_book=book,
+        people=parse_people(reader, book, first.domain),
     )
     if settings.workmail is not None and region not in regions.WORKMAIL_REGIONS:
         supported = ", ".join(sorted(regions.WORKMAIL_REGIONS))

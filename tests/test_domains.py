@@ -67,11 +67,14 @@ def test_moving_the_short_form_to_one_domains_entry_changes_nothing() -> None:
 
 def test_later_domains_get_suffixed_rules_and_prefixes_in_the_one_rule_set(two: dict[str, Any]) -> None:
     rules = {r["Properties"]["Rule"]["Name"]: r["Properties"] for r in _of_type(two, "AWS::SES::ReceiptRule").values()}
+    # Then each receiving domain's address-book rule (postmaster@, abuse@), after every mailbox rule.
     assert list(rules) == [
         "mailbox-info",
         "mailbox-support",
         "mailbox-info-example-co-jp",
         "mailbox-sales-example-co-jp",
+        "addresses-1",
+        "addresses-1-example-co-jp",
     ]
     assert {p["RuleSetName"] for p in rules.values()} == {"sesmail-prod"}
     assert len(_of_type(two, "AWS::SES::ReceiptRuleSet")) == 1
@@ -84,6 +87,8 @@ def test_later_domains_get_suffixed_rules_and_prefixes_in_the_one_rule_set(two: 
         "mailbox-support": "support/",
         "mailbox-info-example-co-jp": "example.co.jp/info/",
         "mailbox-sales-example-co-jp": "example.co.jp/sales/",
+        "addresses-1": "address-book/",
+        "addresses-1-example-co-jp": "example.co.jp/address-book/",
     }
     assert rules["mailbox-sales-example-co-jp"]["Rule"]["Recipients"] == ["sales@example.co.jp"]
     # The chain continues across domains: each rule after the previous one.
@@ -122,11 +127,14 @@ def test_forwarder_and_smtp_user_send_as_every_receiving_mailbox_through_its_ide
     two: dict[str, Any], kind: str
 ) -> None:
     (statement,) = _send_statements(two, kind)
+    # The forwarder also sends postmaster@'s and abuse@'s mail on, as them; the shared SMTP user sends as mailboxes.
+    roles = ["postmaster@example.com", "abuse@example.com", "postmaster@example.co.jp", "abuse@example.co.jp"]
     assert statement["Condition"]["StringEquals"]["ses:FromAddress"] == [
         "info@example.com",
         "support@example.com",
         "info@example.co.jp",
         "sales@example.co.jp",
+        *(roles if kind == "MailForwarder" else []),
     ]
     resources = json.dumps(statement["Resource"])
     assert "identity/example.com" in resources and "identity/example.co.jp" in resources
@@ -202,10 +210,11 @@ def test_rule_name_over_ses_64_characters_is_refused() -> None:
 
 def test_total_rules_over_ses_200_per_set_is_refused() -> None:
     """ "Maximum number of rules per receipt rule set: 200" (not adjustable; Service quotas in Amazon SES,
-    https://docs.aws.amazon.com/ses/latest/dg/quotas.html): the mailbox rules of every domain count."""
-    boxes = [f"m{i}" for i in range(100)]
+    https://docs.aws.amazon.com/ses/latest/dg/quotas.html): the mailbox rules of every domain count, and each
+    domain's address-book rule (postmaster@, abuse@)."""
+    boxes = [f"m{i}" for i in range(99)]
     ok = as_domains({**SHORT, "mailboxes": boxes}, {"domain": "example.co.jp", "mailboxes": boxes})
-    assert len(parse_environment("prod", ok).addresses()) == 200
+    assert len(parse_environment("prod", ok).addresses()) == 198
     over = copy.deepcopy(ok)
     over["receiving"] = {"rules": [{"name": "extra", "actions": [{"type": "stop"}]}]}
     assert _error(over) == "environments.prod.receiving.rules: 201 rules; SES allows 200"

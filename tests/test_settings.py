@@ -52,7 +52,7 @@ def test_good_settings_are_typed_and_defaulted() -> None:
 
 
 def test_shipped_example_environments_are_valid() -> None:
-    example, workmail, two = load_environments(cdk_json_context()["environments"])
+    example, workmail, two, company = load_environments(cdk_json_context()["environments"])
     # example: the WorkMail-free flow a new user can deploy (no WorkMail organization can be created any more).
     assert (example.name, example.account, example.region, example.domain) == (
         "example",
@@ -74,10 +74,15 @@ def test_shipped_example_environments_are_valid() -> None:
     assert workmail.receiving is not None and workmail.receiving.rule_set_name == "INBOUND_MAIL"
     # example-two-domains: one receiving domain and one send-only domain.
     assert [(d.domain, d.send_only) for d in two.mail_domains] == [("example.net", False), ("news.example.net", True)]
-    assert {(e.account, e.region) for e in (example, workmail, two)} == {
+    # example-company: two receiving domains with address books, five people (docs/addresses.md).
+    assert [d.domain for d in company.receiving_domains] == ["company.example", "company-store.example"]
+    assert [p.name for p in company.people] == ["alice", "bob", "carol", "dave", "erin"]
+    # stacks/across.py refuses two receiving environments in one account and region.
+    assert {(e.account, e.region) for e in (example, workmail, two, company)} == {
         ("123456789012", "eu-west-1"),
         ("123456789012", "us-east-1"),
         ("123456789012", "us-west-2"),
+        ("123456789012", "eu-central-1"),
     }
 
 

@@ -110,6 +110,30 @@ FULL_DOMAINS_FORM: dict[str, Any] = {
 }
 
 
+FULL_BOOK_FORM: dict[str, Any] = {
+    "account": "111122223333",
+    "region": "eu-west-1",
+    "domains": [
+        {
+            "domain": "example.com",
+            "mailboxes": ["info"],
+            "addresses": [
+                {"localPart": "jane", "aliases": ["j.doe"], "to": ["jane@corp.example"]},
+                {"localPart": "sales", "to": ["jane", "bob@example.net"]},
+            ],
+            "postmasterTo": ["ops@corp.example"],
+            "otherRecipients": "store",
+            "otherRecipientsNotify": "ops@corp.example",
+        },
+        {"domain": "example.net", "addresses": [{"localPart": "bob", "to": []}]},
+    ],
+    "people": [
+        {"name": "jane", "address": "jane", "sendAs": ["sales", "bob@example.net"], "rotationToken": "2",
+         "keepPreviousKey": False},
+    ],
+}  # fmt: skip
+
+
 def _schema_at(path: str) -> dict[str, Any]:
     """The schema of the object that ``path`` (``environments.<name>.receiving.rules[0]``...) names."""
     node: dict[str, Any] = SCHEMA["additionalProperties"]
@@ -131,7 +155,9 @@ def _keys_read(name: str, raw: dict[str, Any], monkeypatch: pytest.MonkeyPatch) 
     return read
 
 
-@pytest.mark.parametrize("raw", [FULL_SHORT_FORM, FULL_DOMAINS_FORM], ids=["short form", "domains"])
+@pytest.mark.parametrize(
+    "raw", [FULL_SHORT_FORM, FULL_DOMAINS_FORM, FULL_BOOK_FORM], ids=["short form", "domains", "address book"]
+)
 def test_every_key_the_reader_reads_is_in_the_schema(raw: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     read = _keys_read("prod", raw, monkeypatch)
     assert len(read) > 20

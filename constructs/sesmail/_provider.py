@@ -8,6 +8,7 @@ wildcard (the handler's versions, ``:*``) is acknowledged for cdk-nag with that 
 from __future__ import annotations
 
 import typing
+from collections.abc import Mapping
 from typing import Any
 
 import aws_cdk as cdk
@@ -109,14 +110,17 @@ def handler_function(
     role_description: str,
     description: str,
     timeout: cdk.Duration,
+    extra_files: Mapping[str, str] | None = None,
     **props: Any,
 ) -> tuple[lambda_.Function, iam.Role]:
     """One of sesmail's handler functions (``lambda/<handler>``, Python 3.14), with its own role and log group.
 
     The role and group are children of ``scope`` named ``Role`` and ``Logs`` (see :func:`lambda_role`); the function
     is ``construct_id``. ``props`` are the rest of ``lambda_.Function``'s props (memory, retries, environment...).
+    ``extra_files`` (file name -> text) ship beside the handler's sources (a routing table that must not grow the
+    function's environment).
     """
-    from ._assets import handler_code  # a function-level import: _assets is loaded only where a function is built
+    from ._assets import handler_code, handler_code_with  # function-level: loaded only where a function is built
 
     warn_if_cdk_nag_2(scope)
     role, log_group = lambda_role(scope, description=role_description)
@@ -125,7 +129,7 @@ def handler_function(
         construct_id,
         runtime=lambda_.Runtime.PYTHON_3_14,
         handler="index.handler",
-        code=handler_code(handler),
+        code=handler_code_with(handler, extra_files) if extra_files else handler_code(handler),
         role=role,
         timeout=timeout,
         log_group=log_group,

@@ -7,6 +7,15 @@ read from the headers SES added). Environment: ``FORWARD_TO`` (comma-separated s
 (comma-separated configured addresses; a forward is sent as the configured spelling, because ``ses:FromAddress`` is
 compared case-sensitively), ``VERDICT_POLICY`` (JSON, see ``fwd_verdicts``).
 
+An address book ships as ``routes.json`` beside this file (``ROUTES_FILE`` names another): for SES events it decides
+instead of ``FORWARD_TO``/``KEY_PREFIXES``. Only ``receipt.recipients`` count, "the recipients (specifically, the
+envelope RCPT TO addresses) that were matched by the active receipt rule" (SES Developer Guide, "Contents of
+notifications for Amazon SES email receiving"), never the To or Cc headers: a Bcc'd address routes like any other,
+and an address named in To that was not a recipient routes nothing. Each recipient routes as its entry (an alias as
+its entry); each destination gets one forward per stored message, sent as the first matched address that routes to
+it; a recipient the book does not name, on a domain whose ``otherRecipients`` is ``store``, gets a notice to the
+domain's ``notify``. Each (message, sending address) has its own record ``<key>.<address>.forward.json``.
+
 Per message: loop and bounce protection (:func:`skip_reason`), a verdict decision (forward / tag / notice / skip), a
 claim of ``<key>.forward.json`` (``fwd_once``: one forward per message however often it is delivered), the send, and
 the record of what was done. A forward that would exceed SES's 40 MB loses its attachments (listed, with where the
@@ -23,12 +32,13 @@ import os
 import time
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import getaddresses
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -65,6 +75,13 @@ class Target:
     #: the recipient the receipt rule matched (SES events), else None: the mailbox is read from the headers.
     recipient: str | None = None
     receipt: dict[str, Any] | None = None
+    #: routed by the address book: the address the forward is sent as, and where it goes (else the mailbox, staff).
+    send_as: str | None = None
+    to: tuple[str, ...] | None = None
+    #: ``""``: the record is ``<key>.forward.json``; else ``<key>.<tag>.forward.json`` (one per sending address).
+    record_tag: str = ""
+    #: recipients the address book does not name (otherRecipients ``store``): a notice, never the message.
+    catch_all: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -77,6 +94,8 @@ class Config:
     region: str
     #: a claim older than this has no live owner (longer than the function's timeout).
     stale_after: timedelta = timedelta(seconds=150)
+    #: the address book's routing table (``routes.json``), ``{}`` without one.
+    routes: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_environ(cls, environ: dict[str, str]) -> Config:
@@ -89,12 +108,29 @@ class Config:
             policy=load_policy(environ.get("VERDICT_POLICY")),
             region=environ.get("AWS_REGION", ""),
             stale_after=timedelta(seconds=int(environ.get("CLAIM_STALE_SECONDS") or 150)),
+            routes=load_routes(environ),
         )
 
     @property
     def own_domains(self) -> frozenset[str]:
-        """The domains of the mailboxes."""
-        return frozenset(m.rpartition("@")[2].lower() for m in self.mailboxes)
+        """The domains of the mailboxes and of the address book."""
+        return frozenset(m.rpartition("@")[2].lower() for m in self.mailboxes) | frozenset(
+            self.routes.get("domains", {})
+        )
+
+    @property
+    def own_addresses(self) -> set[str]:
+        """Every address we receive for, lower-cased (a message from one of them coming back is our own)."""
+        return {m.lower() for m in self.mailboxes} | set(self.routes.get("addresses", {}))
+
+
+def load_routes(environ: dict[str, str]) -> dict[str, Any]:
+    """The routing table shipped beside the handler (or ``ROUTES_FILE``); ``{}`` when there is none."""
+    path = Path(environ.get("ROUTES_FILE") or Path(__file__).with_name("routes.json"))
+    if not path.is_file():
+        return {}
+    routes: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return routes
 
 
 def skip_reason(msg: EmailMessage, staff: set[str], mailboxes: set[str] | None = None) -> str | None:
@@ -121,13 +157,85 @@ def skip_reason(msg: EmailMessage, staff: set[str], mailboxes: set[str] | None =
 def mailbox_for(recipient: str | None, msg: EmailMessage, mailboxes: list[str]) -> str:
     """The configured mailbox to send as: the matched recipient, else the first mailbox addressed, else the first."""
     by_lower = {m.lower(): m for m in mailboxes}
-    if recipient and recipient.lower() in by_lower:
-        return by_lower[recipient.lower()]
+    if recipient and lookup(by_lower, recipient) is not None:
+        return str(lookup(by_lower, recipient))
     addressed = [a.lower() for _, a in getaddresses([str(v) for v in msg.get_all("To", []) + msg.get_all("Cc", [])])]
     return next((by_lower[a] for a in addressed if a in by_lower), mailboxes[0])
 
 
-def targets(event: dict[str, Any], environ: dict[str, str]) -> list[Target]:
+def without_label(recipient: str) -> str:
+    """``jane+news@example.com`` -> ``jane@example.com`` (lower-cased): the address a rule for ``jane@`` matched.
+
+    A rule's recipient "will match any form of the address with a label. Addresses that contain labels are of the
+    form, with user-specified text between the plus sign (+) and the at sign (@)" (SES Developer Guide, "Creating
+    receipt rules"), so ``receipt.recipients`` may hold the labelled form of an address the rule lists.
+    """
+    local, _, domain = recipient.lower().rpartition("@")
+    return f"{local.partition('+')[0]}@{domain}"
+
+
+def lookup(table: dict[str, Any], recipient: str) -> Any:
+    """``table``'s entry for ``recipient`` as written, else for it without its label; ``None`` for neither."""
+    found = table.get(recipient.lower())
+    return found if found is not None else table.get(without_label(recipient))
+
+
+def routed(record: dict[str, Any], routes: dict[str, Any], bucket: str) -> list[Target]:
+    """What the address book does with one SES receipt-rule record: one target per (stored copy, sending address).
+
+    Only ``receipt.recipients`` (the envelope recipients this rule matched) are read, in their order; each
+    destination is taken by the first recipient routing to it.
+    """
+    receipt = record["ses"]["receipt"]
+    message_id = record["ses"]["mail"]["messageId"]
+    plans: dict[tuple[str, str], list[str]] = {}
+    kinds: dict[tuple[str, str], str] = {}
+    taken: set[str] = set()
+    unknown: dict[str, list[str]] = {}
+    for recipient in receipt.get("recipients", []):
+        route = lookup(routes.get("addresses", {}), recipient)
+        if route is None:
+            domain = recipient.rpartition("@")[2].lower()
+            settings = routes.get("domains", {}).get(domain)
+            if settings is not None and settings.get("otherRecipients") == "store":
+                unknown.setdefault(domain, []).append(recipient)
+            else:
+                LOG.warning("%s: matched by a rule but not in the address book; nothing sent", recipient)
+            continue
+        plan = (route["prefix"], route["as"])
+        destinations = plans.setdefault(plan, [])
+        kinds[plan] = route.get("kind", "entry")
+        for destination in route["to"]:
+            if destination.lower() not in taken:
+                taken.add(destination.lower())
+                destinations.append(destination)
+    found: list[Target] = []
+    for (prefix, send_as), destinations in plans.items():
+        if not destinations:
+            LOG.info("%s%s for %s: stored only", prefix, message_id, send_as)
+            continue
+        tag = "" if kinds[(prefix, send_as)] == "mailbox" else send_as
+        key = prefix + message_id
+        found.append(Target(bucket, key, send_as, receipt, send_as=send_as, to=tuple(destinations), record_tag=tag))
+    for domain, recipients in unknown.items():
+        settings = routes["domains"][domain]
+        key = settings["prefix"] + message_id
+        found.append(
+            Target(
+                bucket,
+                key,
+                None,
+                receipt,
+                send_as=settings["as"],
+                to=(settings["notify"],),
+                record_tag="catch-all",
+                catch_all=tuple(recipients),
+            )
+        )
+    return found
+
+
+def targets(event: dict[str, Any], environ: dict[str, str], routes: dict[str, Any] | None = None) -> list[Target]:
     """The stored messages of an S3 notification or an SES receipt-rule Lambda event (derived objects skipped)."""
     found: list[Target] = []
     prefixes: dict[str, str] = {k.lower(): v for k, v in json.loads(environ.get("KEY_PREFIXES") or "{}").items()}
@@ -136,13 +244,15 @@ def targets(event: dict[str, Any], environ: dict[str, str]) -> list[Target]:
             key = urllib.parse.unquote_plus(record["s3"]["object"]["key"])
             if not (key.endswith(".json") or ".attachments/" in key):
                 found.append(Target(record["s3"]["bucket"]["name"], key))
+        elif "ses" in record and routes:
+            found.extend(routed(record, routes, environ["MAIL_BUCKET"]))
         elif "ses" in record:
             receipt = record["ses"]["receipt"]
-            matched = [r for r in receipt.get("recipients", []) if r.lower() in prefixes]
+            matched = [r for r in receipt.get("recipients", []) if lookup(prefixes, r) is not None]
             if not matched:
                 LOG.warning("no stored copy known for recipients %s", receipt.get("recipients"))
                 continue
-            key = prefixes[matched[0].lower()] + record["ses"]["mail"]["messageId"]
+            key = lookup(prefixes, matched[0]) + record["ses"]["mail"]["messageId"]
             found.append(Target(environ["MAIL_BUCKET"], key, matched[0], receipt))
     return found
 
@@ -159,7 +269,8 @@ def compose(
     """What to send for ``decision``: ``(kind, raw message)``; kind ``forward``, ``forward-without-attachments``,
     ``notice`` or ``skip`` (nothing). The size check is on the bytes sent, so what the forwarder adds counts."""
     where = location(target.bucket, target.key, config.region)
-    common = {"mailbox": mailbox, "staff": config.staff, "key": target.key, "verdicts": verdicts.header()}
+    staff = list(target.to) if target.to is not None else config.staff
+    common = {"mailbox": mailbox, "staff": staff, "key": target.key, "verdicts": verdicts.header()}
     limit = SES_MAX_BYTES - SES_HEADROOM
     if decision.action == "skip":
         return "skip", None
@@ -203,23 +314,32 @@ def process(
     """Forward (or hold, or skip) one stored message; its record says which. Raises :class:`ForwardFailed`."""
     raw = s3.get_object(Bucket=target.bucket, Key=target.key)["Body"].read()
     msg: EmailMessage = BytesParser(policy=policy.default).parsebytes(raw)
-    mailbox = mailbox_for(target.recipient, msg, config.mailboxes)
+    mailbox = target.send_as or mailbox_for(target.recipient, msg, config.mailboxes)
+    staff = list(target.to) if target.to is not None else config.staff
     verdicts = from_receipt(target.receipt) if target.receipt is not None else from_headers(msg)
     record: dict[str, Any] = {
         "version": RECORD_VERSION,
         "bucket": target.bucket,
         "key": target.key,
         "mailbox": mailbox,
-        "to": config.staff,
+        "to": staff,
         "verdicts": verdicts.as_dict(),
         "at": utc(now),
     }
-    reason = skip_reason(msg, {a.lower() for a in config.staff}, {m.lower() for m in config.mailboxes})
+    if target.catch_all:
+        record["otherRecipients"] = list(target.catch_all)
+    reason = skip_reason(msg, {a.lower() for a in staff}, config.own_addresses)
     decision = Decision(action="skip", triggered={"loop": reason}) if reason else None
+    if decision is None and target.catch_all:
+        # Stored for an address nobody owns: a person is told where it is, and opens it only if they trust it.
+        why = f"sent to {', '.join(target.catch_all)}, which the address book does not name (otherRecipients: store)"
+        decision = Decision(action="notice", triggered={"otherRecipients": why})
     if decision is None:
         decision = decide(verdicts, config.policy, from_domain=Original(msg).domain, own_domains=config.own_domains)
     record |= {"decision": decision.action, "reasons": decision.triggered}
-    claimed = claim(s3, target.bucket, target.key, record, now=now, stale_after=config.stale_after)
+    # One record per stored message and sending address: two rules storing the same key each forward their own.
+    claim_key = f"{target.key}.{target.record_tag}" if target.record_tag else target.key
+    claimed = claim(s3, target.bucket, claim_key, record, now=now, stale_after=config.stale_after)
     if claimed.etag is None:
         state = (claimed.existing or {}).get("state")
         if state in DONE:
@@ -233,19 +353,19 @@ def process(
         kind, out = compose(msg, decision, verdicts, mailbox=mailbox, target=target, config=config)
         message_id = None
         if out is not None:
-            message_id = send(ses, mailbox=mailbox, staff=config.staff, data=out, sleep=sleep)
+            message_id = send(ses, mailbox=mailbox, staff=staff, data=out, sleep=sleep)
     except Exception as error:
         if isinstance(error, ClientError):
             failure = f"{error.response.get('Error', {}).get('Code')}: {error.response.get('Error', {}).get('Message')}"
         else:
             failure = f"{type(error).__name__}: {error}"
         # Released, so the retry Lambda makes next can claim it again.
-        finish(s3, target.bucket, target.key, claimed, {**record, "state": "failed", "error": failure})
+        finish(s3, target.bucket, claim_key, claimed, {**record, "state": "failed", "error": failure})
         raise ForwardFailed(f"s3://{target.bucket}/{target.key}: not forwarded: {failure}") from error
     state = "skipped" if out is None else "sent" if kind.startswith("forward") else "held"
     try:
         finish(
-            s3, target.bucket, target.key, claimed, {**record, "state": state, "sent": kind, "sesMessageId": message_id}
+            s3, target.bucket, claim_key, claimed, {**record, "state": state, "sent": kind, "sesMessageId": message_id}
         )
     except ClientError:
         # Sent: raising now would make a retry send it again. The claim goes stale; a person sees this in the logs.
@@ -253,7 +373,7 @@ def process(
     if out is None:
         LOG.info("not forwarding %s: %s", target.key, decision.triggered)
         return {"key": target.key, "skipped": "; ".join(decision.triggered.values())}
-    LOG.info("%s %s to %s as %s: %s", kind, target.key, config.staff, mailbox, message_id)
+    LOG.info("%s %s to %s as %s: %s", kind, target.key, staff, mailbox, message_id)
     return {"key": target.key, "sent": kind, "sesMessageId": message_id}
 
 
@@ -264,7 +384,7 @@ def handler(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:
     config = Config.from_environ(dict(os.environ))
     results: list[dict[str, Any]] = []
     failures: list[str] = []
-    for target in targets(event, dict(os.environ)):
+    for target in targets(event, dict(os.environ), config.routes):
         try:
             results.append(process(s3, ses, target, config, now=datetime.now(UTC)))
         except Exception as error:

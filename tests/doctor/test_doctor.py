@@ -192,7 +192,7 @@ def test_bad_usage_exits_2(app_dir: Path, capsys: pytest.CaptureFixture[str]) ->
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
         f"sesmail doctor: error: ENVIRONMENT: 'nope' is not in {app_dir}/cdk.json's environments"
-        " (known: example, example-two-domains, example-workmail)"
+        " (known: example, example-company, example-two-domains, example-workmail)"
     ]
     assert sesmail_main(["doctor", "example", "--app-dir", str(app_dir), "--nameserver", "127.0.0.1:99999"]) == 2
     assert "--nameserver: '127.0.0.1:99999': port '99999' is not 1-65535" in capsys.readouterr().err

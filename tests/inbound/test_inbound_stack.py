@@ -66,9 +66,10 @@ def test_mailbox_rules_store_then_forward(stack: cdk.Stack, template: assertions
         r["Properties"]["Rule"]["Name"]: r["Properties"]["Rule"]["Actions"]
         for r in template.find_resources("AWS::SES::ReceiptRule").values()
     }
-    assert sorted(rules) == ["mailbox-info", "mailbox-register", "mailbox-support"]
+    # addresses-1 holds postmaster@ and abuse@ (received by default), stored under address-book/.
+    assert sorted(rules) == ["addresses-1", "mailbox-info", "mailbox-register", "mailbox-support"]
     for name, actions in rules.items():
-        mailbox = name.removeprefix("mailbox-")
+        mailbox = name.removeprefix("mailbox-") if name != "addresses-1" else "address-book"
         assert [next(iter(action)) for action in actions][-2:] == ["S3Action", "LambdaAction"], name
         assert actions[-2]["S3Action"]["ObjectKeyPrefix"] == f"{mailbox}/"
         assert actions[-1]["LambdaAction"] == {"FunctionArn": forwarder_arn, "InvocationType": "Event"}

@@ -79,7 +79,8 @@ ENVIRONMENTS: dict[str, Any] = {
     "dev": {"account": ACCOUNT, "region": "eu-west-1", "domain": "dev.example.com", "mailboxes": ["info"]},
 }
 MAIL_ROLE = f"ReceiptRuleSet/S3Role-{RULE_SET}-MailBucket"
-ORDER = ["block", "archive", "mailbox-info", "mailbox-support", "notify", "last"]
+# The address book's rule (postmaster@, abuse@) follows the mailbox rules, so theirs keep their After.
+ORDER = ["block", "archive", "mailbox-info", "mailbox-support", "addresses-1", "notify", "last"]
 
 
 class Built:
@@ -182,7 +183,8 @@ def test_mail_bucket_role_may_put_under_each_rule_s_prefix_only(built: Built) ->
     put, key = policy["Properties"]["PolicyDocument"]["Statement"]
     assert put["Action"] == "s3:PutObject"
     assert put["Resource"] == [
-        {"Fn::Join": ["", [bucket_arn, f"/{prefix}*"]]} for prefix in ("info/", "support/", "catchall/")
+        {"Fn::Join": ["", [bucket_arn, f"/{prefix}*"]]}
+        for prefix in ("info/", "support/", "address-book/", "catchall/")
     ]
     assert key["Resource"] == {"Fn::GetAtt": [built.id_of("prod", "MailBucket/Key"), "Arn"]}
 
@@ -319,7 +321,8 @@ def test_activation_takes_over_as_configured_and_waits_for_every_rule(built: Bui
 
 def test_without_workmail_no_workmail_action(built: Built) -> None:
     rules = built.rules("dev")
-    assert list(rules) == ["mailbox-info"]
+    # addresses-1: postmaster@ and abuse@, received by default (RFC 5321 4.5.1, RFC 2142).
+    assert list(rules) == ["mailbox-info", "addresses-1"]
     assert built.rule("dev", "mailbox-info")["Actions"] == [
         {
             "S3Action": {

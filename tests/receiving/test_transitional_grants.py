@@ -50,13 +50,14 @@ def test_the_setting_keeps_the_pre_role_grants_scoped_to_each_rule(templates: di
     keys = _ses_statements(transitional, "AWS::KMS::Key", "KeyPolicy")
     # The rule in any set of the account: moving off the takeover design beside WorkMail changes the rules' set, and
     # the old set's rules keep storing until the update's cleanup.
-    rule_arn = "arn:aws:ses:eu-west-1:123456789012:receipt-rule-set/*:receipt-rule/mailbox-{}"
-    expected = [rule_arn.format(b) for b in ("info", "support")]
+    rule_arn = "arn:aws:ses:eu-west-1:123456789012:receipt-rule-set/*:receipt-rule/{}"
+    # addresses-1 (postmaster@, abuse@) is new and needs none, but gets the same grant as every rule storing there.
+    expected = [rule_arn.format(b) for b in ("mailbox-info", "mailbox-support", "addresses-1")]
     assert [s["Condition"]["ArnLike"]["aws:SourceArn"] for s in puts] == expected
     assert [s["Condition"]["ArnLike"]["aws:SourceArn"] for s in keys] == expected
-    assert [s["Action"] for s in puts] == ["s3:PutObject", "s3:PutObject"]
+    assert [s["Action"] for s in puts] == ["s3:PutObject"] * 3
     assert all(s["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"} for s in puts)
-    assert [s["Condition"]["StringEquals"]["kms:ViaService"] for s in keys] == ["s3.eu-west-1.amazonaws.com"] * 2
+    assert [s["Condition"]["StringEquals"]["kms:ViaService"] for s in keys] == ["s3.eu-west-1.amazonaws.com"] * 3
     # The rules still write through the role: the setting only adds, for the deploy that switches them.
     rules = [r for r in transitional["Resources"].values() if r["Type"] == "AWS::SES::ReceiptRule"]
     assert all("IamRoleArn" in json.dumps(r["Properties"]["Rule"]["Actions"][0]) for r in rules)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import aws_cdk as cdk
 import aws_cdk.aws_iam as iam
@@ -43,6 +44,12 @@ def check_verdict_policy(prop: str, policy: Mapping[str, str]) -> None:
             raise ValueError(f"{prop}.{check}: {action!r} is not one of {', '.join(allowed)}")
 
 
+def _route_prefixes(routes: Mapping[str, Any]) -> set[str]:
+    """Every prefix a routing table reads messages from (its addresses' and its domains' catch-all)."""
+    found = {str(route["prefix"]) for route in routes.get("addresses", {}).values()}
+    return found | {str(domain["prefix"]) for domain in routes.get("domains", {}).values()}
+
+
 class MailForwarder(Construct):
     """Forwards every message stored in ``bucket`` to ``forward_to``, sent as the mailbox it reached.
 
@@ -73,6 +80,8 @@ class MailForwarder(Construct):
         configuration_set_arn: str | None = None,
         verdict_policy: Mapping[str, str] | None = None,
         identity: IdentityLike | Sequence[IdentityLike] | None = None,
+        routes: Mapping[str, Any] | None = None,
+        send_as: Sequence[str] = (),
     ) -> None:
         """
         :param bucket: the mail bucket SES stores messages in.
@@ -99,15 +108,28 @@ class MailForwarder(Construct):
             (forwarded with ``[SPAM]``... before the subject), ``notice`` (a notice with where it is stored) or
             ``skip`` (nothing sent; recorded). ``virus`` allows only ``notice`` and ``skip``. The strictest
             triggered action wins.
+        :param routes: default ``None``, every message goes to ``forward_to``. An address book's routing table
+            (``{"version": 1, "addresses": {address: {"as", "to", "prefix"}}, "domains": {domain: {"prefix",
+            "otherRecipients", "notify", "as"}}}``): for the receipt-rule trigger, each recipient SES matched is
+            looked up (aliases route as their entry) and each destination gets one forward per message, sent as the
+            first matched address routing to it; recipients it does not name get a notice to the domain's
+            ``notify`` with ``otherRecipients`` ``store``. It ships as ``routes.json`` in the function's code, so
+            neither the environment nor the role's policy grows with the number of addresses.
+        :param send_as: default ``()``, the forwards are sent only as ``mailboxes``. More addresses the routes send
+            as, or ``*@<domain>`` for every address of a domain (one policy line however many addresses it has).
         """
         mailboxes, forward_to = strings("mailboxes", mailboxes), strings("forward_to", forward_to)
+        send_as = strings("send_as", send_as)
         for prop, values in (("mailboxes", mailboxes), ("forward_to", forward_to)):
-            if not values:
+            if not values and routes is None:
                 raise ValueError(f"{prop} must name at least one address, got {values!r}")
             for value in values:
                 if not is_token(value) and value.count("@") != 1:
                     raise ValueError(f"{prop}: {value!r} is not an e-mail address")
-        if key_prefixes is not None and not key_prefixes:
+        for value in send_as:
+            if not is_token(value) and (value.count("@") != 1 or "*" in value.rpartition("@")[2]):
+                raise ValueError(f"send_as: {value!r} is not an e-mail address or *@<domain>")
+        if key_prefixes is not None and not key_prefixes and routes is None:
             raise ValueError(f"key_prefixes: {dict(key_prefixes)!r} must map at least one address to its prefix")
         check_configuration_set_arn("configuration_set_arn", configuration_set_arn)
         send = send_resources(
@@ -123,8 +145,8 @@ class MailForwarder(Construct):
             # A claim older than the timeout has no live owner (the handler's fwd_once).
             "CLAIM_STALE_SECONDS": str(int(TIMEOUT.to_seconds()) + 30),
         }
-        if key_prefixes is not None:
-            environment |= {"MAIL_BUCKET": bucket.bucket_name, "KEY_PREFIXES": json.dumps(dict(key_prefixes))}
+        if key_prefixes is not None or routes is not None:
+            environment |= {"MAIL_BUCKET": bucket.bucket_name, "KEY_PREFIXES": json.dumps(dict(key_prefixes or {}))}
         self.function, self.role = handler_function(
             self,
             "Resource",
@@ -138,10 +160,15 @@ class MailForwarder(Construct):
             on_failure=InboundFailures.of(self).destination,
             environment=environment,
             description="sesmail: forward inbound mail to staff",
+            extra_files={"routes.json": json.dumps(routes, sort_keys=True, indent=1)} if routes is not None else None,
         )
         InboundFailures.of(self).watch(self, self.function, "mail forwarder")
         # One pattern for every mailbox prefix, so the role's policy does not grow with the mailboxes.
-        read_prefix = common_path(sorted(set(key_prefixes.values()))) if key_prefixes is not None else prefix
+        route_prefixes = _route_prefixes(routes) if routes is not None else set()
+        if key_prefixes is not None or routes is not None:
+            read_prefix = common_path(sorted({*(key_prefixes or {}).values(), *route_prefixes}))
+        else:
+            read_prefix = prefix
         reason = (
             "SES stores each message under its mailbox's prefix with the message id as the key, known only when "
             "mail arrives; the forwarder reads each one and writes its forward record beside it."
@@ -165,15 +192,27 @@ class MailForwarder(Construct):
             # Decrypt to read messages and records; GenerateDataKey for S3 to encrypt the records it writes.
             bucket.encryption_key.grant(self.role, "kms:Decrypt", "kms:GenerateDataKey")
         # SES v2 SendEmail with raw content is authorized as ses:SendRawEmail; ses:SendEmail covers the simple form.
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["ses:SendEmail", "ses:SendRawEmail"],
-                resources=send.all,
-                # FromAddress is single-valued: ForAllValues would also pass a request without one.
-                conditions={"StringEquals": {"ses:FromAddress": list(mailboxes)}},
+        exact = list(dict.fromkeys([*mailboxes, *(a for a in send_as if "*" not in a)]))
+        patterns = [a for a in send_as if "*" in a]
+        if exact:
+            self.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["ses:SendEmail", "ses:SendRawEmail"],
+                    resources=send.all,
+                    # FromAddress is single-valued: ForAllValues would also pass a request without one.
+                    conditions={"StringEquals": {"ses:FromAddress": exact}},
+                )
             )
-        )
-        if key_prefixes is None:
+        if patterns:
+            # One line per domain: the routing table, not the policy, decides which address each forward is from.
+            self.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["ses:SendEmail", "ses:SendRawEmail"],
+                    resources=send.all,
+                    conditions={"StringLike": {"ses:FromAddress": patterns}},
+                )
+            )
+        if key_prefixes is None and routes is None:
             notify_object_created(self, bucket, self.function, prefix)
             acknowledge_notifications_handler(self)
 

@@ -1,4 +1,4 @@
-"""The ``sesmail`` console script: ``sesmail lint``, ``check``, ``doctor`` and ``workmail``.
+"""The ``sesmail`` console script: ``sesmail lint``, ``check``, ``doctor``, ``addresses`` and ``workmail``.
 
 Exit codes: 0 no finding / ALLOW, 1 findings / DENY, 2 usage error or unreadable input (one line on stderr).
 """
@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from ..doctor import cli as doctor_cli
@@ -53,6 +54,12 @@ def build_parser(*, with_check: bool = True) -> argparse.ArgumentParser:
         description="Evaluate one request against the policies in the templates: ALLOW (exit 0) or DENY (exit 1).",
     )
     doctor_cli.add_arguments(commands.add_parser("doctor", help="check a deployed environment against cdk.out"))
+    addresses = commands.add_parser(
+        "addresses",
+        help="every address an environment receives, where its mail goes, who may send as it (offline)",
+        description="Print an environment's address book from cdk.json (exit 2 on a bad environment or setting).",
+    )
+    _add_addresses_arguments(addresses)
     workmail_cli.add_arguments(
         commands.add_parser(
             "workmail",
@@ -68,6 +75,25 @@ def build_parser(*, with_check: bool = True) -> argparse.ArgumentParser:
         check_module.add_arguments(check)
         check.set_defaults(handler=check_module.run)
     return parser
+
+
+def _add_addresses_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("environment", metavar="ENVIRONMENT", help="an environment of cdk.json's environments context")
+    parser.add_argument("--app-dir", default=".", type=Path, help="the app directory with cdk.json (default .)")
+    parser.add_argument("--json", action="store_true", help="print the address book as one JSON object")
+    parser.set_defaults(handler=_run_addresses)
+
+
+def _run_addresses(args: argparse.Namespace) -> int:
+    # The app's own settings reader (stacks/ beside its cdk.json, as app.py imports it) reads cdk.json as synth does.
+    app_dir = Path(args.app_dir).resolve()
+    if not (app_dir / "stacks" / "addresses_cli.py").is_file():
+        raise _UsageError(f"--app-dir: {args.app_dir} is not the sesmail app (no stacks/addresses_cli.py)")
+    if str(app_dir) not in sys.path:
+        sys.path.insert(0, str(app_dir))
+    from stacks import addresses_cli
+
+    return int(addresses_cli.run(args))
 
 
 def _add_context_options(parser: argparse.ArgumentParser) -> None:
