@@ -33,8 +33,9 @@ BOOK_PREFIX = "address-book/"
 #: domains); each holds at most SES's 100 recipients.
 BOOK_RULE = "addresses"
 # IAM user names: "alphanumeric characters, and ... plus (+), equal (=), comma (,), period (.), at (@), underscore
-# (_), and hyphen (-)" (IAM API reference, CreateUser, UserName). The people construct adds a prefix: 32 here.
-_PERSON_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,32}$")
+# (_), and hyphen (-)" (IAM API reference, CreateUser, UserName). The people construct adds a prefix: 32 here, and
+# no comma: the name is also the value of the secret's ``sesmail:person`` tag, where AWS allows no comma.
+_PERSON_NAME = re.compile(r"^[A-Za-z0-9+=.@_-]{1,32}$")
 
 
 @dataclass(frozen=True)
@@ -474,7 +475,7 @@ def parse_people(reader: Reader, book: AddressBook, first_domain: str) -> tuple[
         name = entry.get("name", str, required=True)
         if not _PERSON_NAME.match(name):
             raise SettingsError(
-                f"{entry.key('name')}: {name!r} must be 1-32 letters, digits or + = , . @ _ - (it names an IAM user)"
+                f"{entry.key('name')}: {name!r} must be 1-32 letters, digits or + = . @ _ - (it names an IAM user and tags its secret)"
             )
         if name.lower() in names:
             # IAM user names are case-insensitive ("user names are not distinguished by case", IAM identifiers).

@@ -7,7 +7,7 @@ import aws_cdk.aws_route53 as route53
 from constructs import Construct
 
 from sesmail import MailboxExportTarget, MailDomain, WorkMailPrincipal, WorkMailSendingAuthorization
-from sesmail.inbound import InboundParser, MailForwarder, SmtpCredentials
+from sesmail.inbound import InboundParser, MailForwarder, PeopleSmtpCredentials, Person, SmtpCredentials
 from sesmail.sending import DelegateSender, EmailTemplate, MailConfigurationSet, SendConditions
 from sesmail.sending.example_sender import ExampleSender
 
@@ -95,6 +95,8 @@ class MailStack(cdk.Stack):
             )
         for delegate in sending.delegates:
             self._delegate(settings, delegate)
+        if settings.people:
+            self._people(settings)
         # Last, so that every alarm of the stack reports to the environment's alarm topic.
         self.alarms = build_alarms(self, settings.alarms)
 
@@ -125,6 +127,20 @@ class MailStack(cdk.Stack):
         """The domain of each address, in the order of the environment's domains."""
         domains = {address.rpartition("@")[2].lower() for address in addresses}
         return [md for name, md in self.mail_domains.items() if name in domains]
+
+    def _people(self, settings: EnvironmentSettings) -> None:
+        """Each person's own SMTP credentials (``People``: one nested stack), sending only as their addresses."""
+        people = [
+            Person(
+                name=person.name,
+                send_as=person.addresses,
+                rotation_token=person.rotation_token,
+                keep_previous_key=person.keep_previous_key,
+            )
+            for person in settings.people
+        ]
+        addresses = tuple(address for person in settings.people for address in person.addresses)
+        PeopleSmtpCredentials(self, "People", people=people, identity=self._identities(addresses))
 
     def _delegate(self, settings: EnvironmentSettings, delegate: DelegateSettings) -> None:
         """One identity policy per domain the delegate sends from (``Delegate-<name>``, later ``-<slug>``)."""
