@@ -395,6 +395,12 @@ def parse_environment(name: str, raw: Any) -> EnvironmentSettings:
         raise SettingsError(f"{path}.workmail: WorkMail is not offered in {region!r} (supported: {supported})")
     if settings.inbound is not None and not settings.receiving_domains:
         raise SettingsError(f"{path}.inbound: every domain is sendOnly, so there is no mail to parse or forward")
+    if settings.inbound is not None and settings.inbound.smtp_credentials and not settings.addresses():
+        # The shared user's policy lists the mailboxes; an address book's entries are sent as by people.
+        raise SettingsError(
+            f"{path}.inbound.smtpCredentials: true, but no domain has mailboxes for the shared SMTP user to send as; "
+            "give the people who reply a people entry each, or list mailboxes"
+        )
     reader.finish()
     return settings
 
