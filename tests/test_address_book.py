@@ -284,3 +284,13 @@ def test_the_shared_smtp_user_needs_mailboxes() -> None:
     assert error(env(inbound={"smtpCredentials": True})).startswith(
         "environments.prod.inbound.smtpCredentials: true, but no domain has mailboxes for the shared SMTP user"
     )
+
+
+def test_a_delegate_may_send_as_an_entry_but_not_an_alias() -> None:
+    def delegates(*boxes: str) -> dict[str, Any]:
+        return env(sending={"delegates": [{"policyName": "agency", "principal": "444455556666", "from": list(boxes)}]})
+
+    settings = parse_environment("prod", delegates("sales", "jane@example.org"))
+    assert settings.sending is not None
+    assert settings.sending.delegates[0].from_mailboxes == ("sales", "jane@example.org")
+    assert error(delegates("j.doe")).startswith("environments.prod.sending.delegates[0].from[0]: 'j.doe' is not")
