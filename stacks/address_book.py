@@ -305,16 +305,18 @@ def resolve(
                 _Node(domain.domain, entry.local_part, where, entry.to, entry.aliases, "entry", prefix),
                 f"{where}.localPart",
             )
+        taken: dict[str, str] = {}
         for j, entry in enumerate(book.entries):
             for k, alias in enumerate(entry.aliases):
                 address = f"{alias}@{domain.domain}".lower()
                 where = f"{key}.addresses[{j}].aliases[{k}]"
-                if address in nodes or alias.lower() in (a.lower() for a in entry.aliases[:k]):
-                    other = nodes[address].key if address in nodes else f"{key}.addresses[{j}]"
+                if address in nodes or address in taken:
+                    other = nodes[address].key if address in nodes else taken[address]
                     raise SettingsError(
                         f"{where}: {alias!r} is already {other} (one local part, one entry: remove the alias or "
                         "the entry)"
                     )
+                taken[address] = where
         if not beside_workmail:
             first = next((nodes[a] for a in order if nodes[a].domain == domain.domain), None)
             for role in ROLE_LOCAL_PARTS:

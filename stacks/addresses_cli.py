@@ -92,11 +92,15 @@ def _text(described: dict[str, Any]) -> str:
         aliases = f" (aliases: {', '.join(entry['aliases'])})" if entry["aliases"] else ""
         lines.append(f"{entry['address']}{aliases}")
         where = ", ".join(entry["destinations"]) or "stored only (nobody forwarded)"
+        if described["workmail"] and not entry["destinations"]:
+            where = "WorkMail's own rule delivers it (sesmail stores a copy first)"
         lines.append(f"  mail goes to: {where}; stored under {entry['storedUnder']}")
         senders = [*entry["sendAs"]]
         if entry["sharedSmtpUser"]:
             senders.append("the shared SMTP user")
         senders.extend(f"delegate {d}" for d in entry["delegates"])
+        if described["workmail"]:
+            senders.append("WorkMail (its sending authorization on the domain)")
         lines.append(f"  may send as it: {', '.join(senders) or 'nobody'}")
     for domain in described["domains"]:
         if described["workmail"]:

@@ -389,7 +389,7 @@ def parse_environment(name: str, raw: Any) -> EnvironmentSettings:
         dmarc_policy=first.dmarc_policy,
         dmarc_report_address=first.dmarc_report_address,
         workmail=workmail,
-        sending=_sending(reader, domains),
+        sending=_sending(reader, domains, book),
         receiving=receiving,
         take_over_active_rule_set=take_over,
         inbound=inbound,
@@ -403,6 +403,12 @@ def parse_environment(name: str, raw: Any) -> EnvironmentSettings:
         raise SettingsError(f"{path}.workmail: WorkMail is not offered in {region!r} (supported: {supported})")
     if settings.inbound is not None and not settings.receiving_domains:
         raise SettingsError(f"{path}.inbound: every domain is sendOnly, so there is no mail to parse or forward")
+    if settings.inbound is not None and settings.inbound.smtp_credentials and not settings.addresses():
+        # The shared user's policy lists the mailboxes; an address book's entries are sent as by people.
+        raise SettingsError(
+            f"{path}.inbound.smtpCredentials: true, but no domain has mailboxes for the shared SMTP user to send as; "
+            "give the people who reply a people entry each, or list mailboxes"
+        )
     reader.finish()
     return settings
 
@@ -422,7 +428,7 @@ def _refuse_workmail_takeover(reader: Reader, take_over: bool) -> None:
         )
 
 
-def _sending(reader: Reader, domains: tuple[DomainSettings, ...]) -> SendingSettings | None:
+def _sending(reader: Reader, domains: tuple[DomainSettings, ...], book: AddressBook) -> SendingSettings | None:
     raw = reader.get("sending", dict)
     if raw is None:
         return None
@@ -433,6 +439,10 @@ def _sending(reader: Reader, domains: tuple[DomainSettings, ...]) -> SendingSett
     section.check("tlsPolicy", check_one_of(TLS_POLICIES), tls_policy)
     first_boxes = set(domains[0].mailboxes)
     addresses = {a.lower(): a for d in domains for a in d.addresses()}
+    # An entry of the address book (not an alias) may be a delegate's From as well.
+    entries = {a.address.lower() for a in book.addresses if a.kind == "entry"}
+    addresses |= {a: a for a in entries}
+    first_boxes |= {a.rpartition("@")[0] for a in entries if a.rpartition("@")[2] == domains[0].domain}
     delegates = []
     for i, item in enumerate(section.get("delegates", list, default=[])):
         entry = Reader(item, section.key(f"delegates[{i}]"))

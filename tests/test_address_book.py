@@ -111,6 +111,10 @@ def test_postmaster_to_and_an_explicit_postmaster_entry() -> None:
             "environments.prod.addresses[1].aliases[0]: 'Jane' is already environments.prod.addresses[0]",
         ),
         (
+            [{"localPart": "a", "aliases": ["x"], "to": []}, {"localPart": "b", "aliases": ["X"], "to": []}],
+            "environments.prod.addresses[1].aliases[0]: 'X' is already environments.prod.addresses[0].aliases[0]",
+        ),
+        (
             [{"localPart": "jane", "to": []}, {"localPart": "JANE", "to": []}],
             "environments.prod.addresses[1].localPart: 'JANE' is already environments.prod.addresses[0]",
         ),
@@ -274,3 +278,19 @@ def test_people() -> None:
 )
 def test_bad_people_are_one_line(people: list[dict[str, Any]], expected: str) -> None:
     assert error(env(people=people)).startswith(expected)
+
+
+def test_the_shared_smtp_user_needs_mailboxes() -> None:
+    assert error(env(inbound={"smtpCredentials": True})).startswith(
+        "environments.prod.inbound.smtpCredentials: true, but no domain has mailboxes for the shared SMTP user"
+    )
+
+
+def test_a_delegate_may_send_as_an_entry_but_not_an_alias() -> None:
+    def delegates(*boxes: str) -> dict[str, Any]:
+        return env(sending={"delegates": [{"policyName": "agency", "principal": "444455556666", "from": list(boxes)}]})
+
+    settings = parse_environment("prod", delegates("sales", "jane@example.org"))
+    assert settings.sending is not None
+    assert settings.sending.delegates[0].from_mailboxes == ("sales", "jane@example.org")
+    assert error(delegates("j.doe")).startswith("environments.prod.sending.delegates[0].from[0]: 'j.doe' is not")

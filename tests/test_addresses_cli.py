@@ -95,3 +95,10 @@ def test_an_app_dir_without_the_app_is_one_line(tmp_path: Path, capsys: pytest.C
     assert (
         err == f"sesmail addresses: error: --app-dir: {tmp_path} is not the sesmail app (no stacks/addresses_cli.py)\n"
     )
+
+
+def test_beside_workmail_the_text_says_workmail_delivers(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "example-workmail", "--app-dir", str(ROOT))
+    assert status == 0
+    assert "info@example.com\n  mail goes to: WorkMail's own rule delivers it (sesmail stores a copy first)" in out
+    assert "any other recipient @example.com: WorkMail's own rule decides" in out
