@@ -7,7 +7,7 @@ import aws_cdk.aws_route53 as route53
 from constructs import Construct
 
 from sesmail import MailDomain, WorkMailPrincipal, WorkMailSendingAuthorization
-from sesmail.inbound import InboundParser, MailForwarder, SmtpCredentials
+from sesmail.inbound import DeliveryFeedback, InboundFailures, InboundParser, MailForwarder, SmtpCredentials
 from sesmail.sending import DelegateSender, EmailTemplate, MailConfigurationSet, SendConditions
 from sesmail.sending.example_sender import ExampleSender
 
@@ -30,6 +30,18 @@ def signup_template_name(environment: str) -> str:
     return f"sesmail-{environment}-signup"
 
 
+def delivery_feedback_wanted(settings: EnvironmentSettings) -> bool:
+    """Staff send through sesmail without WorkMail: forwards to them, or SMTP credentials to reply with."""
+    inbound = settings.inbound
+    return (
+        settings.workmail is None
+        and settings.receiving is not None
+        and bool(settings.receiving_domains)
+        and inbound is not None
+        and bool(inbound.forward_to or inbound.smtp_credentials)
+    )
+
+
 class MailStack(cdk.Stack):
     """The stack ``cdk deploy sesmail-<environment>`` deploys."""
 
@@ -41,6 +53,9 @@ class MailStack(cdk.Stack):
             description=f"sesmail: mail for {', '.join(d.domain for d in settings.mail_domains)} ({settings.name})",
         )
         self.settings = settings
+        #: whether staff send through sesmail (forwards, SMTP replies): then SES's delivery events become notices
+        #: (DeliveryFeedback) and SES's e-mailed feedback is switched off, so nobody hears of a bounce twice.
+        self.delivery_feedback = delivery_feedback_wanted(settings)
         sending = settings.sending or SendingSettings()
         # One configuration set per environment, the default set of every domain's identity.
         self.configuration_set = MailConfigurationSet(
@@ -93,6 +108,25 @@ class MailStack(cdk.Stack):
             self._delegate(settings, delegate)
         # Last, so that every alarm of the stack reports to the environment's alarm topic.
         self.alarms = build_alarms(self, settings.alarms)
+        if self.delivery_feedback:
+            self._feedback(settings)
+
+    def _feedback(self, settings: EnvironmentSettings) -> None:
+        """Delivery events of staff's sends (forwards, notices, SMTP replies) reach staff, or the alarm topic."""
+        assert settings.inbound is not None
+        addresses = self.receiving.mailbox_addresses
+        feedback = DeliveryFeedback(
+            self,
+            "DeliveryFeedback",
+            events=self.configuration_set.topic,
+            alarm_topic=self.alarms.topic,
+            bucket=self.receiving.mail_bucket.bucket,
+            identity=self._identities(addresses),
+            mailboxes=addresses,
+            feedback_to=settings.inbound.forward_to,
+        )
+        # Made after the alarm topic (it publishes there): its alarms, and the failure queue's, are watched here.
+        self.alarms.watch(*InboundFailures.of(feedback).alarms)
 
     def _mail_domain(self, domain: DomainSettings) -> MailDomain:
         zone = None
@@ -115,6 +149,7 @@ class MailStack(cdk.Stack):
             dmarc_report_address=domain.dmarc_report_address,
             existing_identity=domain.existing_identity,
             dmarc_record=domain.dmarc_record,
+            feedback_forwarding=not self.delivery_feedback,
         )
 
     def _identities(self, addresses: tuple[str, ...]) -> list[MailDomain]:
