@@ -20,7 +20,8 @@ Who is told (``concerned``):
 
 ``Delivery``, ``Send`` and other events are ignored. Each notice is sent once per SES event: the function claims the
 event's ``(messageId, eventType, feedbackId or timestamp)`` before sending, by ``PutObject`` with ``If-None-Match:
-*`` in the mail bucket (``FEEDBACK_BUCKET``, under ``feedback/``), as the forwarder claims its forwards.
+*`` in the mail bucket (``FEEDBACK_BUCKET``), as the forwarder claims its forwards. The claims live under
+``.sesmail/feedback/``, which is no mailbox's prefix: an RFC 5322 dot-atom local part never starts with a dot.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ FAILURES = ("Bounce", "Complaint", "Reject", "DeliveryDelay")
 #: ``bounceSubType`` "OnAccountSuppressionList: Amazon SES has suppressed sending to this address because it has a
 #: recent history of bouncing as an invalid address" (SES Developer Guide, bounce types).
 SUPPRESSED = "OnAccountSuppressionList"
-CLAIM_PREFIX = "feedback/"
+CLAIM_PREFIX = ".sesmail/feedback/"
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from tests.conftest import load_handler
 feedback = load_handler("delivery_feedback")
 REGION = "eu-west-1"
 STAFF = ["staff@corp.example", "backup@corp.example"]
+DIAGNOSTIC = "smtp; 550 5.1.1 user unknown"
 
 
 def parse(raw: bytes) -> EmailMessage:

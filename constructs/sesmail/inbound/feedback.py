@@ -15,7 +15,6 @@ import aws_cdk as cdk
 import aws_cdk.aws_iam as iam
 import aws_cdk.aws_s3 as s3
 import aws_cdk.aws_sns as sns
-import aws_cdk.aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from .._provider import handler_function
@@ -25,7 +24,7 @@ from ._permissions import grant_objects
 from .failures import InboundFailures
 
 #: Where the function claims each event it answered (one notice per event, however often SNS delivers it).
-CLAIM_PREFIX = "feedback/"
+CLAIM_PREFIX = ".sesmail/feedback/"
 TIMEOUT = cdk.Duration.seconds(60)
 
 
@@ -37,7 +36,7 @@ class DeliveryFeedback(Construct):
     fail as a notice; any other send from one of ``mailboxes`` (a staff reply) gets a notice from that mailbox to
     ``feedback_to``. Notices are marked ``X-Sesmail-Feedback``; the failure of a notice goes to ``alarm_topic`` only,
     so no notice is ever sent about a notice. The role may send only as ``mailboxes``, publish only to
-    ``alarm_topic``, and write and delete only ``feedback/*`` in ``bucket``.
+    ``alarm_topic``, and write and delete only ``.sesmail/feedback/*`` in ``bucket``.
     """
 
     def __init__(
@@ -55,7 +54,8 @@ class DeliveryFeedback(Construct):
         """
         :param events: the SES configuration set's event topic (``MailConfigurationSet.topic``).
         :param alarm_topic: where failures of sends to staff (and of notices) are published (``MailAlarms.topic``).
-        :param bucket: where the function records each event it answered, under ``feedback/`` (the mail bucket).
+        :param bucket: where the function records each event it answered, under ``.sesmail/feedback/`` (the mail
+            bucket; a dot-atom local part never starts with a dot, so this is no mailbox's prefix).
         :param identity: the identity (or identities) the notices are sent through, as for ``MailForwarder``.
         :param mailboxes: the addresses staff send as; a failed send from one of them is theirs to hear about.
         :param feedback_to: default none: failures of staff sends go to ``alarm_topic``. The staff addresses that
@@ -90,8 +90,7 @@ class DeliveryFeedback(Construct):
             description="sesmail: notices about SES delivery failures",
         )
         failures.watch(self, self.function, "delivery feedback function")
-        # SNS's own delivery to Lambda failing for good ends in the failure queue too.
-        events.add_subscription(subscriptions.LambdaSubscription(self.function, dead_letter_queue=failures.queue))
+        self._subscribe(events, failures)
         grant_objects(
             self.role,
             bucket,
@@ -102,11 +101,54 @@ class DeliveryFeedback(Construct):
         )
         if bucket.encryption_key is not None:
             bucket.encryption_key.grant(self.role, "kms:GenerateDataKey")
-        alarm_topic.grant_publish(self.role)
+        # Not grant_publish: with an encrypted topic it adds kms:GenerateDataKey*; publishing calls GenerateDataKey
+        # and Decrypt on the topic's key (SNS Developer Guide, "Managing Amazon SNS encryption keys and costs").
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["sns:Publish"], resources=[alarm_topic.topic_arn])
+        )
+        if alarm_topic.master_key is not None:
+            alarm_topic.master_key.grant(self.role, "kms:GenerateDataKey", "kms:Decrypt")
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["ses:SendEmail", "ses:SendRawEmail"],
                 resources=send.all,
                 conditions={"StringEquals": {"ses:FromAddress": list(mailboxes)}},
             )
+        )
+
+    def _subscribe(self, events: sns.ITopic, failures: InboundFailures) -> None:
+        """The function's subscription to ``events``, with the failure queue as its dead-letter queue.
+
+        Built by hand rather than with ``LambdaSubscription``, whose function permission and queue statement name
+        the topic (``aws:SourceArn``) but not the account: both grants here carry ``aws:SourceAccount`` too.
+        """
+        account = cdk.Stack.of(self).account
+        subscription = sns.Subscription(
+            self,
+            "Subscription",
+            topic=events,
+            protocol=sns.SubscriptionProtocol.LAMBDA,
+            endpoint=self.function.function_arn,
+        )
+        # A message SNS cannot deliver to the function after its retries goes to the failure queue ("Amazon SNS
+        # dead-letter queues (DLQs)", SNS Developer Guide): RedrivePolicy deadLetterTargetArn.
+        cfn = subscription.node.default_child
+        assert isinstance(cfn, sns.CfnSubscription)
+        cfn.redrive_policy = {"deadLetterTargetArn": failures.queue.queue_arn}
+        failures.queue.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("sns.amazonaws.com")],
+                actions=["sqs:SendMessage"],
+                resources=[failures.queue.queue_arn],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": account},
+                    "ArnEquals": {"aws:SourceArn": events.topic_arn},
+                },
+            )
+        )
+        self.function.add_permission(
+            "InvokeFromEvents",
+            principal=iam.ServicePrincipal("sns.amazonaws.com"),
+            source_arn=events.topic_arn,
+            source_account=account,
         )
