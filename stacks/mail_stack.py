@@ -107,7 +107,7 @@ class MailStack(cdk.Stack):
         for delegate in sending.delegates:
             self._delegate(settings, delegate)
         # Last, so that every alarm of the stack reports to the environment's alarm topic.
-        self.alarms = build_alarms(self, settings.alarms)
+        self.alarms = build_alarms(self, settings)
         if self.delivery_feedback:
             self._feedback(settings)
 

@@ -152,6 +152,40 @@ def test_account_in_sandbox(app_dir: Path, tmp_path: Path, capsys: pytest.Captur
 
 
 @pytest.mark.usefixtures("aws")
+def test_alarm_subscription_confirmed(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The shipped environment subscribes ``alarms.email`` to its alarm topic; once confirmed (moto confirms at once),
+    ``ListSubscriptionsByTopic`` lists it with its ARN and the check passes."""
+    run_doctor(app_dir, tmp_path, Scenario())
+    check = by_subject(report_of(capsys))["alarm topic AlarmsTopic3A2DFEBA subscribers"]
+    assert check["status"] == "ok" and "email:ops@corp.example" in check["found"]
+
+
+@pytest.mark.usefixtures("aws")
+def test_alarm_subscription_pending(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Subscribe: the response's SubscriptionArn is "The ARN of the subscription if it is confirmed, or the string
+    'pending confirmation' if the subscription requires confirmation", and ListSubscriptionsByTopic lists an
+    unconfirmed subscription as ``PendingConfirmation`` (SNS API reference; Stubber, since moto confirms every
+    subscription at once). An e-mail subscription delivers nothing until confirmed: the doctor fails (issue 22)."""
+    status = run_doctor(app_dir, tmp_path, Scenario(alarm_subscriptions_pending=True))
+    report = report_of(capsys)
+    assert status == 1
+    assert failing(report) == {"alarm topic AlarmsTopic3A2DFEBA subscribers"}
+    check = by_subject(report)["alarm topic AlarmsTopic3A2DFEBA subscribers"]
+    assert check["found"] == "pending confirmation: ops@corp.example"
+    assert "confirmation message" in check["action"]
+
+
+@pytest.mark.usefixtures("aws")
+def test_alarm_topic_without_subscribers(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """No subscription on the alarm topic (deleted by hand): alarms reach nobody, the doctor fails."""
+    status = run_doctor(app_dir, tmp_path, Scenario(alarm_subscriptions_missing=True))
+    report = report_of(capsys)
+    assert status == 1
+    assert failing(report) == {"alarm topic AlarmsTopic3A2DFEBA subscribers"}
+    assert by_subject(report)["alarm topic AlarmsTopic3A2DFEBA subscribers"]["found"].startswith("no subscriptions")
+
+
+@pytest.mark.usefixtures("aws")
 def test_rule_set_not_active(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """ "You can have only one active receipt rule set per AWS Region" and SES rejects mail when none applies (SES
     Developer Guide, "Receipt rule sets"): a rule set that exists but is not active fails."""

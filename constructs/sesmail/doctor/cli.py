@@ -42,7 +42,16 @@ def _progress(message: str) -> None:
 
 def run(args: argparse.Namespace, factory: ClientFactory | None = None) -> int:
     """Run every check and print the report; returns the exit status."""
-    from . import auth_checks, dns_checks, receiving_checks, report, round_trip, ses_checks, smtp_checks
+    from . import (
+        alarm_checks,
+        auth_checks,
+        dns_checks,
+        receiving_checks,
+        report,
+        round_trip,
+        ses_checks,
+        smtp_checks,
+    )
     from .checks import fail
     from .expected import load_environment
     from .live import connect
@@ -81,6 +90,7 @@ def run(args: argparse.Namespace, factory: ClientFactory | None = None) -> int:
         receiving_checks.run(live),
         auth_checks.run(live),
         smtp_checks.run(live),
+        alarm_checks.run(live),
     ):
         checks.extend(area)
     if args.round_trip:
