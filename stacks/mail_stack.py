@@ -196,6 +196,8 @@ class MailStack(cdk.Stack):
                 forward_to=inbound.forward_to,
                 key_prefixes=dict(zip(addresses, receiving.mailbox_prefixes, strict=True)),
                 verdict_policy=dict(inbound.verdicts),
+                reserved_concurrency=inbound.forwarder_concurrency,
+                forwards_per_hour=inbound.forwards_per_hour,
             )
             # The bucket's one ObjectCreated notification belongs to the parser: forwarding runs from each
             # mailbox rule, after its S3 action has stored the message.

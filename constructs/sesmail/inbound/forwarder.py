@@ -30,6 +30,8 @@ VERDICT_CHECKS = ("virus", "spam", "dmarc", "spf", "dkim")
 DEFAULT_VERDICT_POLICY = {"virus": "notice", "spam": "notice", "dmarc": "notice", "spf": "forward", "dkim": "forward"}
 #: The forward record written beside each message (``<key>.forward.json``): the one object the role may write.
 RECORD_SUFFIX = ".forward.json"
+#: The hourly cap's counters (the handler's ``fwd_cap``): one object per UTC hour.
+CAP_PREFIX = ".sesmail/forward-cap/"
 TIMEOUT = cdk.Duration.minutes(2)
 
 
@@ -73,6 +75,8 @@ class MailForwarder(Construct):
         configuration_set_arn: str | None = None,
         verdict_policy: Mapping[str, str] | None = None,
         identity: IdentityLike | Sequence[IdentityLike] | None = None,
+        reserved_concurrency: int | None = 2,
+        forwards_per_hour: int | None = 100,
     ) -> None:
         """
         :param bucket: the mail bucket SES stores messages in.
@@ -99,6 +103,15 @@ class MailForwarder(Construct):
             (forwarded with ``[SPAM]``... before the subject), ``notice`` (a notice with where it is stored) or
             ``skip`` (nothing sent; recorded). ``virus`` allows only ``notice`` and ``skip``. The strictest
             triggered action wins.
+        :param reserved_concurrency: default ``2``: at most two forwards run at once, and they always can, however
+            busy the account's other functions are. Lambda keeps throttled asynchronous events and retries them for
+            up to 6 hours. AWS lets a function reserve at most the account's unreserved concurrency "minus 100 for
+            functions that don't have reserved concurrency" (Lambda Developer Guide, "Configuring reserved
+            concurrency"): an account still at a low concurrency quota must raise it, or pass ``None`` (no
+            reservation; the deploy would otherwise fail and roll back).
+        :param forwards_per_hour: default ``100``: at most this many sends (forwards and notices) an hour; over it
+            messages stay stored, recorded ``deferred``, and one notice an hour says so (the handler's
+            ``fwd_cap``). ``None``: no cap. Forwards share the account's SES sending quota with all its other mail.
         """
         mailboxes, forward_to = strings("mailboxes", mailboxes), strings("forward_to", forward_to)
         for prop, values in (("mailboxes", mailboxes), ("forward_to", forward_to)):
@@ -114,6 +127,9 @@ class MailForwarder(Construct):
             scope, identity=identity, identity_arn=identity_arn, configuration_set_arn=configuration_set_arn
         )
         check_verdict_policy("verdict_policy", verdict_policy or {})
+        for prop, number in (("reserved_concurrency", reserved_concurrency), ("forwards_per_hour", forwards_per_hour)):
+            if number is not None and not is_token(number) and (isinstance(number, bool) or number < 1):
+                raise ValueError(f"{prop}: {number!r} must be a whole number of at least 1, or None")
         super().__init__(scope, construct_id)
         self.verdict_policy = {**DEFAULT_VERDICT_POLICY, **(verdict_policy or {})}
         environment = {
@@ -123,6 +139,8 @@ class MailForwarder(Construct):
             # A claim older than the timeout has no live owner (the handler's fwd_once).
             "CLAIM_STALE_SECONDS": str(int(TIMEOUT.to_seconds()) + 30),
         }
+        if forwards_per_hour is not None:
+            environment["FORWARD_CAP_PER_HOUR"] = str(forwards_per_hour)
         if key_prefixes is not None:
             environment |= {"MAIL_BUCKET": bucket.bucket_name, "KEY_PREFIXES": json.dumps(dict(key_prefixes))}
         self.function, self.role = handler_function(
@@ -134,6 +152,7 @@ class MailForwarder(Construct):
             timeout=TIMEOUT,
             # Safe to retry: the forward record turns a repeated delivery into a no-op.
             retry_attempts=2,
+            reserved_concurrent_executions=reserved_concurrency,
             # What still fails after the retries is kept, with the S3 key in the record's request payload.
             on_failure=InboundFailures.of(self).destination,
             environment=environment,
@@ -161,6 +180,15 @@ class MailForwarder(Construct):
             key_patterns=[f"{read_prefix}*{RECORD_SUFFIX}"],
             reason=reason,
         )
+        if forwards_per_hour is not None:
+            # The hour's counter: read, then written with If-None-Match / If-Match (fwd_cap).
+            grant_objects(
+                self.role,
+                bucket,
+                actions=["s3:GetObject", "s3:PutObject"],
+                key_patterns=[f"{CAP_PREFIX}*"],
+                reason="One counter object per UTC hour, named by the hour when the first forward of it is counted.",
+            )
         if bucket.encryption_key is not None:
             # Decrypt to read messages and records; GenerateDataKey for S3 to encrypt the records it writes.
             bucket.encryption_key.grant(self.role, "kms:Decrypt", "kms:GenerateDataKey")

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..doctor import cli as doctor_cli
+from ..doctor import deferred as deferred_cli
 from .intrinsics import StackContext, partition_of_region, unresolved
 
 DEFAULT_PATH = "cdk.out"
@@ -52,6 +53,9 @@ def build_parser(*, with_check: bool = True) -> argparse.ArgumentParser:
         description="Evaluate one request against the policies in the templates: ALLOW (exit 0) or DENY (exit 1).",
     )
     doctor_cli.add_arguments(commands.add_parser("doctor", help="check a deployed environment against cdk.out"))
+    deferred_cli.add_arguments(
+        commands.add_parser("forward-deferred", help="forward the messages the hourly forwarding cap deferred")
+    )
     if with_check:
         # The check subcommand (its arguments and its run) lives in sesmail.policy.check; imported only when used.
         from . import check as check_module
