@@ -51,6 +51,9 @@ FAILURES = ("Bounce", "Complaint", "Reject", "DeliveryDelay")
 #: recent history of bouncing as an invalid address" (SES Developer Guide, bounce types).
 SUPPRESSED = "OnAccountSuppressionList"
 CLAIM_PREFIX = ".sesmail/feedback/"
+#: The forwarder's record beside each stored message (``fwd_once``) and its not-final state (``fwd_cap``).
+RECORD_SUFFIX = ".forward.json"
+DEFERRED = "deferred"
 
 
 @dataclass(frozen=True)
@@ -227,6 +230,38 @@ def release(s3: Any, config: Config, failure: Failure) -> None:
     s3.delete_object(Bucket=config.bucket, Key=f"{CLAIM_PREFIX}{digest}.json")
 
 
+def defer_suppressed_forward(s3: Any, config: Config, failure: Failure) -> bool:
+    """A forward SES suppressed was never sent: its record becomes ``deferred`` again, so ``sesmail
+    forward-deferred`` forwards it once the address is off the suppression list. True when the record changed."""
+    key = failure.headers.get(FORWARDED, "").strip()
+    if failure.kind != "Suppressed" or not key or config.bucket is None:
+        return False
+    try:
+        current = s3.get_object(Bucket=config.bucket, Key=key + RECORD_SUFFIX)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return False
+        raise
+    record = json.loads(current["Body"].read())
+    if record.get("state") != "sent" or record.get("sesMessageId") != failure.message_id:
+        return False  # forwarded again since, or another send: leave it
+    record |= {"state": DEFERRED, "suppressed": failure.recipients, "previous": {"state": "sent"}}
+    body = json.dumps(record, ensure_ascii=False, sort_keys=True).encode()
+    try:
+        s3.put_object(
+            Bucket=config.bucket,
+            Key=key + RECORD_SUFFIX,
+            Body=body,
+            ContentType="application/json",
+            IfMatch=current["ETag"],
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+            return False  # the forwarder wrote it meanwhile
+        raise
+    return True
+
+
 def handle(record: dict[str, Any], config: Config, *, s3: Any, ses: Any, sns: Any) -> str:
     """Act on one SES event record; returns what was done (for the log and tests)."""
     failure = describe(record)
@@ -238,6 +273,8 @@ def handle(record: dict[str, Any], config: Config, *, s3: Any, ses: Any, sns: An
         return "not ours"
     if not claim(s3, config, failure):
         return "duplicate"
+    if defer_suppressed_forward(s3, config, failure):
+        failure.todo += "; then forward the stored message again: sesmail forward-deferred ENVIRONMENT"
     try:
         if who in ("topic", "both"):
             if config.alarm_topic is None:

@@ -250,3 +250,25 @@ def test_a_failed_send_releases_the_claim_so_the_retry_sends(world: World) -> No
     finally:
         feedback.boto3.client = real_client
     assert feedback.handler(event) == {"done": ["notice"]}
+
+
+def test_a_suppressed_forward_is_deferred_for_sesmail_forward_deferred(world: World) -> None:
+    """A forward to a staff address on the account suppression list: SES "accepts the message, but doesn't send it"
+    and publishes a Bounce with ``bounceSubType`` ``OnAccountSuppressionList`` (SES Developer Guide, "Using the
+    Amazon SES account-level suppression list"). The forward's record (``sent`` with that SES message id) becomes
+    ``deferred``, so once the address is removed ``sesmail forward-deferred`` sends it; the team hears it through the
+    alarm topic, with both commands."""
+    message_id = "0102018c5a1b2c3d-4e5f6a7b-8c9d-4e0f-a1b2-c3d4e5f6a7b8-000000"
+    sent = {"state": "sent", "sesMessageId": message_id, "key": "info/abc"}
+    world.s3.put_object(Bucket="mail", Key="info/abc.forward.json", Body=json.dumps(sent).encode())
+    record = bounce(
+        "info@example.com",
+        ["staff@corp.example"],
+        sub="OnAccountSuppressionList",
+        headers={"X-Sesmail-Forwarded": "info/abc"},
+    )
+    assert feedback.handler(sns_event(record)) == {"done": ["both"]}
+    after = json.loads(world.s3.get_object(Bucket="mail", Key="info/abc.forward.json")["Body"].read())
+    assert after["state"] == "deferred" and after["suppressed"] == ["staff@corp.example"]
+    (alarm,) = world.alarms()
+    assert "delete-suppressed-destination" in alarm and "sesmail forward-deferred" in alarm

@@ -22,6 +22,7 @@ from ..sending.identities import IdentityLike, send_resources
 from ..validation import is_token, strings
 from ._permissions import grant_objects
 from .failures import InboundFailures
+from .forwarder import RECORD_SUFFIX
 
 #: Where the function claims each event it answered (one notice per event, however often SNS delivers it).
 CLAIM_PREFIX = ".sesmail/feedback/"
@@ -99,8 +100,16 @@ class DeliveryFeedback(Construct):
             reason="One claim object per SES event (named by a hash of its message id and feedback id), known only "
             "when the event arrives.",
         )
+        # A forward SES suppressed is marked deferred again in the forwarder's record (read, then If-Match write).
+        grant_objects(
+            self.role,
+            bucket,
+            actions=["s3:GetObject", "s3:PutObject"],
+            key_patterns=[f"*{RECORD_SUFFIX}"],
+            reason="The forwarder's record beside each stored message (<key>.forward.json); keys are SES message ids.",
+        )
         if bucket.encryption_key is not None:
-            bucket.encryption_key.grant(self.role, "kms:GenerateDataKey")
+            bucket.encryption_key.grant(self.role, "kms:Decrypt", "kms:GenerateDataKey")
         # Not grant_publish: with an encrypted topic it adds kms:GenerateDataKey*; publishing calls GenerateDataKey
         # and Decrypt on the topic's key (SNS Developer Guide, "Managing Amazon SNS encryption keys and costs").
         self.role.add_to_principal_policy(
