@@ -45,6 +45,8 @@ class Scenario:
     alarm_subscriptions_pending: bool = False
     #: Leave the alarm topic without subscriptions (someone unsubscribed, or they were deleted).
     alarm_subscriptions_missing: bool = False
+    #: Staff addresses (the forwarder's FORWARD_TO) on the account suppression list.
+    suppressed_staff: tuple[str, ...] = ()
     dns_records: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -344,6 +346,32 @@ class Deployment:
             {"ConfigurationSetName": config_set},
         )
 
+        # GetSuppressedDestination per staff address (moto 5 has no suppression list): NotFoundException when the
+        # address is not on it, as the SES v2 API reference documents.
+        for _, props in env.of_type("AWS::Lambda::Function"):
+            staff = ((props.get("Environment") or {}).get("Variables") or {}).get("FORWARD_TO")
+            for address in str(staff or "").split(","):
+                if not address:
+                    continue
+                if address in scenario.suppressed_staff:
+                    ses.add_response(
+                        "get_suppressed_destination",
+                        {
+                            "SuppressedDestination": {
+                                "EmailAddress": address,
+                                "Reason": "BOUNCE",
+                                "LastUpdateTime": "2026-12-01T00:00:00Z",
+                            }
+                        },
+                        {"EmailAddress": address},
+                    )
+                else:
+                    ses.add_client_error(
+                        "get_suppressed_destination",
+                        service_error_code="NotFoundException",
+                        http_status_code=404,
+                        expected_params={"EmailAddress": address},
+                    )
         if scenario.alarm_subscriptions_pending:
             sns = self.stubber("sns")
             for _, props in env.of_type("AWS::SNS::Subscription"):
