@@ -164,7 +164,11 @@ def concerned(failure: Failure, config: Config) -> tuple[str, list[str]]:
     ``("nobody", [])`` for a send that is not ours."""
     if FEEDBACK in failure.headers:
         return "topic", []
-    if FORWARDED in failure.headers:
+    staff = {a.lower() for a in config.staff}
+    # A send from a mailbox to staff addresses only is a forward even when SES truncated the headers
+    # ("headersTruncated") and the marker with them: a notice to the address that failed would fail again.
+    to_staff = bool(failure.recipients) and all(r.lower() in staff for r in failure.recipients)
+    if FORWARDED in failure.headers or (to_staff and failure.sender in config.mailboxes):
         failed = {r.lower() for r in failure.recipients}
         others = [a for a in config.staff if a.lower() not in failed]
         return ("both", others) if others else ("topic", [])

@@ -272,3 +272,15 @@ def test_a_suppressed_forward_is_deferred_for_sesmail_forward_deferred(world: Wo
     assert after["state"] == "deferred" and after["suppressed"] == ["staff@corp.example"]
     (alarm,) = world.alarms()
     assert "delete-suppressed-destination" in alarm and "sesmail forward-deferred" in alarm
+
+
+def test_a_forward_whose_headers_were_truncated_is_still_a_forward(world: World) -> None:
+    """The event's mail object has ``headersTruncated`` beside ``headers`` ("Contents of event data that Amazon SES
+    publishes to Amazon SNS"): the listed headers can be cut short, and our marker with them for a forward carrying a
+    customer's long headers. A send from a mailbox to staff addresses only is still treated as a forward: the team
+    hears it, not the staff address that just failed."""
+    record = bounce("info@example.com", ["staff@corp.example"])
+    record["mail"]["headersTruncated"] = True
+    assert feedback.handler(sns_event(record)) == {"done": ["both"]}
+    assert world.sent[0]["Destination"] == {"ToAddresses": ["backup@corp.example"]}
+    assert len(world.alarms()) == 1
