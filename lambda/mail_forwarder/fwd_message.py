@@ -16,6 +16,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import getaddresses
+from typing import Any
 
 MARKER = "X-Sesmail-Forwarded"
 VERDICTS_HEADER = "X-Sesmail-Verdicts"
@@ -115,12 +116,12 @@ class _ThreadPolicy(EmailPolicy):
     staff's reply lost the customer's thread.
     """
 
-    def fold(self, name: str, value: object) -> str:
+    def fold(self, name: str, value: Any) -> str:
         if name.lower() in ("in-reply-to", "references"):
             return fold_ids(name, thread_ids(str(value)), self.linesep)
         return str(super().fold(name, value))
 
-    def fold_binary(self, name: str, value: object) -> bytes:
+    def fold_binary(self, name: str, value: Any) -> bytes:
         if name.lower() in ("in-reply-to", "references"):
             # msg-ids are ASCII (RFC 5322 section 3.6.4); anything else was dropped by thread_ids' pattern or is
             # kept as the bytes it came as.
