@@ -149,7 +149,8 @@ class MailStack(cdk.Stack):
             dmarc_report_address=domain.dmarc_report_address,
             existing_identity=domain.existing_identity,
             dmarc_record=domain.dmarc_record,
-            feedback_forwarding=not self.delivery_feedback,
+            # Off where staff send (its events become notices); a send-only domain keeps SES's e-mailed feedback.
+            feedback_forwarding=not (self.delivery_feedback and not domain.send_only),
         )
 
     def _identities(self, addresses: tuple[str, ...]) -> list[MailDomain]:

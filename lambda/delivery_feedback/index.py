@@ -16,7 +16,8 @@ Who is told (``concerned``):
 - any other send from a mailbox (a staff reply through SMTP credentials, mail sent as the mailbox): a notice from that
   mailbox to the staff who read it (``FEEDBACK_TO``), naming the recipients, SES's reason and what to do; without
   staff addresses, the alarm topic;
-- a send from an address that is no mailbox: not ours to answer (logged).
+- a send from another address (the web app's ``no-reply@``): the alarm topic, since SES no longer e-mails its
+  feedback either (an app that wants its own sends through a configuration set of its own).
 
 ``Delivery``, ``Send`` and other events are ignored. Each notice is sent once per SES event: the function claims the
 event's ``(messageId, eventType, feedbackId or timestamp)`` before sending, by ``PutObject`` with ``If-None-Match:
@@ -160,8 +161,7 @@ def describe(record: dict[str, Any]) -> Failure | None:
 
 
 def concerned(failure: Failure, config: Config) -> tuple[str, list[str]]:
-    """Who hears of ``failure``: ``("topic", [])``, ``("notice", addresses)``, both as ``("both", ...)``, or
-    ``("nobody", [])`` for a send that is not ours."""
+    """Who hears of ``failure``: ``("topic", [])``, ``("notice", addresses)``, or both as ``("both", ...)``."""
     if FEEDBACK in failure.headers:
         return "topic", []
     staff = {a.lower() for a in config.staff}
@@ -174,7 +174,10 @@ def concerned(failure: Failure, config: Config) -> tuple[str, list[str]]:
         return ("both", others) if others else ("topic", [])
     if failure.sender in config.mailboxes:
         return ("notice", list(config.staff)) if config.staff else ("topic", [])
-    return "nobody", []
+    # Another address of the domain (the web app's no-reply@): SES no longer e-mails its feedback (the identity's
+    # forwarding is off), so the team hears it rather than nobody. An app that wants its own feedback sends through
+    # a configuration set of its own.
+    return "topic", []
 
 
 def text(failure: Failure) -> str:
@@ -272,9 +275,6 @@ def handle(record: dict[str, Any], config: Config, *, s3: Any, ses: Any, sns: An
     if failure is None:
         return "ignored"
     who, addresses = concerned(failure, config)
-    if who == "nobody":
-        LOG.info("%s of %s from %s: not a staff send", failure.kind, failure.message_id, failure.sender)
-        return "not ours"
     if not claim(s3, config, failure):
         return "duplicate"
     if defer_suppressed_forward(s3, config, failure):

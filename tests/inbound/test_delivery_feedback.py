@@ -189,12 +189,17 @@ def test_the_same_event_twice_gives_one_notice(world: World) -> None:
     assert len(world.sent) == 1
 
 
-def test_deliveries_and_foreign_senders_are_not_failures(world: World) -> None:
-    """``Delivery`` events are not failures; a send from an address that is no mailbox is not staff's."""
+def test_deliveries_are_not_failures_and_other_senders_reach_the_team(world: World) -> None:
+    """``Delivery`` events are not failures. A send from another address of the domain (the web app's) reaches the
+    alarm topic: with the identity's e-mailed feedback off, SES no longer e-mails it to the Return-Path either
+    ("you receive an email notification ... (even if this setting is disabled)" only without another mechanism,
+    PutEmailIdentityFeedbackAttributes)."""
     delivery = {"eventType": "Delivery", "mail": mail_object("info@example.com", ["a@b.example"]), "delivery": {}}
-    stranger = bounce("app@other.example", ["a@b.example"])
-    assert feedback.handler(sns_event(delivery, stranger)) == {"done": ["ignored", "not ours"]}
+    stranger = bounce("no-reply@example.com", ["a@b.example"])
+    assert feedback.handler(sns_event(delivery, stranger)) == {"done": ["ignored", "topic"]}
     assert world.sent == []
+    (alarm,) = world.alarms()
+    assert "no-reply@example.com" in alarm and "a@b.example" in alarm
 
 
 def test_complaint_reject_and_delay(world: World) -> None:
