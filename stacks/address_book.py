@@ -477,7 +477,8 @@ def parse_people(reader: Reader, book: AddressBook, first_domain: str) -> tuple[
         name = entry.get("name", str, required=True)
         if not _PERSON_NAME.match(name):
             raise SettingsError(
-                f"{entry.key('name')}: {name!r} must be 1-32 letters, digits or + = . @ _ - (it names an IAM user and tags its secret)"
+                f"{entry.key('name')}: {name!r} must be 1-32 letters, digits or + = . @ _ - "
+                "(it names an IAM user and tags its secret)"
             )
         if name.lower() in names:
             # IAM user names are case-insensitive ("user names are not distinguished by case", IAM identifiers).

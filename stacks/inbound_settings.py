@@ -7,7 +7,10 @@ Selectable per environment, instead of or beside ``workmail``:
 - ``verdicts`` (default: virus, spam and DMARC failures held as notices): what a message failing one of SES's checks
   gets (``{"spam": "tag"}``...), see ``sesmail.inbound.forwarder.DEFAULT_VERDICT_POLICY``;
 - ``smtpCredentials`` (default ``false``): an IAM user whose SMTP credentials may send only as the mailboxes;
-- ``smtpRotationToken`` (default ``"1"``): change it to rotate those credentials on the next deploy.
+- ``smtpRotationToken`` (default ``"1"``): change it to rotate those credentials on the next deploy;
+- ``forwardsPerHour`` (default ``100``, ``null``: no cap): forwards and notices an hour; over it messages stay stored
+  (``deferred``) and one notice says so;
+- ``forwarderConcurrency`` (default ``2``, ``null``: none reserved): the forwarder's reserved concurrency.
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ class InboundSettings:
     verdicts: tuple[tuple[str, str], ...] = tuple(sorted(DEFAULT_VERDICT_POLICY.items()))
     smtp_credentials: bool = False
     smtp_rotation_token: str = "1"
+    #: sends (forwards, notices) an hour before messages are deferred; ``None``: no cap.
+    forwards_per_hour: int | None = 100
+    #: the forwarder's reserved concurrency; ``None``: none reserved.
+    forwarder_concurrency: int | None = 2
 
 
 def parse_inbound(reader: Reader, mailbox_addresses: tuple[str, ...]) -> InboundSettings | None:
@@ -56,6 +63,8 @@ def parse_inbound(reader: Reader, mailbox_addresses: tuple[str, ...]) -> Inbound
         verdicts=_verdicts(section),
         smtp_credentials=section.get("smtpCredentials", bool, default=False),
         smtp_rotation_token=token,
+        forwards_per_hour=_positive_or_null(section, "forwardsPerHour", 100),
+        forwarder_concurrency=_positive_or_null(section, "forwarderConcurrency", 2),
     )
     section.finish()
     return settings
@@ -76,3 +85,10 @@ def _verdicts(section: Reader) -> tuple[tuple[str, str], ...]:
         chosen[check] = action
     policy.finish()
     return tuple(sorted(chosen.items()))
+
+
+def _positive_or_null(section: Reader, key: str, default: int) -> int | None:
+    value = section.get(key, (int, type(None)), default=default)
+    if value is not None and value < 1:
+        raise SettingsError(f"{section.key(key)}: {value!r} must be at least 1 (or null)")
+    return value

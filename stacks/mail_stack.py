@@ -7,7 +7,15 @@ import aws_cdk.aws_route53 as route53
 from constructs import Construct
 
 from sesmail import MailboxExportTarget, MailDomain, WorkMailPrincipal, WorkMailSendingAuthorization
-from sesmail.inbound import InboundParser, MailForwarder, PeopleSmtpCredentials, Person, SmtpCredentials
+from sesmail.inbound import (
+    DeliveryFeedback,
+    InboundFailures,
+    InboundParser,
+    MailForwarder,
+    PeopleSmtpCredentials,
+    Person,
+    SmtpCredentials,
+)
 from sesmail.sending import DelegateSender, EmailTemplate, MailConfigurationSet, SendConditions
 from sesmail.sending.example_sender import ExampleSender
 
@@ -31,6 +39,18 @@ def signup_template_name(environment: str) -> str:
     return f"sesmail-{environment}-signup"
 
 
+def delivery_feedback_wanted(settings: EnvironmentSettings) -> bool:
+    """Staff send through sesmail without WorkMail: forwards to them, or SMTP credentials to reply with."""
+    inbound = settings.inbound
+    return (
+        settings.workmail is None
+        and settings.receiving is not None
+        and bool(settings.receiving_domains)
+        and inbound is not None
+        and bool(inbound.forward_to or inbound.smtp_credentials)
+    )
+
+
 class MailStack(cdk.Stack):
     """The stack ``cdk deploy sesmail-<environment>`` deploys."""
 
@@ -42,6 +62,9 @@ class MailStack(cdk.Stack):
             description=f"sesmail: mail for {', '.join(d.domain for d in settings.mail_domains)} ({settings.name})",
         )
         self.settings = settings
+        #: whether staff send through sesmail (forwards, SMTP replies): then SES's delivery events become notices
+        #: (DeliveryFeedback) and SES's e-mailed feedback is switched off, so nobody hears of a bounce twice.
+        self.delivery_feedback = delivery_feedback_wanted(settings)
         sending = settings.sending or SendingSettings()
         # One configuration set per environment, the default set of every domain's identity.
         self.configuration_set = MailConfigurationSet(
@@ -98,7 +121,26 @@ class MailStack(cdk.Stack):
         if settings.people:
             self._people(settings)
         # Last, so that every alarm of the stack reports to the environment's alarm topic.
-        self.alarms = build_alarms(self, settings.alarms)
+        self.alarms = build_alarms(self, settings)
+        if self.delivery_feedback:
+            self._feedback(settings)
+
+    def _feedback(self, settings: EnvironmentSettings) -> None:
+        """Delivery events of staff's sends (forwards, notices, SMTP replies) reach staff, or the alarm topic."""
+        assert settings.inbound is not None
+        addresses = self.receiving.mailbox_addresses
+        feedback = DeliveryFeedback(
+            self,
+            "DeliveryFeedback",
+            events=self.configuration_set.topic,
+            alarm_topic=self.alarms.topic,
+            bucket=self.receiving.mail_bucket.bucket,
+            identity=self._identities(addresses),
+            mailboxes=addresses,
+            feedback_to=settings.inbound.forward_to,
+        )
+        # Made after the alarm topic (it publishes there): its alarms, and the failure queue's, are watched here.
+        self.alarms.watch(*InboundFailures.of(feedback).alarms)
 
     def _mail_domain(self, domain: DomainSettings) -> MailDomain:
         zone = None
@@ -121,6 +163,8 @@ class MailStack(cdk.Stack):
             dmarc_report_address=domain.dmarc_report_address,
             existing_identity=domain.existing_identity,
             dmarc_record=domain.dmarc_record,
+            # Off where staff send (its events become notices); a send-only domain keeps SES's e-mailed feedback.
+            feedback_forwarding=not (self.delivery_feedback and not domain.send_only),
         )
 
     def _identities(self, addresses: tuple[str, ...]) -> list[MailDomain]:
@@ -187,6 +231,8 @@ class MailStack(cdk.Stack):
                 verdict_policy=dict(inbound.verdicts),
                 routes=book.routes(),
                 send_as=_forwarder_send_as(book),
+                reserved_concurrency=inbound.forwarder_concurrency,
+                forwards_per_hour=inbound.forwards_per_hour,
             )
             # The bucket's one ObjectCreated notification belongs to the parser: forwarding runs from each
             # mailbox rule, after its S3 action has stored the message.

@@ -6,7 +6,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 #: How cdk.json's users know the types: JSON's words, not Python's.
-_JSON_TYPES = {str: "a string", int: "a whole number", bool: "true or false", list: "a list", dict: "an object"}
+_JSON_TYPES = {
+    str: "a string",
+    int: "a whole number",
+    bool: "true or false",
+    list: "a list",
+    dict: "an object",
+    type(None): "null",
+}
 
 
 class SettingsError(ValueError):

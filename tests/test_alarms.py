@@ -218,8 +218,10 @@ def test_the_environment_stack_routes_every_alarm_to_its_topic() -> None:
     topic_ref = stack.resolve(stack.alarms.topic.topic_arn)  # type: ignore[attr-defined]
     alarms = _of_type(resources, "AWS::CloudWatch::Alarm")
     metrics = sorted(a["Properties"]["MetricName"] for a in alarms.values())
+    # The failure queue; the parser's, the forwarder's and the delivery-feedback function's errors; reputation.
     assert metrics == [
         "ApproximateNumberOfMessagesVisible",
+        "Errors",
         "Errors",
         "Errors",
         "Reputation.BounceRate",

@@ -92,6 +92,8 @@ FULL_SHORT_FORM: dict[str, Any] = {
         "verdicts": {"spam": "tag"},
         "smtpCredentials": True,
         "smtpRotationToken": "2",
+        "forwardsPerHour": 50,
+        "forwarderConcurrency": None,
     },
     "alarms": {"email": ["ops@corp.example"]},
 }

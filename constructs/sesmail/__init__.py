@@ -21,6 +21,9 @@ if TYPE_CHECKING:
         IdentityPolicyProvider as IdentityPolicyProvider,
     )
     from .inbound import (
+        DeliveryFeedback as DeliveryFeedback,
+    )
+    from .inbound import (
         InboundFailures as InboundFailures,
     )
     from .inbound import (

@@ -56,6 +56,7 @@ class MailDomain(Construct):
         configuration_set: ses.IConfigurationSet | None = None,
         existing_identity: bool = False,
         dmarc_record: bool = True,
+        feedback_forwarding: bool = True,
     ) -> None:
         """
         :param domain_name: the domain to send as, such as ``example.com``.
@@ -75,6 +76,11 @@ class MailDomain(Construct):
         :param dmarc_record: default ``True``, the ``_dmarc.<domain>`` TXT record is published. ``False`` publishes
             none, for a domain whose DMARC record another stack (the same domain in another region) or the DNS
             administrator owns: Route 53 holds one record set per name and type, so a second one fails the deploy.
+        :param feedback_forwarding: default ``True``, SES e-mails bounces and complaints to the sender's
+            Return-Path. ``False`` once something consumes the configuration set's events (``DeliveryFeedback``):
+            SES documents that it still e-mails them when "you haven't set up another mechanism for receiving
+            bounce or complaint notifications (for example, by setting up an event destination)"
+            (PutEmailIdentityFeedbackAttributes), so nothing is lost. Not applied to an existing identity.
         """
         super().__init__(scope, construct_id)
         check_domain("domain_name", domain_name)
@@ -111,6 +117,8 @@ class MailDomain(Construct):
                 mail_from_domain=self.mail_from_domain,
                 mail_from_behavior_on_mx_failure=ses.MailFromBehaviorOnMxFailure.USE_DEFAULT_VALUE,
                 configuration_set=configuration_set,
+                # None leaves SES's default (on) and the template as it was.
+                feedback_forwarding=None if feedback_forwarding else False,
             )
             # Replacing or deleting it would drop its DKIM keys: every sender's DKIM CNAMEs would point at nothing.
             # Except on the create that made it: a failed first deploy's rollback deletes it, so the retry does not

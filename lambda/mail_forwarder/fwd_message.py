@@ -14,7 +14,9 @@ from __future__ import annotations
 import re
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import getaddresses
+from typing import Any
 
 MARKER = "X-Sesmail-Forwarded"
 VERDICTS_HEADER = "X-Sesmail-Verdicts"
@@ -79,11 +81,64 @@ def _address_headers(out: EmailMessage, original: Original, *, mailbox: str, sta
     out[MARKER] = key
 
 
+#: The header fields whose value is a list of msg-ids: "In-Reply-To:" 1*msg-id CRLF, "References:" 1*msg-id CRLF
+#: (RFC 5322 section 3.6.4). A msg-id is not text: it must go out as it came, never as an RFC 2047 encoded-word.
+THREAD_HEADERS = ("In-Reply-To", "References")
+#: "Each line of characters MUST be no more than 998 characters, and SHOULD be no more than 78 characters, excluding
+#: the CRLF" (RFC 5322 section 2.1.1).
+LINE_SHOULD, LINE_MUST = 78, 998
+
+
+def fold_ids(name: str, ids: list[str], linesep: str = "\r\n") -> str:
+    """``name: id id ...`` folded only at the white space between msg-ids (RFC 5322 section 2.2.3 folds at FWS).
+
+    A line holds as many ids as fit in 78 characters; an id longer than that gets a line of its own (up to 998).
+    """
+    lines = [f"{name}:"]
+    for msg_id in ids:
+        if len(lines[-1]) + 1 + len(msg_id) > LINE_SHOULD and lines[-1] != f"{name}:":
+            lines.append("")
+        lines[-1] += f" {msg_id}"
+    return linesep.join(lines) + linesep
+
+
+def thread_ids(value: str) -> list[str]:
+    """The msg-ids of an In-Reply-To or References value that fit on a line (longer ones cannot be sent)."""
+    return [i for i in _MSGID.findall(value) if len(i) + len("References: ") <= LINE_MUST]
+
+
+class _ThreadPolicy(EmailPolicy):
+    """``policy.default``, except that In-Reply-To and References are folded as msg-id lists.
+
+    The standard library folds every field it does not know as unstructured text, and unstructured text longer than a
+    line becomes encoded-words: SES's own Message-IDs (``<0102018c...-000000@eu-west-1.amazonses.com>``) do not fit
+    beside ``References:`` and came out as ``=?utf-8?q?=3C0102...?=``, which no mail client reads as an id, so the
+    staff's reply lost the customer's thread.
+    """
+
+    def fold(self, name: str, value: Any) -> str:
+        if name.lower() in ("in-reply-to", "references"):
+            return fold_ids(name, thread_ids(str(value)), self.linesep)
+        return str(super().fold(name, value))
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        if name.lower() in ("in-reply-to", "references"):
+            # msg-ids are ASCII (RFC 5322 section 3.6.4); anything else was dropped by thread_ids' pattern or is
+            # kept as the bytes it came as.
+            return fold_ids(name, thread_ids(str(value)), self.linesep).encode("ascii", "surrogateescape")
+        return bytes(super().fold_binary(name, value))
+
+
+THREAD_POLICY = _ThreadPolicy()
+
+
 def _thread(out: EmailMessage, original: Original) -> None:
     # A staff reply to the forward carries the forward's References on, so the customer's client threads it.
     if original.message_id:
         out["In-Reply-To"] = original.message_id
         out["References"] = " ".join([*original.references, original.message_id])
+        # Serialized with the policy that writes both as msg-id lists (the rest exactly as policy.default).
+        out.policy = THREAD_POLICY
 
 
 def collapse_single_headers(msg: EmailMessage) -> None:

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import fwd_cap
 from botocore.exceptions import ClientError
 from fwd_message import MARKER, Original, forwarded, notice, without_attachments
 from fwd_once import DONE, claim, finish, utc
@@ -349,6 +350,7 @@ def process(
         raise ForwardFailed(f"s3://{target.bucket}/{target.key}: another delivery is forwarding it; retry later")
     if claimed.previous is not None:
         record["previous"] = {k: v for k, v in claimed.previous.items() if k != "previous"}
+    decision, record = fwd_cap.apply(s3, target.bucket, decision, record, now=now)  # the hourly cap (fwd_cap)
     try:
         kind, out = compose(msg, decision, verdicts, mailbox=mailbox, target=target, config=config)
         message_id = None
@@ -363,6 +365,7 @@ def process(
         finish(s3, target.bucket, claim_key, claimed, {**record, "state": "failed", "error": failure})
         raise ForwardFailed(f"s3://{target.bucket}/{target.key}: not forwarded: {failure}") from error
     state = "skipped" if out is None else "sent" if kind.startswith("forward") else "held"
+    state = fwd_cap.DEFERRED if record.get(fwd_cap.DEFERRED) else state  # over the cap: forward it later
     try:
         finish(
             s3, target.bucket, claim_key, claimed, {**record, "state": state, "sent": kind, "sesMessageId": message_id}

@@ -40,6 +40,13 @@ class Scenario:
     workmail_rule_set_recipients: list[str] | None = None
     #: Replace the WorkMail identity policy's principal by the seed's IAM user (the 403).
     seed_principal: bool = False
+    #: Answer ListSubscriptionsByTopic for the alarm topic with every e-mail subscription unconfirmed (SNS lists
+    #: them as ``PendingConfirmation``; moto confirms every subscription at once, so this one is stubbed).
+    alarm_subscriptions_pending: bool = False
+    #: Leave the alarm topic without subscriptions (someone unsubscribed, or they were deleted).
+    alarm_subscriptions_missing: bool = False
+    #: Staff addresses (the forwarder's FORWARD_TO) on the account suppression list.
+    suppressed_staff: tuple[str, ...] = ()
     dns_records: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -120,6 +127,13 @@ class Deployment:
                 self.physical[lid] = self.client("secretsmanager").create_secret(Name=f"{lid}-test")["ARN"]
             elif kind == "AWS::SQS::Queue":  # CloudFormation's Ref of a queue is its URL
                 self.physical[lid] = self.client("sqs").create_queue(QueueName=f"{lid}-test"[:80])["QueueUrl"]
+        for lid, props in env.of_type("AWS::SNS::Subscription"):
+            unsubscribed = self.scenario.alarm_subscriptions_pending or self.scenario.alarm_subscriptions_missing
+            if str(props.get("Protocol")) == "email" and not unsubscribed:
+                topic = self.physical[props["TopicArn"]["Ref"]]
+                self.physical[lid] = sns.subscribe(TopicArn=topic, Protocol="email", Endpoint=props["Endpoint"])[
+                    "SubscriptionArn"
+                ]
         for lid, props in env.of_type("Custom::SesSmtpCredentials"):
             user = self.physical[props["UserName"]["Ref"]]
             key = self.client("iam").create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
@@ -331,6 +345,47 @@ class Deployment:
             },
             {"ConfigurationSetName": config_set},
         )
+
+        # GetSuppressedDestination per staff address (moto 5 has no suppression list): NotFoundException when the
+        # address is not on it, as the SES v2 API reference documents.
+        for _, props in env.of_type("AWS::Lambda::Function"):
+            staff = ((props.get("Environment") or {}).get("Variables") or {}).get("FORWARD_TO")
+            for address in str(staff or "").split(","):
+                if not address:
+                    continue
+                if address in scenario.suppressed_staff:
+                    ses.add_response(
+                        "get_suppressed_destination",
+                        {
+                            "SuppressedDestination": {
+                                "EmailAddress": address,
+                                "Reason": "BOUNCE",
+                                "LastUpdateTime": "2026-12-01T00:00:00Z",
+                            }
+                        },
+                        {"EmailAddress": address},
+                    )
+                else:
+                    ses.add_client_error(
+                        "get_suppressed_destination",
+                        service_error_code="NotFoundException",
+                        http_status_code=404,
+                        expected_params={"EmailAddress": address},
+                    )
+        if scenario.alarm_subscriptions_pending:
+            sns = self.stubber("sns")
+            for _, props in env.of_type("AWS::SNS::Subscription"):
+                if str(props.get("Protocol")) != "email":
+                    continue
+                topic = self.physical[props["TopicArn"]["Ref"]]
+                pending = {
+                    "SubscriptionArn": "PendingConfirmation",
+                    "Owner": env.account,
+                    "Protocol": "email",
+                    "Endpoint": props["Endpoint"],
+                    "TopicArn": topic,
+                }
+                sns.add_response("list_subscriptions_by_topic", {"Subscriptions": [pending]}, {"TopicArn": topic})
 
     def client(self, service: str) -> Any:
         """The moto-backed client of ``service`` (one per service: making clients is slow)."""

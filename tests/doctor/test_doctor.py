@@ -152,6 +152,72 @@ def test_account_in_sandbox(app_dir: Path, tmp_path: Path, capsys: pytest.Captur
 
 
 @pytest.mark.usefixtures("aws")
+def test_alarm_subscription_confirmed(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The shipped environment subscribes ``alarms.email`` to its alarm topic; once confirmed (moto confirms at once),
+    ``ListSubscriptionsByTopic`` lists it with its ARN and the check passes."""
+    run_doctor(app_dir, tmp_path, Scenario())
+    check = by_subject(report_of(capsys))["alarm topic AlarmsTopic3A2DFEBA subscribers"]
+    assert check["status"] == "ok" and "email:ops@corp.example" in check["found"]
+
+
+@pytest.mark.usefixtures("aws")
+def test_alarm_subscription_pending(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Subscribe: the response's SubscriptionArn is "The ARN of the subscription if it is confirmed, or the string
+    'pending confirmation' if the subscription requires confirmation", and ListSubscriptionsByTopic lists an
+    unconfirmed subscription as ``PendingConfirmation`` (SNS API reference; Stubber, since moto confirms every
+    subscription at once). An e-mail subscription delivers nothing until confirmed: the doctor fails (issue 22)."""
+    status = run_doctor(app_dir, tmp_path, Scenario(alarm_subscriptions_pending=True))
+    report = report_of(capsys)
+    assert status == 1
+    assert failing(report) == {"alarm topic AlarmsTopic3A2DFEBA subscribers"}
+    check = by_subject(report)["alarm topic AlarmsTopic3A2DFEBA subscribers"]
+    assert check["found"] == "pending confirmation: ops@corp.example"
+    assert "confirmation message" in check["action"]
+
+
+@pytest.mark.usefixtures("aws")
+def test_alarm_topic_without_subscribers(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """No subscription on the alarm topic (deleted by hand): alarms reach nobody, the doctor fails."""
+    status = run_doctor(app_dir, tmp_path, Scenario(alarm_subscriptions_missing=True))
+    report = report_of(capsys)
+    assert status == 1
+    assert failing(report) == {"alarm topic AlarmsTopic3A2DFEBA subscribers"}
+    assert by_subject(report)["alarm topic AlarmsTopic3A2DFEBA subscribers"]["found"].startswith("no subscriptions")
+
+
+@pytest.mark.usefixtures("aws")
+def test_sandbox_fails_naming_forwarding_and_send_as(
+    app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GetAccount ``ProductionAccessEnabled`` false: "When your account is in the sandbox, you can only send email to
+    verified identities" (SES API Reference, GetAccount). ``example`` forwards to staff and has SMTP credentials: the
+    doctor fails (not warns) and says which of the flow cannot work."""
+    status = run_doctor(app_dir, tmp_path, Scenario(production_access=False), environment="example")
+    report = report_of(capsys)
+    assert status == 1
+    check = by_subject(report)["production access"]
+    assert check["status"] == "fail"
+    assert "forwarding to staff" in check["found"] and "SMTP credentials" in check["found"]
+
+
+@pytest.mark.usefixtures("aws")
+def test_staff_address_on_the_suppression_list(
+    app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An address on the account-level suppression list: SES "accepts the message, but doesn't send it" (SES
+    Developer Guide, "Using the Amazon SES account-level suppression list"); GetSuppressedDestination returns it
+    (SES v2 API reference). A staff address there would lose every forward: the doctor fails and names the fix."""
+    scenario = Scenario(suppressed_staff=("staff@corp.example",))
+    status = run_doctor(app_dir, tmp_path, scenario, environment="example")
+    report = report_of(capsys)
+    assert status == 1
+    assert failing(report) == {"staff address staff@corp.example not suppressed"}
+    action = by_subject(report)["staff address staff@corp.example not suppressed"]["action"]
+    assert "delete-suppressed-destination --email-address staff@corp.example" in action
+    assert "sesmail forward-deferred example" in action
+
+
+@pytest.mark.usefixtures("aws")
 def test_rule_set_not_active(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """ "You can have only one active receipt rule set per AWS Region" and SES rejects mail when none applies (SES
     Developer Guide, "Receipt rule sets"): a rule set that exists but is not active fails."""

@@ -61,6 +61,12 @@ def _expected(stack: cdk.Stack, mail: MailBucket, forwarder: MailForwarder, read
         failure_queue_statement(stack),
         {"Action": "s3:GetObject", "Effect": "Allow", "Resource": objects[0] if len(objects) == 1 else objects},
         {"Action": "s3:PutObject", "Effect": "Allow", "Resource": records[0] if len(records) == 1 else records},
+        # The hourly cap's counter objects (default 100 an hour), read and written with conditional writes.
+        {
+            "Action": ["s3:GetObject", "s3:PutObject"],
+            "Effect": "Allow",
+            "Resource": {"Fn::Join": ["", [bucket_arn, "/.sesmail/forward-cap/*"]]},
+        },
         {"Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Effect": "Allow", "Resource": key_arn},
         {
             "Action": ["ses:SendEmail", "ses:SendRawEmail"],

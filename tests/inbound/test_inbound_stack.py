@@ -22,6 +22,7 @@ EXAMPLE: dict[str, Any] = {
     "mailboxes": ["info", "support", "register"],
     "inbound": {"parse": True, "forwardTo": ["staff@corp.example"], "smtpCredentials": True},
     "receiving": {"mailBucket": {"noncurrentVersionsExpireAfterDays": 365}},
+    "alarms": {"email": ["ops@corp.example"]},
 }
 ADDRESSES = ["info@example.org", "support@example.org", "register@example.org"]
 IDENTITY = "arn:aws:ses:eu-west-1:123456789012:identity/example.org"

@@ -49,6 +49,7 @@ def run(
     """Run every check and print the report; returns the exit status. ``today`` is the clock of the WorkMail
     end-of-support warning (default: :func:`sesmail.doctor.workmail_checks.today`)."""
     from . import (
+        alarm_checks,
         auth_checks,
         dns_checks,
         receiving_checks,
@@ -97,6 +98,7 @@ def run(
         receiving_checks.run(live),
         auth_checks.run(live),
         smtp_checks.run(live),
+        alarm_checks.run(live),
     ):
         checks.extend(area)
     if args.round_trip:

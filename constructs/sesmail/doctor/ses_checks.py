@@ -37,12 +37,19 @@ def account(live: Live) -> Iterator[Check]:
     if acct.get("ProductionAccessEnabled"):
         yield ok(AREA, "production access", "out of the sandbox", "production access")
     else:
+        # Always a failure; with forwarding or send-as configured, the mail flow itself does not work: forwards and
+        # notices reach only verified staff addresses and no staff reply reaches a customer.
+        uses = staff_sending(live)
+        found = f"sandbox in {region}: mail goes only to verified addresses, 200 a day"
+        if uses:
+            found += f"; {' and '.join(uses)} cannot reach unverified addresses (customers, staff mailboxes)"
         yield fail(
             AREA,
             "production access",
             "out of the sandbox",
-            f"sandbox in {region}: mail goes only to verified addresses, 200 a day",
-            f"request production access for {region} (SES console, Account dashboard)",
+            found,
+            f"request production access for {region} (SES console, Account dashboard; aws sesv2 "
+            "put-account-details --production-access-enabled ...)",
         )
     if acct.get("SendingEnabled"):
         yield ok(AREA, "sending enabled", "enabled", "enabled")
@@ -74,6 +81,55 @@ def account(live: Live) -> Iterator[Check]:
         yield ok(AREA, "sending quota", f"below {QUOTA_WARN:.0%} of the quota", found)
     reasons = sorted((acct.get("SuppressionAttributes") or {}).get("SuppressedReasons") or [])
     yield ok(AREA, "account suppression list", "reported", ", ".join(reasons) or "off (configuration sets decide)")
+
+
+def staff_sending(live: Live) -> list[str]:
+    """What of the stack sends to people outside the account: ``forwarding to staff``, ``send-as``."""
+    uses = []
+    functions = [props for _, props in live.env.of_type("AWS::Lambda::Function")]
+    if any("FORWARD_TO" in ((p.get("Environment") or {}).get("Variables") or {}) for p in functions):
+        uses.append("forwarding to staff")
+    if any(True for _ in live.env.of_type("Custom::SesSmtpCredentials")):
+        uses.append("send-as through SMTP credentials (staff replies)")
+    if any(True for _ in live.env.of_type("Custom::SesIdentityPolicy")):
+        uses.append("send-as through identity policies (WorkMail, delegates)")
+    return uses
+
+
+def staff_addresses(live: Live) -> list[str]:
+    """The staff addresses forwards go to (the forwarder's ``FORWARD_TO``)."""
+    found: list[str] = []
+    for _, props in live.env.of_type("AWS::Lambda::Function"):
+        value = ((props.get("Environment") or {}).get("Variables") or {}).get("FORWARD_TO")
+        for address in str(value or "").split(","):
+            if address.strip() and address.strip() not in found:
+                found.append(address.strip())
+    return found
+
+
+def staff_suppression(live: Live) -> Iterator[Check]:
+    """No staff address is on the account suppression list: SES "accepts the message, but doesn't send it" to an
+    address on it (SES Developer Guide, account-level suppression list), so every forward to it would be lost to
+    staff until someone removes it (GetSuppressedDestination answers NotFoundException for an address not on it)."""
+    sesv2 = live.clients("sesv2")
+    for address in staff_addresses(live):
+        subject = f"staff address {address} not suppressed"
+        try:
+            found = sesv2.get_suppressed_destination(EmailAddress=address).get("SuppressedDestination") or {}
+        except ClientError as error:
+            if error_code(error) == "NotFoundException":
+                yield ok(AREA, subject, "not on the account suppression list", "not on it")
+                continue
+            yield fail(AREA, subject, "sesv2:GetSuppressedDestination answers", error_code(error), "grant it")
+            continue
+        yield fail(
+            AREA,
+            subject,
+            "not on the account suppression list",
+            f"on it since {found.get('LastUpdateTime')} ({found.get('Reason')}): SES drops every forward to it",
+            f"fix the mailbox, then: aws sesv2 delete-suppressed-destination --email-address {address}; "
+            f"then sesmail forward-deferred {live.env.name}",
+        )
 
 
 def reputation(live: Live) -> Iterator[Check]:
@@ -231,4 +287,5 @@ def run(live: Live) -> list[Check]:
     for logical_id, props in email_identities(live.env):
         checks.extend(identity(live, logical_id, props))
     checks.extend(configuration_sets(live))
+    checks.extend(staff_suppression(live))
     return checks

@@ -2,9 +2,18 @@
 person)."""
 
 from .failures import InboundFailures
+from .feedback import DeliveryFeedback
 from .forwarder import MailForwarder
 from .parser import InboundParser
 from .people import PeopleSmtpCredentials, Person
 from .smtp_credentials import SmtpCredentials
 
-__all__ = ["InboundFailures", "InboundParser", "MailForwarder", "PeopleSmtpCredentials", "Person", "SmtpCredentials"]
+__all__ = [
+    "DeliveryFeedback",
+    "InboundFailures",
+    "InboundParser",
+    "MailForwarder",
+    "PeopleSmtpCredentials",
+    "Person",
+    "SmtpCredentials",
+]

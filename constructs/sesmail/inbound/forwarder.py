@@ -31,6 +31,8 @@ VERDICT_CHECKS = ("virus", "spam", "dmarc", "spf", "dkim")
 DEFAULT_VERDICT_POLICY = {"virus": "notice", "spam": "notice", "dmarc": "notice", "spf": "forward", "dkim": "forward"}
 #: The forward record written beside each message (``<key>.forward.json``): the one object the role may write.
 RECORD_SUFFIX = ".forward.json"
+#: The hourly cap's counters (the handler's ``fwd_cap``): one object per UTC hour.
+CAP_PREFIX = ".sesmail/forward-cap/"
 TIMEOUT = cdk.Duration.minutes(2)
 
 
@@ -82,6 +84,8 @@ class MailForwarder(Construct):
         identity: IdentityLike | Sequence[IdentityLike] | None = None,
         routes: Mapping[str, Any] | None = None,
         send_as: Sequence[str] = (),
+        reserved_concurrency: int | None = 2,
+        forwards_per_hour: int | None = 100,
     ) -> None:
         """
         :param bucket: the mail bucket SES stores messages in.
@@ -117,6 +121,15 @@ class MailForwarder(Construct):
             neither the environment nor the role's policy grows with the number of addresses.
         :param send_as: default ``()``, the forwards are sent only as ``mailboxes``. More addresses the routes send
             as, or ``*@<domain>`` for every address of a domain (one policy line however many addresses it has).
+        :param reserved_concurrency: default ``2``: at most two forwards run at once, and they always can, however
+            busy the account's other functions are. Lambda keeps throttled asynchronous events and retries them for
+            up to 6 hours. AWS lets a function reserve at most the account's unreserved concurrency "minus 100 for
+            functions that don't have reserved concurrency" (Lambda Developer Guide, "Configuring reserved
+            concurrency"): an account still at a low concurrency quota must raise it, or pass ``None`` (no
+            reservation; the deploy would otherwise fail and roll back).
+        :param forwards_per_hour: default ``100``: at most this many sends (forwards and notices) an hour; over it
+            messages stay stored, recorded ``deferred``, and one notice an hour says so (the handler's
+            ``fwd_cap``). ``None``: no cap. Forwards share the account's SES sending quota with all its other mail.
         """
         mailboxes, forward_to = strings("mailboxes", mailboxes), strings("forward_to", forward_to)
         send_as = strings("send_as", send_as)
@@ -136,6 +149,9 @@ class MailForwarder(Construct):
             scope, identity=identity, identity_arn=identity_arn, configuration_set_arn=configuration_set_arn
         )
         check_verdict_policy("verdict_policy", verdict_policy or {})
+        for prop, number in (("reserved_concurrency", reserved_concurrency), ("forwards_per_hour", forwards_per_hour)):
+            if number is not None and not is_token(number) and (isinstance(number, bool) or number < 1):
+                raise ValueError(f"{prop}: {number!r} must be a whole number of at least 1, or None")
         super().__init__(scope, construct_id)
         self.verdict_policy = {**DEFAULT_VERDICT_POLICY, **(verdict_policy or {})}
         environment = {
@@ -156,6 +172,7 @@ class MailForwarder(Construct):
             timeout=TIMEOUT,
             # Safe to retry: the forward record turns a repeated delivery into a no-op.
             retry_attempts=2,
+            reserved_concurrent_executions=reserved_concurrency,
             # What still fails after the retries is kept, with the S3 key in the record's request payload.
             on_failure=InboundFailures.of(self).destination,
             environment=environment,
@@ -188,6 +205,15 @@ class MailForwarder(Construct):
             key_patterns=[f"{read_prefix}*{RECORD_SUFFIX}"],
             reason=reason,
         )
+        if forwards_per_hour is not None:
+            # The hour's counter: read, then written with If-None-Match / If-Match (fwd_cap).
+            grant_objects(
+                self.role,
+                bucket,
+                actions=["s3:GetObject", "s3:PutObject"],
+                key_patterns=[f"{CAP_PREFIX}*"],
+                reason="One counter object per UTC hour, named by the hour when the first forward of it is counted.",
+            )
         if bucket.encryption_key is not None:
             # Decrypt to read messages and records; GenerateDataKey for S3 to encrypt the records it writes.
             bucket.encryption_key.grant(self.role, "kms:Decrypt", "kms:GenerateDataKey")

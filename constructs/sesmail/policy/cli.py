@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..doctor import cli as doctor_cli
+from ..doctor import deferred as deferred_cli
 from ..workmail_exit import cli as workmail_cli
 from .intrinsics import StackContext, partition_of_region, unresolved
 
@@ -67,6 +68,9 @@ def build_parser(*, with_check: bool = True) -> argparse.ArgumentParser:
             description="Tools for leaving Amazon WorkMail (AWS ends it on 2027-03-31); see docs/leaving-workmail.md.",
         ),
         _Parser,
+    )
+    deferred_cli.add_arguments(
+        commands.add_parser("forward-deferred", help="forward the messages the hourly forwarding cap deferred")
     )
     if with_check:
         # The check subcommand (its arguments and its run) lives in sesmail.policy.check; imported only when used.
