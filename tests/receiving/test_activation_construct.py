@@ -202,3 +202,36 @@ def test_cdk_nag_would_flag_the_wildcard_without_the_acknowledgement() -> None:
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     with pytest.raises(Exception, match=r"AwsSolutions-IAM5\[Resource::\*\]"):
         app.synth()
+
+
+def _record_policies(name: str | None = None) -> dict[str, Any]:
+    stack = _stack()
+    if name is None:  # a name known only at deploy time
+        rule_set = ses.ReceiptRuleSet(stack, "RuleSet")
+        ReceiptRuleSetActivation(stack, "Activation", rule_set=rule_set)
+    else:
+        ReceiptRuleSetActivation(stack, "Activation", rule_set_name=name)
+    policies = assertions.Template.from_stack(stack).find_resources("AWS::IAM::Policy")
+    return {lid: p for lid, p in policies.items() if lid.startswith("ActivationRecordPolicy")}
+
+
+def test_a_renamed_set_gets_a_new_record_policy_beside_the_old_one() -> None:
+    """Issue 21, item 2. On a rename the handler deletes the old name's record (and the rollback writes it back and
+    deletes the new one), so both records must be writable during the update and its rollback. CloudFormation: "If the
+    properties of resource A use a !Ref to resource B ... Resource B is updated before resource A" / "created before"
+    (DependsOn attribute), and removed resources go "During the UPDATE_COMPLETE_CLEANUP_IN_PROGRESS phase" (stack
+    status codes), after the activation's update. A policy whose logical id carries the set's name is such a new
+    resource on a rename: the old name's policy stays until cleanup. The IAM-enforcing lifecycle suite plays it."""
+    (old_id, old), (new_id, new) = (*_record_policies("sesmail-prod").items(), *_record_policies("sesmail-v2").items())
+    assert old_id != new_id
+    for policy, name in ((old, "sesmail-prod"), (new, "sesmail-v2")):
+        (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert statement["Resource"]["Fn::Join"][1][-1].endswith(f"/receipt-rule-set-activation/{name}")
+    assert _record_policies("sesmail-prod").keys() == {old_id}, "the same name keeps the same policy"
+
+
+def test_a_set_named_at_deploy_time_may_write_any_activation_record() -> None:
+    """A generated name changes with no change to the policy's logical id: then every record is writable."""
+    ((_, policy),) = _record_policies(None).items()
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Resource"]["Fn::Join"][1][-1].endswith("/receipt-rule-set-activation/*")

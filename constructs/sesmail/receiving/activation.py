@@ -8,6 +8,7 @@ over. The handler's module docstring describes every case of create, update and 
 
 from __future__ import annotations
 
+import hashlib
 import typing
 
 import aws_cdk as cdk
@@ -137,6 +138,7 @@ class ReceiptRuleSetActivation(Construct):
             raise ValueError(f"take_over_hint: {take_over_hint!r} is empty")
 
         self.rule_set_name: str = typing.cast(str, name)
+        record_name = self.rule_set_name if not is_token(name) else _literal_name(rule_set)
         provider = RuleSetActivationProvider.of(self)
         properties: dict[str, str] = {
             "RuleSetName": self.rule_set_name,
@@ -151,15 +153,32 @@ class ReceiptRuleSetActivation(Construct):
             resource_type="Custom::SesReceiptRuleSetActivation",
             properties=properties,
         )
-        # The handler writes and deletes only this set's record.
-        record = cdk.Stack.of(self).format_arn(
-            service="ssm", resource="parameter", resource_name=RECORD_PREFIX.strip("/") + "/" + self.rule_set_name
+        # The handler writes and deletes only this set's record. The policy's logical id carries the set's name: a
+        # rename adds a new policy before the activation is updated and removes the old one only in the cleanup
+        # phase, after it, so the update (which deletes the old name's record) and its rollback (which writes the old
+        # name's record again and deletes the new one) are allowed on both records, in whichever order
+        # CloudFormation restores the policies. A name known only at deploy time may change with no change here:
+        # then the policy covers every activation record.
+        stack = cdk.Stack.of(self)
+        suffix = hashlib.sha256(record_name.encode()).hexdigest()[:8].upper() if record_name else ""
+        record = stack.format_arn(
+            service="ssm", resource="parameter", resource_name=RECORD_PREFIX.strip("/") + "/" + (record_name or "*")
         )
         policy = iam.Policy(
             self,
-            "RecordPolicy",
+            f"RecordPolicy{suffix}",
             statements=[iam.PolicyStatement(actions=["ssm:PutParameter", "ssm:DeleteParameter"], resources=[record])],
         )
+        if not record_name:
+            cdk.Validations.of(policy).acknowledge(
+                cdk.Acknowledgment(
+                    id=f"AwsSolutions-IAM5[Resource::{_nag_arn(stack)}:parameter{RECORD_PREFIX}*]",
+                    reason=(
+                        "The rule set's name is known only at deploy time and may change without a change to this "
+                        "policy; the handler writes and deletes only records it owns (it checks the recorded stack)."
+                    ),
+                )
+            )
         provider.role.attach_inline_policy(policy)
         # The role must be able to act before the first activation, and until the last restore.
         self.resource.node.add_dependency(provider.role)
@@ -168,6 +187,18 @@ class ReceiptRuleSetActivation(Construct):
             self.node.add_dependency(rule_set)
 
     @property
+    def record_policy(self) -> iam.Policy:
+        """The policy that lets the handler write and delete this set's activation record."""
+        return typing.cast(iam.Policy, next(c for c in self.node.children if isinstance(c, iam.Policy)))
+
+    @property
     def previous_rule_set_name(self) -> str:
         """The set that was active before this resource activated its own (empty if none); restored on delete."""
         return self.resource.get_att_string("PreviousRuleSetName")
+
+
+def _literal_name(rule_set: ses.IReceiptRuleSet | None) -> str | None:
+    """The name written in the template for a rule set of the app (``receipt_rule_set_name``), else ``None``."""
+    child = rule_set.node.default_child if rule_set is not None else None
+    name = child.rule_set_name if isinstance(child, ses.CfnReceiptRuleSet) else None
+    return name if isinstance(name, str) and not is_token(name) else None
