@@ -3,7 +3,11 @@ stack, dependencies, validation, and cdk-nag (AwsSolutions) on a small stack tha
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -132,7 +136,11 @@ def test_resource_depends_on_the_handler_policy() -> None:
     assert any(dep.startswith("SesmailRuleSetActivationProviderRoleDefaultPolicy") for dep in depends_on)
 
 
-def test_rule_set_prop_uses_its_name_and_depends_on_it() -> None:
+def test_rule_set_prop_uses_its_name_and_depends_on_it_through_the_ref_alone(tmp_path: Path) -> None:
+    """Issue 21, item 7. CloudFormation: "if the properties of resource A use a !Ref to resource B ... Resource B is
+    created before resource A. Resource A is deleted before resource B" (DependsOn attribute): the Ref in RuleSetName
+    orders the activation after the set; a DependsOn as well is a dependency stated twice, cfn-lint W3005, which a
+    user's app cannot remove (and the README promises cfn-lint-clean templates). cfn-lint runs with no config."""
     stack = _stack()
     rule_set = ses.ReceiptRuleSet(stack, "RuleSet", receipt_rule_set_name="sesmail-prod")
     activation = ReceiptRuleSetActivation(stack, "Activation", rule_set=rule_set)
@@ -141,7 +149,17 @@ def test_rule_set_prop_uses_its_name_and_depends_on_it() -> None:
     resource_id = stack.get_logical_id(activation.resource.node.default_child)  # type: ignore[arg-type]
     resource = template.to_json()["Resources"][resource_id]
     assert resource["Properties"]["RuleSetName"] == {"Ref": rule_set_id}
-    assert rule_set_id in resource["DependsOn"]
+    assert rule_set_id not in resource.get("DependsOn", [])
+    path = tmp_path / "T.template.json"
+    path.write_text(json.dumps(template.to_json()))
+    lint = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--", str(path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert lint.returncode == 0, lint.stdout[-3000:]
 
 
 def test_previous_rule_set_name_is_the_handlers_data() -> None:

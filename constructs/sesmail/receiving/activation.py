@@ -116,7 +116,7 @@ class ReceiptRuleSetActivation(Construct):
     ) -> None:
         """
         :param rule_set_name: the name of the set to activate. Give this or ``rule_set``, not both.
-        :param rule_set: the set to activate, as an ``aws_ses`` rule set; this construct then depends on it, so the
+        :param rule_set: the set to activate, as an ``aws_ses`` rule set; the activation then references it, so the
             set exists before activation and is deleted only after deactivation. Give this or ``rule_set_name``.
         :param take_over_active_rule_set: default ``False``, the deploy fails if another set is active (WorkMail, for
             one, runs its own ``INBOUND_MAIL`` set). ``True`` replaces it; it is restored when this resource is deleted.
@@ -183,8 +183,9 @@ class ReceiptRuleSetActivation(Construct):
         # The role must be able to act before the first activation, and until the last restore.
         self.resource.node.add_dependency(provider.role)
         self.resource.node.add_dependency(policy)
-        if rule_set is not None:
-            self.node.add_dependency(rule_set)
+        # With ``rule_set``, RuleSetName is a Ref to it, and "if the properties of resource A use a !Ref to resource
+        # B ... Resource B is created before resource A. Resource A is deleted before resource B" (CloudFormation,
+        # DependsOn attribute): a DependsOn on it as well would be cfn-lint W3005, which a user's app cannot remove.
 
     @property
     def record_policy(self) -> iam.Policy:
