@@ -18,6 +18,8 @@ Physical id: the rule set's name at create, never changed by an update (so Cloud
 their previous set is used when no record exists yet.
 
 Create / Update (converge on the properties)
+    An Update finding another set active although this resource holds the set's record (someone activated it
+    since, or this is the rollback of an update refused for that reason) changes nothing and succeeds.
     The active set is ours (the new name, or this resource's old name on update): keep the recorded previous set.
     Nothing active: previous is empty. Another set active: refused, naming it (and the sesmail stack that activated
     it, if one did), unless ``TakeOverActiveRuleSet`` is "true"; then it becomes the previous set. The record is
@@ -210,6 +212,13 @@ def converge(account: Account, event: dict[str, Any], attempted: set[str] | None
 
     active = account.active()
     if active is not None and active not in (name, old_name):
+        if own is not None and old is None and event["RequestType"] == "Update":
+            # This resource holds the set's record, so it activated the set, and someone activated another one since:
+            # there is nothing of ours to converge. This is, for one, the rollback of an update that was refused for
+            # that other set: refusing it again would leave the stack UPDATE_ROLLBACK_FAILED with nothing to undo.
+            # The other set is left active, as a Delete leaves it.
+            LOG.warning("receipt rule set %s was activated since; %s stays inactive, as it was", active, name)
+            return own.previous
         if not take_over:
             raise _foreign(account, active, event, hint)
         LOG.warning("taking over from active receipt rule set %s; it is restored on delete", active)

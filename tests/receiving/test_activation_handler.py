@@ -193,6 +193,27 @@ def test_rename_refuses_a_foreign_set_without_takeover(aws: tuple[Any, Any]) -> 
     assert active(aws[0]) == WORKMAIL
 
 
+def test_rollback_of_an_update_refused_for_a_set_activated_since_changes_nothing(aws: tuple[Any, Any]) -> None:
+    """Issue 21, item 3. A failed Update is rolled back with another Update whose ResourceProperties are "The new
+    resource property values" of the template rolled back to, and OldResourceProperties "The resource property values
+    that were previously declared" (CloudFormation, crpg-ref-requesttypes-update); a rollback refused leaves the stack
+    UPDATE_ROLLBACK_FAILED. Someone activated another set after the create; the rename is rightly refused
+    and changed nothing, so its rollback must succeed without changing anything either."""
+    ses, ssm = aws
+    run(aws, cfn_event("Create", _props()))
+    ses.set_active_receipt_rule_set(RuleSetName="sesmail-staging")
+    with pytest.raises(index.ActivationError, match="'sesmail-staging' is active"):
+        run(aws, cfn_event("Update", _props("sesmail-renamed"), OURS, _props()))
+    result = run(aws, cfn_event("Update", _props(), OURS, _props("sesmail-renamed")))
+    assert result["PhysicalResourceId"] == OURS
+    assert active(ses) == "sesmail-staging", "the set someone activated stays active"
+    assert record(ssm, OURS)["stackId"] == TEST_STACK_ID  # type: ignore[index]
+    assert record(ssm, "sesmail-renamed") is None
+    # ... and the stack's later delete leaves that set alone too.
+    run(aws, cfn_event("Delete", _props(), OURS))
+    assert active(ses) == "sesmail-staging" and record(ssm, OURS) is None
+
+
 # --- AWS errors (Stubber) ---------------------------------------------------------------------------------------
 
 
