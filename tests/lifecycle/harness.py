@@ -96,6 +96,7 @@ CALL_RESOURCES: dict[str, Callable[[dict[str, Any]], str]] = {
     "ses:DescribeActiveReceiptRuleSet": lambda p: "*",
     "ses:SetActiveReceiptRuleSet": lambda p: "*",
     "ses:DescribeReceiptRuleSet": lambda p: f"arn:aws:ses:{REGION}:{ACCOUNT}:receipt-rule-set/{p['RuleSetName']}",
+    "cloudformation:DescribeStacks": lambda p: p["StackName"],
     "ssm:GetParameter": _parameter_arn,
     "ssm:PutParameter": _parameter_arn,
     "ssm:DeleteParameter": _parameter_arn,

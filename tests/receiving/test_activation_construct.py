@@ -81,6 +81,7 @@ def test_handler_role_may_only_describe_and_set_the_active_rule_set_and_keep_its
         arn = f":ssm:eu-west-1:123456789012:parameter/sesmail/receipt-rule-set-activation/{name}"
         return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, arn]]}
 
+    stacks = ":cloudformation:eu-west-1:123456789012:stack/*"
     assert statements == [
         {
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -96,6 +97,12 @@ def test_handler_role_may_only_describe_and_set_the_active_rule_set_and_keep_its
             "Action": ["ssm:PutParameter", "ssm:DeleteParameter"],
             "Effect": "Allow",
             "Resource": parameter("sesmail-prod"),
+        },
+        {
+            # Issue 21, item 4: whether the stack named in a record left at this set's name still exists.
+            "Action": "cloudformation:DescribeStacks",
+            "Effect": "Allow",
+            "Resource": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, stacks]]},
         },
         {"Action": "ssm:GetParameter", "Effect": "Allow", "Resource": parameter("*")},
     ]

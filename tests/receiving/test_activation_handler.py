@@ -90,17 +90,70 @@ def test_refusal_names_the_sesmail_stack_that_activated_the_active_set(aws: tupl
     assert record(ssm, "sesmail-staging")["stackId"] == OTHER_STACK  # type: ignore[index]
 
 
+def _stacks(status: str | None, stack_id: str = OTHER_STACK) -> tuple[Any, Stubber]:
+    """CloudFormation's answer to DescribeStacks for ``stack_id`` (``None``: it knows no such stack). Stubber: moto's
+    CloudFormation backend needs packages the suite does not install."""
+    cloudformation = boto3.client("cloudformation", region_name="us-east-1")
+    stubber = Stubber(cloudformation)
+    if status is None:
+        message = f"Stack with id {stack_id} does not exist"
+        stubber.add_client_error("describe_stacks", "ValidationError", message, 400, {"StackName": stack_id})
+    else:
+        stack = {"StackName": "sesmail-staging", "StackId": stack_id, "CreationTime": "2026-12-01T00:00:00Z"}
+        answer = {"Stacks": [{**stack, "StackStatus": status}]}
+        stubber.add_response("describe_stacks", answer, {"StackName": stack_id})
+    stubber.activate()
+    return cloudformation, stubber
+
+
 def test_a_set_recorded_by_another_stack_is_refused_and_its_record_kept(aws: tuple[Any, Any]) -> None:
     """Two stacks that use the same rule-set name: the second must not adopt the first's activation."""
     other = cfn_event("Create", _props())
     other["StackId"] = OTHER_STACK
     run(aws, other)
+    cloudformation, stubber = _stacks("UPDATE_COMPLETE")
     with pytest.raises(index.ActivationError, match=r"already recorded as activated by .*sesmail-staging"):
-        run(aws, cfn_event("Create", _props()))
+        index.on_event(cfn_event("Create", _props()), *aws, sleep=no_sleep, cloudformation=cloudformation)
+    stubber.assert_no_pending_responses()
     # ... and its Delete (of a create that never was ours) leaves the other stack's activation alone.
     run(aws, cfn_event("Delete", _props(), OURS))
     assert active(aws[0]) == OURS
     assert record(aws[1], OURS)["stackId"] == OTHER_STACK  # type: ignore[index]
+
+
+@pytest.mark.parametrize("status", ["DELETE_COMPLETE", None], ids=["deleted", "unknown"])
+def test_a_record_left_by_a_stack_that_no_longer_exists_is_replaced(aws: tuple[Any, Any], status: str | None) -> None:
+    """Issue 21, item 4. A takeover Create that failed, and whose undo's answer was lost, leaves its record; the stack
+    is then deleted and created again (a new stack id). DescribeStacks' StackName: "Deleted stacks: You must specify
+    the unique stack ID" (CloudFormation API reference), which the record holds: a deleted stack answers with
+    DELETE_COMPLETE, and the record is nobody's any more. The new stack's Create must succeed (it was refused as "already
+    recorded as activated by" the dead stack) and restore what was active before, WorkMail's set, on delete."""
+    ses, ssm = aws
+    ses.set_active_receipt_rule_set(RuleSetName=WORKMAIL)  # the dead stack's undo did restore it
+    left = {"stackId": OTHER_STACK, "logicalResourceId": "Resource", "previous": WORKMAIL}
+    ssm.put_parameter(Name=index.RECORD_PREFIX + OURS, Type="String", Value=json.dumps(left))
+    cloudformation, stubber = _stacks(status)
+    result = index.on_event(
+        cfn_event("Create", _props(take_over=True)), *aws, sleep=no_sleep, cloudformation=cloudformation
+    )
+    stubber.assert_no_pending_responses()
+    assert result["Data"]["PreviousRuleSetName"] == WORKMAIL
+    assert active(ses) == OURS
+    assert record(ssm, OURS) == {"stackId": TEST_STACK_ID, "logicalResourceId": "Resource", "previous": WORKMAIL}
+    run(aws, cfn_event("Delete", _props(take_over=True), OURS))
+    assert active(ses) == WORKMAIL and record(ssm, OURS) is None
+
+
+def test_a_stale_record_whose_set_is_still_active_keeps_its_previous_set(aws: tuple[Any, Any]) -> None:
+    """The dead stack's undo did not even restore: its set (ours by name) is still active, and the set it replaced is
+    what a delete must restore, not 'nothing'."""
+    ses, ssm = aws
+    ses.set_active_receipt_rule_set(RuleSetName=OURS)
+    left = {"stackId": OTHER_STACK, "logicalResourceId": "Resource", "previous": WORKMAIL}
+    ssm.put_parameter(Name=index.RECORD_PREFIX + OURS, Type="String", Value=json.dumps(left))
+    cloudformation, _ = _stacks("DELETE_COMPLETE")
+    index.on_event(cfn_event("Create", _props()), *aws, sleep=no_sleep, cloudformation=cloudformation)
+    assert record(ssm, OURS)["previous"] == WORKMAIL  # type: ignore[index]
 
 
 def test_refusal_without_a_hint_names_the_construct_prop(aws: tuple[Any, Any]) -> None:

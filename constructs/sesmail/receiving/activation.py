@@ -59,6 +59,11 @@ class RuleSetActivationProvider(Construct):
         # Reading any record names the sesmail stack whose set is active; writing is limited further by each
         # activation (grant_record), to its own set's record.
         self.role.add_to_principal_policy(iam.PolicyStatement(actions=["ssm:GetParameter"], resources=[records]))
+        # A record left by a stack that no longer exists is stale; DescribeStacks on the recorded stack id tells.
+        stacks = stack.format_arn(service="cloudformation", resource="stack", resource_name="*")
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["cloudformation:DescribeStacks"], resources=[stacks])
+        )
         cdk.Validations.of(self.role).acknowledge(
             cdk.Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::*]",
@@ -74,6 +79,16 @@ class RuleSetActivationProvider(Construct):
                 reason=(
                     "Only ssm:GetParameter, on sesmail's activation records: the handler reads the record of whichever "
                     "set is active to name the sesmail stack that activated it."
+                ),
+            )
+        )
+        nag_stacks = _nag_arn(stack).replace(":ssm:", ":cloudformation:")
+        cdk.Validations.of(self.role).acknowledge(
+            cdk.Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::{nag_stacks}:stack/*]",
+                reason=(
+                    "Only cloudformation:DescribeStacks, a read: the stack named in a record of the set to activate "
+                    "is any stack of the account and region; a deleted one leaves a stale record that is replaced."
                 ),
             )
         )
