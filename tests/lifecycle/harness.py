@@ -157,6 +157,7 @@ def role_policies_from_template(template: dict[str, Any], role_logical_id: str, 
     assert policies, f"the template attaches no policy to {role_logical_id}"
     return policies
 
+
 # The error codes each protocol's services use; the JSON services add "Exception".
 _THROTTLE = {"query": "Throttling", "rest-xml": "SlowDown", "json": "ThrottlingException"}
 _DENIED = {"query": "AccessDenied", "rest-xml": "AccessDenied", "json": "AccessDeniedException"}

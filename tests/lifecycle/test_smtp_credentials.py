@@ -49,7 +49,11 @@ def _template() -> tuple[dict[str, Any], dict[str, str]]:
             identity_arn="arn:aws:ses:us-east-1:123456789012:identity/example.com",
             from_addresses=["info@example.com"],
         )
-        return {"role": logical_id(creds.handler_role), "user": logical_id(creds.user), "secret": logical_id(creds.secret)}
+        return {
+            "role": logical_id(creds.handler_role),
+            "user": logical_id(creds.user),
+            "secret": logical_id(creds.secret),
+        }
 
     return template_of(build)
 

@@ -126,8 +126,8 @@ def test_a_record_left_by_a_stack_that_no_longer_exists_is_replaced(aws: tuple[A
     """Issue 21, item 4. A takeover Create that failed, and whose undo's answer was lost, leaves its record; the stack
     is then deleted and created again (a new stack id). DescribeStacks' StackName: "Deleted stacks: You must specify
     the unique stack ID" (CloudFormation API reference), which the record holds: a deleted stack answers with
-    DELETE_COMPLETE, and the record is nobody's any more. The new stack's Create must succeed (it was refused as "already
-    recorded as activated by" the dead stack) and restore what was active before, WorkMail's set, on delete."""
+    DELETE_COMPLETE, and the record is nobody's any more. The new stack's Create must succeed (it was refused as
+    "already recorded as activated by" the dead stack) and restore what was active before, WorkMail's set, on delete."""
     ses, ssm = aws
     ses.set_active_receipt_rule_set(RuleSetName=WORKMAIL)  # the dead stack's undo did restore it
     left = {"stackId": OTHER_STACK, "logicalResourceId": "Resource", "previous": WORKMAIL}
