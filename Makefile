@@ -41,7 +41,7 @@ test: setup
 deploy diff: setup
 	@test -n "$(ENV)" || { echo "make $@: ENV=<environment> is required (an environment of cdk.json)" >&2; exit 2; }
 	@echo "make $@: node $$(node --version) from $$(command -v node)" >&2
-	cdk $@ sesmail-$(ENV) $(CDK_FLAGS)
+	$(PY) tools/deploy.py $@ $(ENV) $(CDK_FLAGS)
 
 clean:
 	rm -rf cdk.out .venv node_modules build dist *.egg-info
