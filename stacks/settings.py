@@ -349,6 +349,11 @@ def parse_environment(name: str, raw: Any) -> EnvironmentSettings:
         _refuse_workmail_takeover(reader, take_over)
     rule_names = tuple(d.rule_name(box) for d in domains if not d.send_only for box in d.mailboxes)
     receiving = parse_receiving(reader, name, rule_names, workmail_arn, workmail.rule_set_name if workmail else None)
+    if receiving.join and take_over:
+        raise SettingsError(
+            f"{reader.key('takeOverActiveRuleSet')}: true with receiving.joinRuleSet: the rules join the active set, "
+            "nothing is taken over; remove one"
+        )
     settings = EnvironmentSettings(
         name=name,
         account=account,
