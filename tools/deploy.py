@@ -57,9 +57,9 @@ def main(argv: list[str]) -> int:
         seen.append(line)
     status = process.wait()
     if status != 0 and verb == "deploy":
-        line = hint("".join(seen), environment)
-        if line is not None:
-            print(line, file=sys.stderr)
+        message = hint("".join(seen), environment)
+        if message is not None:
+            print(message, file=sys.stderr)
     return status
 
 

@@ -21,7 +21,7 @@ def template_of(build: Callable[[cdk.Stack], Any]) -> tuple[dict[str, Any], Any]
     app = cdk.App()
     stack = cdk.Stack(app, "LifecycleStack", env=cdk.Environment(account=ACCOUNT, region=REGION))
     found = build(stack)
-    return Template.from_stack(stack).to_json(), found
+    return dict(Template.from_stack(stack).to_json()), found
 
 
 def logical_id(construct: Any) -> str:
