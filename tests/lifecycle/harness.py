@@ -39,12 +39,13 @@ of every client, so requests still reach moto and are validated against the real
 IAM is enforced: every AWS call a handler makes is evaluated, with the project's own evaluator
 (``sesmail.policy.evaluate``), against the identity policies the synthesized template attaches to the handler's role
 (:meth:`Contract.role_policies`); a call they do not allow is answered with AccessDenied, as AWS would, and fails the
-run with the action and resource named. Which template's policies are in force follows CloudFormation's order: a
-resource that depends on a policy is created or updated after it ("Resources that depend on other resources are
-created after those resources", DependsOn attribute), so an Update sees the new template's policies plus those only
-the old template has (removed in the cleanup phase, after the update: "During the UPDATE_COMPLETE_CLEANUP_IN_PROGRESS
-phase, CloudFormation removes old resources", stack status codes). A rollback restores changed policies in an order
-the suite does not assume: each of its calls must be allowed both before and after the restore.
+run with the action and resource named. Which template's policies are in force follows CloudFormation's order: "if
+the properties of resource A use a !Ref to resource B ... Resource B is created before resource A ... Resource B is
+updated before resource A" (DependsOn attribute; a custom resource depends on its role's policies), and resources the
+new template no longer has are removed only after the update, in its cleanup phase (stack status
+UPDATE_COMPLETE_CLEANUP_IN_PROGRESS, after the resources' updates). So an Update sees the new
+template's policies plus those only the old one has. A rollback restores changed policies in an order the suite does
+not assume: each of its calls must be allowed both before and after the restore.
 
 The matrix is enumerated, not sampled: CloudFormation's sequences are a short, known list and a single fault at each
 call index of each step covers every place a call can fail; a stateful property-based search would sample the same

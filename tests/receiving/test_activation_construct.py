@@ -244,9 +244,10 @@ def test_a_renamed_set_gets_a_new_record_policy_beside_the_old_one() -> None:
     """Issue 21, item 2. On a rename the handler deletes the old name's record (and the rollback writes it back and
     deletes the new one), so both records must be writable during the update and its rollback. CloudFormation: "If the
     properties of resource A use a !Ref to resource B ... Resource B is updated before resource A" / "created before"
-    (DependsOn attribute), and removed resources go "During the UPDATE_COMPLETE_CLEANUP_IN_PROGRESS phase" (stack
-    status codes), after the activation's update. A policy whose logical id carries the set's name is such a new
-    resource on a rename: the old name's policy stays until cleanup. The IAM-enforcing lifecycle suite plays it."""
+    (DependsOn attribute), and resources the new template no longer has are removed in the update's cleanup
+    (UPDATE_COMPLETE_CLEANUP_IN_PROGRESS), after the activation's update. A policy whose logical id carries the set's
+    name is such a new resource on a rename: the old name's policy stays until cleanup. The IAM-enforcing lifecycle
+    suite plays it."""
     (old_id, old), (new_id, new) = (*_record_policies("sesmail-prod").items(), *_record_policies("sesmail-v2").items())
     assert old_id != new_id
     for policy, name in ((old, "sesmail-prod"), (new, "sesmail-v2")):
