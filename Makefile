@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 # The pinned Node (npm package `node`) and CDK CLI come first on PATH, also for jsii inside Python.
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup synth nag cfn-lint lint test clean
+.PHONY: setup synth nag cfn-lint lint test clean deploy diff
 .DEFAULT_GOAL := synth
 
 $(VENV)/.installed: pyproject.toml
@@ -35,6 +35,13 @@ lint: setup
 
 test: setup
 	$(PY) -m pytest
+
+# Deploy (or diff) one environment with the pinned Node and CDK CLI: make deploy ENV=prod [CDK_FLAGS=...].
+# Not `npx cdk`: npx puts the system's PATH first, so the CLI ran on the machine's Node instead of the pinned one.
+deploy diff: setup
+	@test -n "$(ENV)" || { echo "make $@: ENV=<environment> is required (an environment of cdk.json)" >&2; exit 2; }
+	@echo "make $@: node $$(node --version) from $$(command -v node)" >&2
+	$(PY) tools/deploy.py $@ $(ENV) $(CDK_FLAGS)
 
 clean:
 	rm -rf cdk.out .venv node_modules build dist *.egg-info

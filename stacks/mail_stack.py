@@ -104,7 +104,8 @@ class MailStack(cdk.Stack):
             self.receiving = build_receiving(self, settings, settings.receiving)
             if settings.inbound is not None or _book_forwards(settings):
                 self._inbound(settings, settings.inbound or InboundSettings(), self.receiving)
-        if "register" in settings.mailboxes:
+        # Opt-in (sending.exampleSender): whoever may invoke it sends the template, with any URL, to anyone.
+        if sending.example_sender:
             verification = EmailTemplate(
                 self, "SignupVerification", template_name=signup_template_name(settings.name), **SIGNUP_VERIFICATION
             )

@@ -70,8 +70,12 @@ def build_receiving(
         infrequent_access_after_days=lifecycle.infrequent_access_after_days,
         transitional_ses_grants=lifecycle.transitional_ses_grants,
     )
-    if settings.workmail is not None:
-        rule_set = ReceiptRuleSet.from_existing(scope, "ReceiptRuleSet", rule_set_name=receiving.rule_set_name)
+    beside_others = settings.workmail is not None or receiving.join
+    if beside_others:
+        # WorkMail's set, or another active set named by receiving.joinRuleSet: joined, never created or activated.
+        rule_set = ReceiptRuleSet.from_existing(
+            scope, "ReceiptRuleSet", rule_set_name=receiving.rule_set_name, after_rule=receiving.join_after_rule
+        )
     else:
         rule_set = ReceiptRuleSet(
             scope,
@@ -90,12 +94,13 @@ def build_receiving(
         for mailbox, address in zip(domain.mailboxes, domain.addresses(), strict=True):
             prefix = domain.prefix(mailbox)
             actions: list[ReceiptAction] = [S3Action(bucket=mail_bucket.bucket, object_key_prefix=prefix)]
-            # Beside WorkMail, requiring TLS would bounce what WorkMail's own rule accepts (receiving_settings).
+            # Beside WorkMail or another set's rules, requiring TLS would bounce what their rules accept
+            # (receiving_settings).
             mailbox_rule = rule_set.add_rule(
                 domain.rule_name(mailbox),
                 recipients=[address],
                 actions=actions,
-                tls_required=settings.workmail is None,
+                tls_required=not beside_others,
             )
             mailbox_rules.append(mailbox_rule)
             prefixes.append(prefix)

@@ -73,6 +73,10 @@ class ReceivingSettings:
     rule_set_name: str
     mail_bucket: MailBucketSettings = field(default_factory=MailBucketSettings)
     rules: tuple[RuleSettings, ...] = ()
+    #: ``receiving.joinRuleSet``: the rules go into this existing, active set of someone else's (not created, not
+    #: activated, nothing of it touched), at its start, or after its rule ``join_after_rule``.
+    join: bool = False
+    join_after_rule: str | None = None
 
 
 def mailbox_rule_name(mailbox: str) -> str:
@@ -220,12 +224,12 @@ _WORKMAIL_REFUSED = {
 _WORKMAIL_TLS = "bounces mail not received over TLS, which WorkMail's own rule accepts; leave tlsRequired out"
 
 
-def _refuse_beside_workmail(section: Reader, raw_rules: list[Any], rules: tuple[RuleSettings, ...]) -> None:
+def _refuse_beside_workmail(
+    section: Reader, raw_rules: list[Any], rules: tuple[RuleSettings, ...], where: str = "in a workmail environment"
+) -> None:
     for i, rule in enumerate(rules):
         if isinstance(raw_rules[i], dict) and raw_rules[i].get("tlsRequired") is True:
-            raise SettingsError(
-                f"{section.key(f'rules[{i}]')}.tlsRequired: true in a workmail environment {_WORKMAIL_TLS}"
-            )
+            raise SettingsError(f"{section.key(f'rules[{i}]')}.tlsRequired: true {where} {_WORKMAIL_TLS}")
         for j, action in enumerate(rule.actions):
             key = section.key(f"rules[{i}].actions[{j}].type")
             reason = _WORKMAIL_REFUSED.get(action.type)
@@ -233,7 +237,7 @@ def _refuse_beside_workmail(section: Reader, raw_rules: list[Any], rules: tuple[
                 # A synchronous function may answer STOP_RULE_SET (SES Lambda action), ending delivery early.
                 reason = "may stop the rule set (RequestResponse) before WorkMail's own rule delivers"
             if reason is not None:
-                raise SettingsError(f"{key}: {action.type!r} in a workmail environment {reason}; remove the action")
+                raise SettingsError(f"{key}: {action.type!r} {where} {reason}; remove the action")
 
 
 def parse_receiving(
@@ -250,16 +254,21 @@ def parse_receiving(
     """
     raw = reader.get("receiving", dict, default={})
     section = Reader(raw, reader.key("receiving"))
+    join = _join(section, workmail_rule_set_name is not None)
+    join_after: str | None = None
     if workmail_rule_set_name is not None:
         rule_set_name = workmail_rule_set_name
+    elif join is not None:
+        rule_set_name, join_after = join
     else:
         rule_set_name = _checked(section, "ruleSetName", check_rule_set_name, default=f"sesmail-{environment}")
     raw_rules = section.get("rules", list, default=[])
     rules = tuple(
         _rule(Reader(item, section.key(f"rules[{i}]")), workmail_organization_arn) for i, item in enumerate(raw_rules)
     )
-    if workmail_rule_set_name is not None:
-        _refuse_beside_workmail(section, raw_rules, rules)
+    if workmail_rule_set_name is not None or join is not None:
+        where = "in a workmail environment" if join is None else "beside another set's rules (joinRuleSet)"
+        _refuse_beside_workmail(section, raw_rules, rules, where)
         rules = tuple(dataclasses.replace(rule, tls_required=False) for rule in rules)
     names = list(mailbox_rule_names)
     for i, rule in enumerate(rules):
@@ -268,6 +277,41 @@ def parse_receiving(
         names.append(rule.name)
     if len(names) > MAX_RULES_PER_RULE_SET:
         raise SettingsError(f"{section.key('rules')}: {len(names)} rules; SES allows {MAX_RULES_PER_RULE_SET}")
-    settings = ReceivingSettings(rule_set_name=rule_set_name, mail_bucket=_mail_bucket(section), rules=rules)
+    settings = ReceivingSettings(
+        rule_set_name=rule_set_name,
+        mail_bucket=_mail_bucket(section),
+        rules=rules,
+        join=join is not None,
+        join_after_rule=join_after,
+    )
     section.finish()
     return settings
+
+
+def _join(section: Reader, with_workmail: bool) -> tuple[str, str | None] | None:
+    """``receiving.joinRuleSet``: ``{"name": <set>, "position": "first"}`` or ``{..., "position": "last",
+    "afterRule": <that set's last rule>}``. SES's CreateReceiptRule ``After``: "The name of an existing rule after which
+    the new rule is placed. If this parameter is null, the new rule is inserted at the beginning of the rule list"."""
+    raw = section.get("joinRuleSet", dict)
+    if raw is None:
+        return None
+    entry = Reader(raw, section.key("joinRuleSet"))
+    if with_workmail:
+        raise SettingsError(
+            f"{section.key('joinRuleSet')}: with workmail the rules join WorkMail's set already; remove joinRuleSet"
+        )
+    if "ruleSetName" in section.raw:
+        raise SettingsError(f"{section.key('ruleSetName')}: with joinRuleSet the set is joinRuleSet.name; remove it")
+    name = _checked(entry, "name", check_rule_set_name, required=True)
+    position = entry.get("position", str, default="first")
+    entry.check("position", lambda p, v: checks.check_one_of(p, v, ("first", "last")), position)
+    after = _checked(entry, "afterRule", check_rule_name)
+    if position == "last" and not after:
+        raise SettingsError(
+            f"{entry.key('afterRule')}: missing: position last needs the name of the set's last rule (SES places a "
+            "rule after a named one, or first)"
+        )
+    if position == "first" and after:
+        raise SettingsError(f"{entry.key('afterRule')}: {after!r} with position first; remove it or use position last")
+    entry.finish()
+    return name, after

@@ -127,6 +127,9 @@ class SendingSettings:
     #: the configuration set's TLS policy, for every send from the identity: ``REQUIRE`` or ``OPTIONAL``.
     tls_policy: str = "REQUIRE"
     delegates: tuple[DelegateSettings, ...] = ()
+    #: deploy the README's example sign-up sender (a Lambda that sends the verification template from register@ to
+    #: any address, with any URL, for anyone allowed to invoke it): only when asked for, never by default.
+    example_sender: bool = False
 
 
 SUPPRESSION_REASONS = ("BOUNCES_AND_COMPLAINTS", "BOUNCES_ONLY", "COMPLAINTS_ONLY")
@@ -378,6 +381,11 @@ def parse_environment(name: str, raw: Any) -> EnvironmentSettings:
     rule_names = tuple(d.rule_name(box) for d in domains if not d.send_only for box in d.mailboxes)
     rule_names += tuple(rule for d in book.domains for rule, _ in d.rules)
     receiving = parse_receiving(reader, name, rule_names, workmail_arn, workmail.rule_set_name if workmail else None)
+    if receiving.join and take_over:
+        raise SettingsError(
+            f"{reader.key('takeOverActiveRuleSet')}: true with receiving.joinRuleSet: the rules join the active set, "
+            "nothing is taken over; remove one"
+        )
     settings = EnvironmentSettings(
         name=name,
         account=account,
@@ -459,8 +467,16 @@ def _sending(reader: Reader, domains: tuple[DomainSettings, ...], book: AddressB
                 raise SettingsError(f"{entry.key('from')}[{j}]: {box!r} is not {what}")
         entry.finish()
         delegates.append(DelegateSettings(policy_name=name, principal=principal, from_mailboxes=tuple(boxes)))
+    example_sender = section.get("exampleSender", bool, default=False)
+    if example_sender and "register" not in first_boxes:
+        raise SettingsError(
+            f"{section.key('exampleSender')}: true needs 'register' among the first domain's mailboxes, which it sends "
+            f"from; the mailboxes are {sorted(first_boxes)}"
+        )
     section.finish()
-    return SendingSettings(suppression_reasons=reasons, tls_policy=tls_policy, delegates=tuple(delegates))
+    return SendingSettings(
+        suppression_reasons=reasons, tls_policy=tls_policy, delegates=tuple(delegates), example_sender=example_sender
+    )
 
 
 def _optional(reader: Reader, key: str, check: Callable[[str, Any], None]) -> str | None:

@@ -84,9 +84,11 @@ def test_cloudwatch_may_publish_and_use_the_key_only_for_this_stacks_alarms(buil
     assert key_grant["Principal"] == publish["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert key_grant["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
     assert publish["Action"] == "sns:Publish"
-    # The key grant in the documented form, without conditions (what CloudWatch's KMS calls through SNS carry is
-    # undocumented; a refused call drops the alarm): the topic policy is the gate, scoped to the stack's alarms.
-    assert "Condition" not in key_grant
+    # Both grants scoped to the stack's alarms (issue 21): "the aws:SourceAccount condition key is only available when
+    # the call to your resource is made directly by an AWS service principal" (IAM User Guide, AWS global condition
+    # context keys), which cloudwatch.amazonaws.com is in the key grant; no AWS page says CloudWatch's calls lack the
+    # keys (the SNS key-management page's exception is EventBridge's).
+    assert key_grant["Condition"] == publish["Condition"]
     assert publish["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
     pattern = _source_arn_pattern(publish["Condition"])
     assert pattern == f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:sesmail-t.*"

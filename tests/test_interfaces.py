@@ -62,7 +62,10 @@ def test_mail_domain_answers_the_identity_interface(built: dict[str, Any]) -> No
 
 def test_interface_grant_send_email_is_aws_cdk_libs_grant_on_the_identity(built: dict[str, Any]) -> None:
     stack, template = built["stack"], built["template"]
-    (policy,) = template.find_resources("AWS::IAM::Policy").values()
+    # The sender's policy (the identity's default-set release handler has its own role and policy).
+    (policy,) = [
+        p for lid, p in template.find_resources("AWS::IAM::Policy").items() if "DefaultConfigurationSet" not in lid
+    ]
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Action"] == ["ses:SendEmail", "ses:SendRawEmail"]
     identity_id = _logical_id(stack, built["domain"].identity)
@@ -263,7 +266,8 @@ def test_grant_send_takes_the_identity_construct() -> None:
     domain = MailDomain(stack, "Domain", domain_name="example.com", configuration_set=configuration_set)
     role = iam.Role(stack, "Sender", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
     grant_send(role, identity=domain, conditions=SendConditions(from_addresses=("info@example.com",)))
-    (policy,) = Template.from_stack(stack).find_resources("AWS::IAM::Policy").values()
+    policies = Template.from_stack(stack).find_resources("AWS::IAM::Policy")
+    (policy,) = [p for lid, p in policies.items() if lid.startswith("SenderDefaultPolicy")]
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert stack.resolve(domain.identity_arn) in statement["Resource"]
     assert ":configuration-set/" in json.dumps(statement["Resource"])

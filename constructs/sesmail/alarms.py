@@ -27,7 +27,6 @@ import aws_cdk.aws_kms as kms
 import aws_cdk.aws_sns as sns
 from constructs import Construct
 
-from .policy_suppress import suppress
 from .receiving.checks import check_address
 from .validation import is_token, strings
 
@@ -106,28 +105,21 @@ class MailAlarms(Construct):
                 pending_window=cdk.Duration.days(7),
             )
             # CloudWatch alarms publishing to an SSE topic need these two on the key, and the AWS managed SNS key
-            # cannot grant them (https://repost.aws/knowledge-center/cloudwatch-configure-alarm-sns;
-            # https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
-            # In the documented form, without conditions: which request context CloudWatch's KMS calls through SNS
-            # carry is not documented (a kms:CallerAccount condition is reported to break them, re:Post
-            # QUCsVSJa5QRDunCEGlwztZsg), and a key that refuses them drops every alarm, seen only in alarm history.
-            # The scoped gate is the topic policy below: this key encrypts only this topic, and only the stack's
-            # alarms may publish to it.
+            # cannot grant them (SNS Developer Guide, "Enable compatibility between event sources from AWS services and
+            # encrypted topics", https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html
+            # #compatibility-with-aws-services). Scoped like the topic policy, to this stack's alarms: the keys are in
+            # the context when "the call to your resource is made directly by an AWS service principal" (IAM User
+            # Guide, AWS global condition context keys), the grant's principal here; no AWS page says CloudWatch's
+            # calls lack them (the SNS page's exception is EventBridge), and AWS's Modern Data Architecture
+            # Accelerator scopes this same CloudWatch grant with both keys.
             self.key.add_to_resource_policy(
                 iam.PolicyStatement(
                     sid="AllowCloudWatchAlarmsToUseTheKey",
                     principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
                     actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                     resources=["*"],
+                    conditions=conditions,
                 )
-            )
-            suppress(
-                self.key,
-                "SES006",
-                "AWS documents this key grant for CloudWatch alarms to an encrypted topic without conditions; what "
-                "its KMS calls through SNS carry is undocumented and a refused call drops the alarm. The topic policy, "
-                "scoped by aws:SourceAccount and aws:SourceArn to this stack's alarms, is the gate.",
-                statement="AllowCloudWatchAlarmsToUseTheKey",
             )
             topic = sns.Topic(self, "Topic", display_name="sesmail alarms", master_key=self.key, enforce_ssl=True)
         self.topic: sns.ITopic = topic

@@ -67,7 +67,10 @@ class MailDomain(Construct):
             must offer receiving. ``False`` leaves MX to another mail system.
         :param dmarc_policy: default ``none`` (monitor only); ``quarantine`` or ``reject`` once reports look clean.
         :param dmarc_report_address: default ``None``, no aggregate reports. An address receives them (``rua``).
-        :param configuration_set: default ``None``, sends use no configuration set unless they name one.
+        :param configuration_set: default ``None``, sends use no configuration set unless they name one. Given, it is
+            the identity's default set, and it is removed from the (retained) identity when the stack is deleted,
+            which it does not survive: otherwise every later send through the identity would fail (a custom resource,
+            ``lambda/default_configuration_set``).
         :param existing_identity: default ``False``, the identity is created (and retained). ``True`` uses the
             identity that already exists in the stack's account and region and creates none: grants and policies name
             its ARN as usual, but its DKIM, MAIL FROM and default configuration set stay as they are (no DKIM or MAIL
@@ -130,6 +133,19 @@ class MailDomain(Construct):
         self.identity_arn = stack.format_arn(
             service="ses", resource="identity", resource_name=domain_name, arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME
         )
+        #: releases the default set from the retained identity on delete (``None``: no set, or an existing identity).
+        self.default_configuration_set_release: Construct | None = None
+        if not existing_identity and configuration_set is not None:
+            from .default_configuration_set import DefaultConfigurationSetRelease  # only stacks with a default set
+
+            # The identity outlives the stack, its default set does not: released on delete, so it keeps sending.
+            self.default_configuration_set_release = DefaultConfigurationSetRelease(
+                self,
+                "DefaultConfigurationSetRelease",
+                identity=self.identity.email_identity_name,
+                identity_arn=self.identity_arn,
+                configuration_set_name=configuration_set.configuration_set_name,
+            )
         self.dns_records = self._records(
             stack.region, receive_mail, dmarc_policy if dmarc_record else None, dmarc_report_address
         )

@@ -18,6 +18,10 @@ Physical id: the rule set's name at create, never changed by an update (so Cloud
 their previous set is used when no record exists yet.
 
 Create / Update (converge on the properties)
+    A record of the set left by a stack that no longer exists (DescribeStacks says DELETE_COMPLETE, or knows no
+    such stack) is stale: it is replaced, as if absent. A record of a live stack is refused.
+    An Update finding another set active although this resource holds the set's record (someone activated it
+    since, or this is the rollback of an update refused for that reason) changes nothing and succeeds.
     The active set is ours (the new name, or this resource's old name on update): keep the recorded previous set.
     Nothing active: previous is empty. Another set active: refused, naming it (and the sesmail stack that activated
     it, if one did), unless ``TakeOverActiveRuleSet`` is "true"; then it becomes the previous set. The record is
@@ -119,8 +123,17 @@ class Record:
 class Account:
     """The account's receiving state, through SES and SSM."""
 
-    def __init__(self, ses: Any, ssm: Any, sleep: Sleep) -> None:
+    def __init__(self, ses: Any, ssm: Any, sleep: Sleep, cloudformation: Any = None) -> None:
         self.ses, self.ssm, self.sleep = ses, ssm, sleep
+        self._cloudformation = cloudformation
+
+    @property
+    def cloudformation(self) -> Any:
+        # Made on first use: only a record left by another stack needs it.
+        if self._cloudformation is None:
+            config = Config(retries={"mode": "standard", "max_attempts": 1})
+            self._cloudformation = boto3.client("cloudformation", config=config)
+        return self._cloudformation
 
     def active(self) -> str | None:
         response = _call(self.ses.describe_active_receipt_rule_set, self.sleep)
@@ -129,6 +142,18 @@ class Account:
     def set_active(self, name: str | None) -> None:
         # Without RuleSetName, SES deactivates receiving altogether.
         _call(self.ses.set_active_receipt_rule_set, self.sleep, **({"RuleSetName": name} if name else {}))
+
+    def stack_gone(self, stack_id: str) -> bool:
+        """Whether the stack is deleted. DescribeStacks' StackName: "Deleted stacks: You must specify the unique stack
+        ID" (API reference), which a record holds; such a stack answers with DELETE_COMPLETE. An id CloudFormation
+        does not know at all (``ValidationError`` "does not exist") is gone too."""
+        try:
+            stacks = _call(self.cloudformation.describe_stacks, self.sleep, StackName=stack_id)["Stacks"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ValidationError" and "does not exist" in str(error):
+                return True
+            raise
+        return all(stack.get("StackStatus") == "DELETE_COMPLETE" for stack in stacks)
 
     def record(self, name: str) -> Record | None:
         try:
@@ -198,18 +223,33 @@ def converge(account: Account, event: dict[str, Any], attempted: set[str] | None
     old_name = event.get("OldResourceProperties", {}).get("RuleSetName") if event["RequestType"] == "Update" else None
 
     own = account.record(name)
+    stale: Record | None = None
     if own is not None and not own.owned_by(event):
-        raise ActivationError(
-            f"receipt rule set {name!r} is already recorded as activated by {own.stack_id or 'something else'} "
-            f"({RECORD_PREFIX}{name}); give this stack's rule set another name"
-        )
+        if not own.stack_id or not account.stack_gone(own.stack_id):
+            raise ActivationError(
+                f"receipt rule set {name!r} is already recorded as activated by {own.stack_id or 'something else'} "
+                f"({RECORD_PREFIX}{name}); give this stack's rule set another name"
+            )
+        # Left by a stack that no longer exists (its failed Create could not undo, or the undo's answer was lost):
+        # not anyone's record any more; its previous set still counts if its activation is still in place.
+        LOG.warning("record %s%s of deleted stack %s is stale; replacing it", RECORD_PREFIX, name, own.stack_id)
+        stale, own = own, None
     old = account.record(old_name) if old_name and old_name != name else None
     old = old if old is not None and old.owned_by(event) else None
     legacy = legacy_previous(event.get("PhysicalResourceId", ""))
     previous = own.previous if own else old.previous if old else legacy or ""
 
     active = account.active()
+    if stale is not None and active == name:
+        previous = stale.previous
     if active is not None and active not in (name, old_name):
+        if own is not None and old is None and event["RequestType"] == "Update":
+            # This resource holds the set's record, so it activated the set, and someone activated another one since:
+            # there is nothing of ours to converge. This is, for one, the rollback of an update that was refused for
+            # that other set: refusing it again would leave the stack UPDATE_ROLLBACK_FAILED with nothing to undo.
+            # The other set is left active, as a Delete leaves it.
+            LOG.warning("receipt rule set %s was activated since; %s stays inactive, as it was", active, name)
+            return own.previous
         if not take_over:
             raise _foreign(account, active, event, hint)
         LOG.warning("taking over from active receipt rule set %s; it is restored on delete", active)
@@ -317,12 +357,14 @@ def _result(name: str, previous: str, resource_id: str) -> dict[str, Any]:
     return {"PhysicalResourceId": resource_id, "Data": {"RuleSetName": name, "PreviousRuleSetName": previous}}
 
 
-def on_event(event: dict[str, Any], ses: Any = None, ssm: Any = None, sleep: Sleep = time.sleep) -> dict[str, Any]:
+def on_event(
+    event: dict[str, Any], ses: Any = None, ssm: Any = None, sleep: Sleep = time.sleep, cloudformation: Any = None
+) -> dict[str, Any]:
     """Entry point for ``custom_resources.Provider``: returns the physical id and data, raises with a clear reason."""
     if ses is None or ssm is None:
         default_ses, default_ssm = _clients()
         ses, ssm = ses or default_ses, ssm or default_ssm
-    account = Account(ses, ssm, sleep)
+    account = Account(ses, ssm, sleep, cloudformation)
     request = event["RequestType"]
     if request == "Create":
         return _create(account, event)

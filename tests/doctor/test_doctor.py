@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -92,11 +93,31 @@ def test_everything_right(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureF
 def test_everything_right_text(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The text report: one line per check starting with its status, a summary line last (README's sample)."""
     status = run_doctor(app_dir, tmp_path, Scenario(), as_json=False)
-    out = capsys.readouterr().out.splitlines()
+    captured = capsys.readouterr()
+    out = captured.out.splitlines()
     assert status == 0
     assert all(line.split()[0] in ("ok", "warn") for line in out[:-1])
     assert out[-1].startswith("sesmail doctor example-workmail: ") and out[-1].endswith(" 0 fail")
     Path(tmp_path / "sample.txt").write_text("\n".join(out) + "\n")
+    # The documented sample is this very output (issue 21, item 12: it named an environment that no longer existed);
+    # KMS key ids are moto's random ones.
+    header = next(line for line in captured.err.splitlines() if line.startswith("sesmail doctor: checking "))
+    assert _documented_sample() == _masked([header, *out])
+
+
+def _masked(lines: list[str]) -> list[str]:
+    return [re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<key-id>", line) for line in lines]
+
+
+def _documented_sample() -> list[str]:
+    """The doctor's sample report in README.md or a docs/ page (a ```text block starting with its header)."""
+    root = Path(__file__).resolve().parents[2]
+    for page in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        text = page.read_text()
+        if "```text\nsesmail doctor: checking " in text:
+            block = text.split("```text\nsesmail doctor: checking ", 1)[1].split("```", 1)[0]
+            return _masked(("sesmail doctor: checking " + block).splitlines())
+    raise AssertionError("no doctor sample report in README.md or docs/")
 
 
 @pytest.mark.usefixtures("aws")

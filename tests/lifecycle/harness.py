@@ -36,6 +36,17 @@ of every client, so requests still reach moto and are validated against the real
 - ``denied``: refused with AccessDenied, nothing applied;
 - ``lost``: the call is applied, then its response is lost (``ReadTimeoutError``), as when a connection drops.
 
+IAM is enforced: every AWS call a handler makes is evaluated, with the project's own evaluator
+(``sesmail.policy.evaluate``), against the identity policies the synthesized template attaches to the handler's role
+(:meth:`Contract.role_policies`); a call they do not allow is answered with AccessDenied, as AWS would, and fails the
+run with the action and resource named. Which template's policies are in force follows CloudFormation's order: "if
+the properties of resource A use a !Ref to resource B ... Resource B is created before resource A ... Resource B is
+updated before resource A" (DependsOn attribute; a custom resource depends on its role's policies), and resources the
+new template no longer has are removed only after the update, in its cleanup phase (stack status
+UPDATE_COMPLETE_CLEANUP_IN_PROGRESS, after the resources' updates). So an Update sees the new
+template's policies plus those only the old one has. A rollback restores changed policies in an order the suite does
+not assume: each of its calls must be allowed both before and after the restore.
+
 The matrix is enumerated, not sampled: CloudFormation's sequences are a short, known list and a single fault at each
 call index of each step covers every place a call can fail; a stateful property-based search would sample the same
 space at random and could miss an index. ``sequences()`` lists them; ``run()`` plays one.
@@ -54,11 +65,99 @@ from typing import Any
 import boto3
 from botocore.exceptions import ReadTimeoutError
 
+from sesmail.policy.evaluate import PolicySource, Request, evaluate
+
 CREATE_FAILED_MARKER = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
 FAULT_KINDS = ("throttle", "denied", "lost")
 #: The step under test, played without a fault (index 0 matches no call): counts the step's calls.
 NO_FAULT = (0, "none")
+ACCOUNT, REGION = "123456789012", "us-east-1"
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/sesmail-test/11111111-2222-3333-4444-555555555555"
+#: The handler's role, as IAM sees the caller (the evaluator derives aws:PrincipalArn etc. from it).
+HANDLER_ROLE = f"arn:aws:iam::{ACCOUNT}:role/sesmail-test-Handler"
+
+#: Role policies in force: logical id of the policy (and its name) -> document.
+Policies = dict[str, Any]
+
+
+def _parameter_arn(params: dict[str, Any]) -> str:
+    # SSM: "arn:aws:ssm:region:account-id:parameter/parameter-name" with the name's leading slash dropped
+    # (Service Authorization Reference, AWS Systems Manager, resource type parameter).
+    return f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/{params['Name'].lstrip('/')}"
+
+
+def _secret_arn(params: dict[str, Any]) -> str:
+    secret = params["SecretId"]
+    return secret if secret.startswith("arn:") else f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{secret}"
+
+
+#: The resource each API call acts on, as IAM authorizes it (Service Authorization Reference: the operation's
+#: resource type; "*" where it lists none). A handler calling anything else fails the run until it is added here.
+CALL_RESOURCES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "ses:DescribeActiveReceiptRuleSet": lambda p: "*",
+    "ses:SetActiveReceiptRuleSet": lambda p: "*",
+    "ses:DescribeReceiptRuleSet": lambda p: f"arn:aws:ses:{REGION}:{ACCOUNT}:receipt-rule-set/{p['RuleSetName']}",
+    "cloudformation:DescribeStacks": lambda p: p["StackName"],
+    "ssm:GetParameter": _parameter_arn,
+    "ssm:PutParameter": _parameter_arn,
+    "ssm:DeleteParameter": _parameter_arn,
+    **{
+        f"sesv2:{op}": (lambda p: f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/{p['EmailIdentity']}")
+        for op in (
+            "GetEmailIdentityPolicies",
+            "CreateEmailIdentityPolicy",
+            "UpdateEmailIdentityPolicy",
+            "DeleteEmailIdentityPolicy",
+        )
+    },
+    **{
+        f"iam:{op}": (lambda p: f"arn:aws:iam::{ACCOUNT}:user/{p['UserName']}")
+        for op in ("CreateAccessKey", "DeleteAccessKey", "ListAccessKeys", "UpdateAccessKey", "GetUser")
+    },
+    **{
+        f"secretsmanager:{op}": _secret_arn
+        for op in ("GetSecretValue", "PutSecretValue", "UpdateSecretVersionStage", "DescribeSecret")
+    },
+}
+
+
+def role_policies_from_template(template: dict[str, Any], role_logical_id: str, physical: dict[str, Any]) -> Policies:
+    """The identity policies a synthesized template attaches to one role, as the suite enforces them.
+
+    ``physical`` maps a logical id to what the account holds for it (``{"Ref": ..., "Arn": ...}``, any attribute): the
+    template's ``Ref``/``Fn::GetAtt`` of those resources are replaced by them, so that the policy names the very
+    user, secret or identity the contract created in moto. Keys: ``<policy logical id>/<policy name>``.
+    """
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from sesmail.policy.intrinsics import StackContext
+    from sesmail.policy.templates import extract_policies
+
+    def substitute(value: Any) -> Any:
+        if isinstance(value, dict):
+            if set(value) == {"Ref"} and value["Ref"] in physical:
+                return physical[value["Ref"]]["Ref"]
+            if set(value) == {"Fn::GetAtt"} and value["Fn::GetAtt"][0] in physical:
+                return physical[value["Fn::GetAtt"][0]][value["Fn::GetAtt"][1]]
+            return {k: substitute(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [substitute(v) for v in value]
+        return value
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "stack.template.json"
+        path.write_text(json.dumps(substitute(template)))
+        found = extract_policies([path], defaults=StackContext(account=ACCOUNT, region=REGION))
+    policies = {
+        f"{p.logical_id}/{p.name or ''}": p.document
+        for p in found
+        if p.kind == "identity" and role_logical_id in p.attached_to
+    }
+    assert policies, f"the template attaches no policy to {role_logical_id}"
+    return policies
+
 
 # The error codes each protocol's services use; the JSON services add "Exception".
 _THROTTLE = {"query": "Throttling", "rest-xml": "SlowDown", "json": "ThrottlingException"}
@@ -83,14 +182,20 @@ class FaultInjector:
         self.armed = False
         self._plan: tuple[int, str] | None = None
         self.injected: str | None = None
+        #: The role policies in force, one set per order CloudFormation may apply them in (``None``: IAM not enforced).
+        self.iam: list[Policies] | None = None
+        #: Calls the role's policies did not allow, in the step: "<action> on <resource>".
+        self.denials: list[str] = []
         session = boto3.DEFAULT_SESSION or boto3.setup_default_session() or boto3.DEFAULT_SESSION
         assert session is not None
         events = session._session.get_component("event_emitter")
         events.register("before-call", self._before_call, unique_id="sesmail-lifecycle-before")
         events.register("after-call", self._after_call, unique_id="sesmail-lifecycle-after")
+        events.register("before-parameter-build", self._params, unique_id="sesmail-lifecycle-params")
         self._events = events
 
     def close(self) -> None:
+        self._events.unregister("before-parameter-build", unique_id="sesmail-lifecycle-params")
         self._events.unregister("before-call", unique_id="sesmail-lifecycle-before")
         self._events.unregister("after-call", unique_id="sesmail-lifecycle-after")
 
@@ -103,10 +208,46 @@ class FaultInjector:
         finally:
             self.armed = False
 
+    def _params(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["sesmail_api_params"] = copy.deepcopy(params)
+
+    def _authorize(self, model: Any, params: dict[str, Any]) -> str | None:
+        """``None`` if every policy set in force allows the call, else "<action> on <resource>"."""
+        if self.iam is None:
+            return None
+        call = f"{model.service_model.service_name}:{model.name}"
+        if call not in CALL_RESOURCES:
+            raise AssertionError(f"the suite does not know which resource {call} acts on: add it to CALL_RESOURCES")
+        # The IAM prefix is the signing name (SES v2's actions are ses:...).
+        action = f"{model.service_model.signing_name}:{model.name}"
+        resource = CALL_RESOURCES[call](params)
+        for policies in self.iam:
+            sources = [PolicySource(name, doc, "identity") for name, doc in policies.items()]
+            decision = evaluate(
+                Request(HANDLER_ROLE, action, resource),
+                identity_policies=sources,
+                resource_policies=[],
+                resource_account=ACCOUNT,
+            )
+            if not (decision.allowed and decision.definite):
+                return f"{action} on {resource} (role policies {sorted(policies)})"
+        return None
+
     def _before_call(self, model: Any, context: dict[str, Any], **_: Any) -> Any:
         if not self.armed:
             return None
         self.calls.append(f"{model.service_model.service_name}:{model.name}")
+        denial = self._authorize(model, context.get("sesmail_api_params", {}))
+        if denial is not None:
+            self.denials.append(denial)
+            protocol = model.service_model.protocol
+            family = "json" if protocol in ("json", "rest-json") else protocol
+            code = _DENIED.get(family, "AccessDeniedException")
+            parsed = {
+                "Error": {"Code": code, "Message": f"not authorized to perform {denial}"},
+                "ResponseMetadata": {"HTTPStatusCode": 403},
+            }
+            return _FakeHttp(403), parsed
         if self._plan is None or self._plan[0] != len(self.calls):
             return None
         kind = self._plan[1]
@@ -167,6 +308,11 @@ class Contract(abc.ABC):
     def others(self) -> Any:
         """A snapshot of what belongs to someone else and must never change."""
 
+    @abc.abstractmethod
+    def role_policies(self, version: int) -> Policies:
+        """The identity policies template version ``version`` attaches to the handler's role (synthesized, usually
+        through :func:`role_policies_from_template`): the suite lets the handler make only the calls they allow."""
+
     def remove_by_hand(self, props: Props, physical_id: str) -> None:  # noqa: B027 - optional
         """Undo the resource's effect outside CloudFormation (someone cleaning up in the console)."""
 
@@ -191,6 +337,8 @@ class Stack:
     injector: FaultInjector
     physical_id: str | None = None
     props: Props | None = None
+    #: The template version the resource is at (its ``props`` are ``contract.props(version)``).
+    version: int | None = None
     log: list[str] = field(default_factory=list)
     #: AWS calls the step under test made (its invocation that was given the fault plan).
     step_calls: int = 0
@@ -213,9 +361,24 @@ class Stack:
             event["OldResourceProperties"] = copy.deepcopy(old)
         return event
 
-    def invoke(self, event: dict, fault: tuple[int, str] | None = None) -> dict[str, Any]:
-        """One invocation of the handler; a raise becomes :class:`StepFailed` with the handler's message."""
+    def policies_during(self, source: int, target: int | None = None, *, rollback: bool = False) -> list[Policies]:
+        """The role policies in force while CloudFormation moves the resource from template ``source`` to ``target``
+        (``None``: a create or delete at ``source``): the target template's policies and those only the source has
+        (removed in a later cleanup). A rollback (``source`` the failed version, ``target`` the one restored) may run
+        before or after the policies are restored: both states are returned, and a call must be allowed in each."""
+        if target is None:
+            return [self.contract.role_policies(source)]
+        old, new = self.contract.role_policies(source), self.contract.role_policies(target)
+        after = {**{k: v for k, v in old.items() if k not in new}, **new}
+        if not rollback:
+            return [after]
+        before = {**{k: v for k, v in new.items() if k not in old}, **old}
+        return [after] if after == before else [after, before]
+
+    def invoke(self, event: dict, fault: tuple[int, str] | None = None, *, iam: list[Policies]) -> dict[str, Any]:
+        """One invocation of the handler under the role policies ``iam``; a raise becomes :class:`StepFailed`."""
         self.log.append(f"{event['RequestType']} {event.get('PhysicalResourceId', '')} fault={fault}")
+        self.injector.iam = iam
         try:
             with self.injector.step(fault):
                 answer = self.contract.on_event(copy.deepcopy(event))
@@ -224,6 +387,9 @@ class Stack:
         finally:
             if fault is not None:
                 self.step_calls = len(self.injector.calls)
+            if self.injector.denials:
+                denied, self.injector.denials = self.injector.denials, []
+                raise AssertionError(f"IAM denies {event['RequestType']}: " + "; ".join(denied))
         physical_id = answer.get("PhysicalResourceId") if isinstance(answer, dict) else None
         if event["RequestType"] == "Delete" and physical_id not in (None, event["PhysicalResourceId"]):
             # The framework refuses this itself ("DELETE: cannot change the physical resource ID").
@@ -232,12 +398,12 @@ class Stack:
             raise AssertionError("Create returned no physical id (the framework would use the request id)")
         return answer
 
-    def must_complete(self, event: dict) -> dict[str, Any]:
+    def must_complete(self, event: dict, *, iam: list[Policies]) -> dict[str, Any]:
         """A rollback, cleanup or delete: if it fails the operator retries it once (continue rollback / delete)."""
         try:
-            return self.invoke(event)
+            return self.invoke(event, iam=iam)
         except StepFailed:
-            return self.invoke(event)
+            return self.invoke(event, iam=iam)
 
 
 @dataclass(frozen=True)
@@ -251,15 +417,16 @@ class Sequence:
 def _create(stack: Stack, c: Contract, fault: tuple[int, str] | None, *, retried: bool = False) -> bool:
     """Create; if it fails, the framework answers the rollback's Delete itself. Returns whether it succeeded."""
     event = stack.event("Create", c.props(0))
+    iam = stack.policies_during(0)
     try:
-        answer = stack.invoke(event, fault)
+        answer = stack.invoke(event, fault, iam=iam)
         if retried:  # the answer was lost on the way to CloudFormation; the same request comes again
-            answer = stack.invoke(event)
+            answer = stack.invoke(event, iam=iam)
     except StepFailed as failure:
         if retried:
             # The second attempt of a create whose first attempt failed: CloudFormation sees this one.
             try:
-                answer = stack.invoke(event)
+                answer = stack.invoke(event, iam=iam)
             except StepFailed:
                 stack.physical_id, stack.props = None, None
                 _check_failure(stack, c, fault, failure)
@@ -268,7 +435,7 @@ def _create(stack: Stack, c: Contract, fault: tuple[int, str] | None, *, retried
             stack.physical_id, stack.props = None, None  # Delete(CREATE_FAILED) never reaches the handler
             _check_failure(stack, c, fault, failure)
             return False
-    stack.physical_id, stack.props = answer["PhysicalResourceId"], c.props(0)
+    stack.physical_id, stack.props, stack.version = answer["PhysicalResourceId"], c.props(0), 0
     return True
 
 
@@ -281,45 +448,50 @@ def _check_failure(stack: Stack, c: Contract, fault: tuple[int, str] | None, fai
 
 def _update(stack: Stack, c: Contract, version: int, fault: tuple[int, str] | None, *, later_fails: bool) -> None:
     """Update to ``version``; then, if it failed or ``later_fails``, CloudFormation's rollback; else its cleanup."""
-    assert stack.physical_id is not None and stack.props is not None
+    assert stack.physical_id is not None and stack.props is not None and stack.version is not None
     old_id, old_props, new_props = stack.physical_id, stack.props, c.props(version)
+    forward = stack.policies_during(stack.version, version)
+    rollback = stack.policies_during(version, stack.version, rollback=True)
     try:
-        answer = stack.invoke(stack.event("Update", new_props, old_id, old_props), fault)
+        answer = stack.invoke(stack.event("Update", new_props, old_id, old_props), fault, iam=forward)
     except StepFailed as failure:
         _check_failure(stack, c, fault, failure)
         # The framework answered FAILED with the old id; CloudFormation rolls back to the old properties.
-        stack.must_complete(stack.event("Update", old_props, old_id, new_props))
+        stack.must_complete(stack.event("Update", old_props, old_id, new_props), iam=rollback)
         return
     new_id = answer["PhysicalResourceId"]
     if later_fails:
         if new_id != old_id:  # the replacement is deleted; the old resource was never touched by CloudFormation
-            stack.must_complete(stack.event("Delete", new_props, new_id))
+            stack.must_complete(stack.event("Delete", new_props, new_id), iam=rollback)
         else:
-            stack.must_complete(stack.event("Update", old_props, old_id, new_props))
+            stack.must_complete(stack.event("Update", old_props, old_id, new_props), iam=rollback)
         return
-    if new_id != old_id:  # cleanup phase: the old resource goes
-        stack.must_complete(stack.event("Delete", old_props, old_id))
-    stack.physical_id, stack.props = new_id, new_props
+    if new_id != old_id:  # cleanup phase: the old resource goes, before the policies only the old template has
+        stack.must_complete(stack.event("Delete", old_props, old_id), iam=forward)
+    stack.physical_id, stack.props, stack.version = new_id, new_props, version
 
 
 def _delete(stack: Stack, c: Contract, fault: tuple[int, str] | None, *, retried: bool = False) -> None:
-    assert stack.physical_id is not None and stack.props is not None
+    assert stack.physical_id is not None and stack.props is not None and stack.version is not None
     event = stack.event("Delete", stack.props, stack.physical_id)
+    # The resource is deleted before the policies it depends on.
+    iam = stack.policies_during(stack.version)
     try:
-        stack.invoke(event, fault)
+        stack.invoke(event, fault, iam=iam)
     except StepFailed as failure:
         _check_failure(stack, c, fault, failure)
-        stack.invoke(event)  # DELETE_FAILED; the operator deletes the stack again
+        stack.invoke(event, iam=iam)  # DELETE_FAILED; the operator deletes the stack again
     if retried:
-        stack.invoke(event)
-    stack.physical_id, stack.props = None, None
+        stack.invoke(event, iam=iam)
+    stack.physical_id, stack.props, stack.version = None, None, None
 
 
 def _then_delete(stack: Stack, c: Contract) -> None:
     """The stack's eventual delete, after the sequence: must clean up whatever the sequence left declared."""
-    if stack.physical_id is not None and stack.props is not None:
-        stack.must_complete(stack.event("Delete", stack.props, stack.physical_id))
-        stack.physical_id, stack.props = None, None
+    if stack.physical_id is not None and stack.props is not None and stack.version is not None:
+        iam = stack.policies_during(stack.version)
+        stack.must_complete(stack.event("Delete", stack.props, stack.physical_id), iam=iam)
+        stack.physical_id, stack.props, stack.version = None, None, None
 
 
 def _seq_create(stack: Stack, c: Contract, fault: Any) -> None:

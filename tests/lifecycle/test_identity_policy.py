@@ -16,7 +16,16 @@ import boto3
 import pytest
 
 from tests.conftest import load_handler, no_sleep
-from tests.lifecycle.harness import SEQUENCES, Contract, Props, Sequence, conform
+from tests.lifecycle.harness import (
+    SEQUENCES,
+    Contract,
+    Policies,
+    Props,
+    Sequence,
+    conform,
+    role_policies_from_template,
+)
+from tests.lifecycle.synth import cached, logical_id, template_of
 
 index = load_handler("identity_policy")
 
@@ -56,6 +65,32 @@ def _policy(action: str) -> str:
     )
 
 
+@cached
+def _policies(policy_name: str) -> Policies:
+    """The handler role's policies in a stack that puts ``policy_name`` on the domain (as synthesized)."""
+    import aws_cdk.aws_iam as iam
+
+    from sesmail import IdentityPolicy as Construct
+    from sesmail.identity_policy import IdentityPolicyProvider
+
+    def build(stack: Any) -> str:
+        document = iam.PolicyDocument(
+            statements=[
+                iam.PolicyStatement(
+                    actions=["ses:SendRawEmail"],
+                    principals=[iam.ServicePrincipal("workmail.us-east-1.amazonaws.com")],
+                    resources=[f"arn:aws:ses:us-east-1:123456789012:identity/{DOMAIN}"],
+                )
+            ]
+        )
+        arn = f"arn:aws:ses:us-east-1:123456789012:identity/{DOMAIN}"
+        Construct(stack, "Policy", identity=DOMAIN, identity_arn=arn, policy_name=policy_name, document=document)
+        return logical_id(IdentityPolicyProvider.of(stack).role)
+
+    template, role = template_of(build)
+    return role_policies_from_template(template, role, {})
+
+
 class IdentityPolicy(Contract):
     resource_type = "Custom::SesIdentityPolicy"
     backends = ("sesv2", "ses")
@@ -72,6 +107,9 @@ class IdentityPolicy(Contract):
             {**base, "Policy": _policy("ses:SendEmail")},
             {**base, "PolicyName": "sesmail-workmail-v2"},
         ][version]
+
+    def role_policies(self, version: int) -> Policies:
+        return _policies(self.props(version)["PolicyName"])
 
     def on_event(self, event: dict[str, Any]) -> dict[str, Any]:
         if not hasattr(self, "client"):  # made after the harness hooked boto3, once per run (client creation is slow)

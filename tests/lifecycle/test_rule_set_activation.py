@@ -14,12 +14,36 @@ import boto3
 import pytest
 
 from tests.conftest import load_handler, no_sleep
-from tests.lifecycle.harness import SEQUENCES, STACK_ID, Contract, Props, Sequence, conform
+from tests.lifecycle.harness import (
+    SEQUENCES,
+    STACK_ID,
+    Contract,
+    Policies,
+    Props,
+    Sequence,
+    conform,
+    role_policies_from_template,
+)
+from tests.lifecycle.synth import cached, logical_id, template_of
 
 index = load_handler("rule_set_activation")
 
 OURS, RENAMED, WORKMAIL, OTHER = "sesmail-prod", "sesmail-prod-v2", "INBOUND_MAIL", "other-team"
 OTHER_STACK = "arn:aws:cloudformation:us-east-1:123456789012:stack/other-team/99999999-0000-0000-0000-000000000000"
+
+
+@cached
+def _policies(rule_set_name: str) -> Policies:
+    """The handler role's policies in a stack that activates ``rule_set_name`` (as the construct synthesizes them)."""
+    from sesmail import ReceiptRuleSetActivation
+    from sesmail.receiving.activation import RuleSetActivationProvider
+
+    def build(stack: Any) -> str:
+        ReceiptRuleSetActivation(stack, "Activation", rule_set_name=rule_set_name, take_over_active_rule_set=True)
+        return logical_id(RuleSetActivationProvider.of(stack).role)
+
+    template, role = template_of(build)
+    return role_policies_from_template(template, role, {})
 
 
 class Activation(Contract):
@@ -56,6 +80,9 @@ class Activation(Contract):
             {"RuleSetName": OURS, "TakeOverActiveRuleSet": take_over, "TakeOverHint": "takeOverActiveRuleSet (prod)"},
             {"RuleSetName": RENAMED, "TakeOverActiveRuleSet": take_over},
         ][version]
+
+    def role_policies(self, version: int) -> Policies:
+        return _policies(self.props(version)["RuleSetName"])
 
     def on_event(self, event: dict[str, Any]) -> dict[str, Any]:
         if not hasattr(self, "clients"):  # made after the harness hooked boto3, once per run (client creation is slow)

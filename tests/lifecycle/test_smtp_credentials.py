@@ -21,11 +21,42 @@ import pytest
 
 from tests.conftest import load_handler, no_sleep
 from tests.lifecycle import harness
-from tests.lifecycle.harness import SEQUENCES, Contract, Props, Sequence, conform
+from tests.lifecycle.harness import (
+    ACCOUNT,
+    SEQUENCES,
+    Contract,
+    Policies,
+    Props,
+    Sequence,
+    conform,
+    role_policies_from_template,
+)
+from tests.lifecycle.synth import cached, logical_id, template_of
 
 index = load_handler("smtp_credentials")
 
 USER, OTHER_USER, SECRET = "sesmail-smtp", "someone-else", "sesmail-smtp-secret"
+
+
+@cached
+def _template() -> tuple[dict[str, Any], dict[str, str]]:
+    """The construct's template, and the logical ids of its handler role, IAM user and secret."""
+    from sesmail import SmtpCredentials as Construct
+
+    def build(stack: Any) -> dict[str, str]:
+        creds = Construct(
+            stack,
+            "Smtp",
+            identity_arn="arn:aws:ses:us-east-1:123456789012:identity/example.com",
+            from_addresses=["info@example.com"],
+        )
+        return {
+            "role": logical_id(creds.handler_role),
+            "user": logical_id(creds.user),
+            "secret": logical_id(creds.secret),
+        }
+
+    return template_of(build)
 
 
 class SmtpCredentials(Contract):
@@ -44,6 +75,15 @@ class SmtpCredentials(Contract):
     def props(self, version: int) -> Props:
         base = {"UserName": USER, "SecretId": self.secret_arn, "Region": "eu-west-1", "RotationToken": "1"}
         return [base, {**base, "Description": "changed"}, {**base, "RotationToken": "2"}][version]
+
+    def role_policies(self, version: int) -> Policies:
+        # One template for every version: the properties that change (RotationToken) are not in the role's policy.
+        template, ids = _template()
+        physical = {
+            ids["user"]: {"Ref": USER, "Arn": f"arn:aws:iam::{ACCOUNT}:user/{USER}"},
+            ids["secret"]: {"Ref": self.secret_arn},
+        }
+        return role_policies_from_template(template, ids["role"], physical)
 
     def on_event(self, event: dict[str, Any]) -> dict[str, Any]:
         if not hasattr(self, "clients"):  # made after the harness hooked boto3, once per run (client creation is slow)

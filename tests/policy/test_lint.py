@@ -559,6 +559,17 @@ def test_s3_action_with_a_role_or_the_managed_key_needs_no_resource_policy(tmp_p
     assert lint_paths([write(tmp_path / "b", {**receipt_rule(managed), **bucket_policy(ses_put())})]) == []
 
 
+def test_s3_action_with_a_role_and_a_customer_key_needs_no_key_policy_for_ses(tmp_path: Path) -> None:
+    """SES013 false positive (issue 21). S3Action ``IamRoleArn`` (SES API reference, S3Action): "If an IAM role ARN is
+    provided, the role (and only the role) is used to access all the given resources (Amazon S3 bucket, Amazon Web
+    Services KMS customer managed key and Amazon SNS topic). Therefore, setting up individual resource access
+    permissions is not required." A key whose policy does not name ses.amazonaws.com is then no finding."""
+    role = {"IamRoleArn": "arn:aws:iam::123456789012:role/x"}
+    action = {"S3Action": {**S3_KMS_ACTION["S3Action"], **role}}
+    template = {**receipt_rule(action), **key(kms_for_ses(["kms:Decrypt"]))}
+    assert [f for f in lint_paths([write(tmp_path, template)]) if f.rule == "SES013"] == []
+
+
 def test_a_deny_that_surely_applies_stops_the_grant(tmp_path: Path) -> None:
     deny = ses_put(Effect="Deny", Condition={"StringEquals": {"aws:SourceAccount": ACCOUNT}})
     findings = lint_paths([write(tmp_path, {**receipt_rule(S3_ACTION), **bucket_policy(ses_put(), deny)})])

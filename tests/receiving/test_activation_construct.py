@@ -3,7 +3,11 @@ stack, dependencies, validation, and cdk-nag (AwsSolutions) on a small stack tha
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -77,6 +81,7 @@ def test_handler_role_may_only_describe_and_set_the_active_rule_set_and_keep_its
         arn = f":ssm:eu-west-1:123456789012:parameter/sesmail/receipt-rule-set-activation/{name}"
         return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, arn]]}
 
+    stacks = ":cloudformation:eu-west-1:123456789012:stack/*"
     assert statements == [
         {
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -92,6 +97,12 @@ def test_handler_role_may_only_describe_and_set_the_active_rule_set_and_keep_its
             "Action": ["ssm:PutParameter", "ssm:DeleteParameter"],
             "Effect": "Allow",
             "Resource": parameter("sesmail-prod"),
+        },
+        {
+            # Issue 21, item 4: whether the stack named in a record left at this set's name still exists.
+            "Action": "cloudformation:DescribeStacks",
+            "Effect": "Allow",
+            "Resource": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, stacks]]},
         },
         {"Action": "ssm:GetParameter", "Effect": "Allow", "Resource": parameter("*")},
     ]
@@ -132,7 +143,11 @@ def test_resource_depends_on_the_handler_policy() -> None:
     assert any(dep.startswith("SesmailRuleSetActivationProviderRoleDefaultPolicy") for dep in depends_on)
 
 
-def test_rule_set_prop_uses_its_name_and_depends_on_it() -> None:
+def test_rule_set_prop_uses_its_name_and_depends_on_it_through_the_ref_alone(tmp_path: Path) -> None:
+    """Issue 21, item 7. CloudFormation: "if the properties of resource A use a !Ref to resource B ... Resource B is
+    created before resource A. Resource A is deleted before resource B" (DependsOn attribute): the Ref in RuleSetName
+    orders the activation after the set; a DependsOn as well is a dependency stated twice, cfn-lint W3005, which a
+    user's app cannot remove (and the README promises cfn-lint-clean templates). cfn-lint runs with no config."""
     stack = _stack()
     rule_set = ses.ReceiptRuleSet(stack, "RuleSet", receipt_rule_set_name="sesmail-prod")
     activation = ReceiptRuleSetActivation(stack, "Activation", rule_set=rule_set)
@@ -141,7 +156,17 @@ def test_rule_set_prop_uses_its_name_and_depends_on_it() -> None:
     resource_id = stack.get_logical_id(activation.resource.node.default_child)  # type: ignore[arg-type]
     resource = template.to_json()["Resources"][resource_id]
     assert resource["Properties"]["RuleSetName"] == {"Ref": rule_set_id}
-    assert rule_set_id in resource["DependsOn"]
+    assert rule_set_id not in resource.get("DependsOn", [])
+    path = tmp_path / "T.template.json"
+    path.write_text(json.dumps(template.to_json()))
+    lint = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--", str(path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert lint.returncode == 0, lint.stdout[-3000:]
 
 
 def test_previous_rule_set_name_is_the_handlers_data() -> None:
@@ -202,3 +227,37 @@ def test_cdk_nag_would_flag_the_wildcard_without_the_acknowledgement() -> None:
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     with pytest.raises(Exception, match=r"AwsSolutions-IAM5\[Resource::\*\]"):
         app.synth()
+
+
+def _record_policies(name: str | None = None) -> dict[str, Any]:
+    stack = _stack()
+    if name is None:  # a name known only at deploy time
+        rule_set = ses.ReceiptRuleSet(stack, "RuleSet")
+        ReceiptRuleSetActivation(stack, "Activation", rule_set=rule_set)
+    else:
+        ReceiptRuleSetActivation(stack, "Activation", rule_set_name=name)
+    policies = assertions.Template.from_stack(stack).find_resources("AWS::IAM::Policy")
+    return {lid: p for lid, p in policies.items() if lid.startswith("ActivationRecordPolicy")}
+
+
+def test_a_renamed_set_gets_a_new_record_policy_beside_the_old_one() -> None:
+    """Issue 21, item 2. On a rename the handler deletes the old name's record (and the rollback writes it back and
+    deletes the new one), so both records must be writable during the update and its rollback. CloudFormation: "If the
+    properties of resource A use a !Ref to resource B ... Resource B is updated before resource A" / "created before"
+    (DependsOn attribute), and resources the new template no longer has are removed in the update's cleanup
+    (UPDATE_COMPLETE_CLEANUP_IN_PROGRESS), after the activation's update. A policy whose logical id carries the set's
+    name is such a new resource on a rename: the old name's policy stays until cleanup. The IAM-enforcing lifecycle
+    suite plays it."""
+    (old_id, old), (new_id, new) = (*_record_policies("sesmail-prod").items(), *_record_policies("sesmail-v2").items())
+    assert old_id != new_id
+    for policy, name in ((old, "sesmail-prod"), (new, "sesmail-v2")):
+        (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert statement["Resource"]["Fn::Join"][1][-1].endswith(f"/receipt-rule-set-activation/{name}")
+    assert _record_policies("sesmail-prod").keys() == {old_id}, "the same name keeps the same policy"
+
+
+def test_a_set_named_at_deploy_time_may_write_any_activation_record() -> None:
+    """A generated name changes with no change to the policy's logical id: then every record is writable."""
+    ((_, policy),) = _record_policies(None).items()
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Resource"]["Fn::Join"][1][-1].endswith("/receipt-rule-set-activation/*")

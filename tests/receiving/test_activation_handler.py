@@ -90,17 +90,70 @@ def test_refusal_names_the_sesmail_stack_that_activated_the_active_set(aws: tupl
     assert record(ssm, "sesmail-staging")["stackId"] == OTHER_STACK  # type: ignore[index]
 
 
+def _stacks(status: str | None, stack_id: str = OTHER_STACK) -> tuple[Any, Stubber]:
+    """CloudFormation's answer to DescribeStacks for ``stack_id`` (``None``: it knows no such stack). Stubber: moto's
+    CloudFormation backend needs packages the suite does not install."""
+    cloudformation = boto3.client("cloudformation", region_name="us-east-1")
+    stubber = Stubber(cloudformation)
+    if status is None:
+        message = f"Stack with id {stack_id} does not exist"
+        stubber.add_client_error("describe_stacks", "ValidationError", message, 400, {"StackName": stack_id})
+    else:
+        stack = {"StackName": "sesmail-staging", "StackId": stack_id, "CreationTime": "2026-12-01T00:00:00Z"}
+        answer = {"Stacks": [{**stack, "StackStatus": status}]}
+        stubber.add_response("describe_stacks", answer, {"StackName": stack_id})
+    stubber.activate()
+    return cloudformation, stubber
+
+
 def test_a_set_recorded_by_another_stack_is_refused_and_its_record_kept(aws: tuple[Any, Any]) -> None:
     """Two stacks that use the same rule-set name: the second must not adopt the first's activation."""
     other = cfn_event("Create", _props())
     other["StackId"] = OTHER_STACK
     run(aws, other)
+    cloudformation, stubber = _stacks("UPDATE_COMPLETE")
     with pytest.raises(index.ActivationError, match=r"already recorded as activated by .*sesmail-staging"):
-        run(aws, cfn_event("Create", _props()))
+        index.on_event(cfn_event("Create", _props()), *aws, sleep=no_sleep, cloudformation=cloudformation)
+    stubber.assert_no_pending_responses()
     # ... and its Delete (of a create that never was ours) leaves the other stack's activation alone.
     run(aws, cfn_event("Delete", _props(), OURS))
     assert active(aws[0]) == OURS
     assert record(aws[1], OURS)["stackId"] == OTHER_STACK  # type: ignore[index]
+
+
+@pytest.mark.parametrize("status", ["DELETE_COMPLETE", None], ids=["deleted", "unknown"])
+def test_a_record_left_by_a_stack_that_no_longer_exists_is_replaced(aws: tuple[Any, Any], status: str | None) -> None:
+    """Issue 21, item 4. A takeover Create that failed, and whose undo's answer was lost, leaves its record; the stack
+    is then deleted and created again (a new stack id). DescribeStacks' StackName: "Deleted stacks: You must specify
+    the unique stack ID" (CloudFormation API reference), which the record holds: a deleted stack answers with
+    DELETE_COMPLETE, and the record is nobody's any more. The new stack's Create must succeed (it was refused as
+    "already recorded as activated by" the dead stack) and restore what was active before, WorkMail's set, on delete."""
+    ses, ssm = aws
+    ses.set_active_receipt_rule_set(RuleSetName=WORKMAIL)  # the dead stack's undo did restore it
+    left = {"stackId": OTHER_STACK, "logicalResourceId": "Resource", "previous": WORKMAIL}
+    ssm.put_parameter(Name=index.RECORD_PREFIX + OURS, Type="String", Value=json.dumps(left))
+    cloudformation, stubber = _stacks(status)
+    result = index.on_event(
+        cfn_event("Create", _props(take_over=True)), *aws, sleep=no_sleep, cloudformation=cloudformation
+    )
+    stubber.assert_no_pending_responses()
+    assert result["Data"]["PreviousRuleSetName"] == WORKMAIL
+    assert active(ses) == OURS
+    assert record(ssm, OURS) == {"stackId": TEST_STACK_ID, "logicalResourceId": "Resource", "previous": WORKMAIL}
+    run(aws, cfn_event("Delete", _props(take_over=True), OURS))
+    assert active(ses) == WORKMAIL and record(ssm, OURS) is None
+
+
+def test_a_stale_record_whose_set_is_still_active_keeps_its_previous_set(aws: tuple[Any, Any]) -> None:
+    """The dead stack's undo did not even restore: its set (ours by name) is still active, and the set it replaced is
+    what a delete must restore, not 'nothing'."""
+    ses, ssm = aws
+    ses.set_active_receipt_rule_set(RuleSetName=OURS)
+    left = {"stackId": OTHER_STACK, "logicalResourceId": "Resource", "previous": WORKMAIL}
+    ssm.put_parameter(Name=index.RECORD_PREFIX + OURS, Type="String", Value=json.dumps(left))
+    cloudformation, _ = _stacks("DELETE_COMPLETE")
+    index.on_event(cfn_event("Create", _props()), *aws, sleep=no_sleep, cloudformation=cloudformation)
+    assert record(ssm, OURS)["previous"] == WORKMAIL  # type: ignore[index]
 
 
 def test_refusal_without_a_hint_names_the_construct_prop(aws: tuple[Any, Any]) -> None:
@@ -191,6 +244,27 @@ def test_rename_refuses_a_foreign_set_without_takeover(aws: tuple[Any, Any]) -> 
     with pytest.raises(index.ActivationError, match="'INBOUND_MAIL' is active"):
         run(aws, cfn_event("Update", _props("sesmail-renamed"), OURS, _props()))
     assert active(aws[0]) == WORKMAIL
+
+
+def test_rollback_of_an_update_refused_for_a_set_activated_since_changes_nothing(aws: tuple[Any, Any]) -> None:
+    """Issue 21, item 3. A failed Update is rolled back with another Update whose ResourceProperties are "The new
+    resource property values" of the template rolled back to, and OldResourceProperties "The resource property values
+    that were previously declared" (CloudFormation, crpg-ref-requesttypes-update); a rollback refused leaves the stack
+    UPDATE_ROLLBACK_FAILED. Someone activated another set after the create; the rename is rightly refused
+    and changed nothing, so its rollback must succeed without changing anything either."""
+    ses, ssm = aws
+    run(aws, cfn_event("Create", _props()))
+    ses.set_active_receipt_rule_set(RuleSetName="sesmail-staging")
+    with pytest.raises(index.ActivationError, match="'sesmail-staging' is active"):
+        run(aws, cfn_event("Update", _props("sesmail-renamed"), OURS, _props()))
+    result = run(aws, cfn_event("Update", _props(), OURS, _props("sesmail-renamed")))
+    assert result["PhysicalResourceId"] == OURS
+    assert active(ses) == "sesmail-staging", "the set someone activated stays active"
+    assert record(ssm, OURS)["stackId"] == TEST_STACK_ID  # type: ignore[index]
+    assert record(ssm, "sesmail-renamed") is None
+    # ... and the stack's later delete leaves that set alone too.
+    run(aws, cfn_event("Delete", _props(), OURS))
+    assert active(ses) == "sesmail-staging" and record(ssm, OURS) is None
 
 
 # --- AWS errors (Stubber) ---------------------------------------------------------------------------------------

@@ -1,12 +1,16 @@
 """``sesmail doctor ENVIRONMENT [--app-dir DIR] [--json] [--round-trip] [--nameserver HOST[:PORT]]``.
 
-Exit status: 0 when no check fails, 1 when one does, 2 on bad usage or an unreadable app directory (one line on
-stderr). Progress of long checks goes to stderr, so ``--json`` output stays parseable.
+Exit status: 0 when no check fails, 1 when one does, 2 on bad usage or an unreadable app directory, 3 when no AWS
+credentials are found or they expired, 4 when AWS refuses one of the doctor's reads (AccessDenied), 5 when an AWS
+endpoint does not answer (a region that does not offer the service, a timeout). Statuses 2 to 5 print one line on
+stderr, and with ``--json`` also ``{"error": {"kind", "message", "exitStatus"}}`` on stdout. Progress of long checks
+goes to stderr, so ``--json`` output stays parseable.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,11 +47,34 @@ def _progress(message: str) -> None:
     print(f"sesmail doctor: {message}", file=sys.stderr, flush=True)
 
 
+def _stop(args: argparse.Namespace, kind: str, message: str, status: int) -> int:
+    print(f"sesmail doctor: error: {message}", file=sys.stderr)
+    if getattr(args, "json", False):
+        print(json.dumps({"error": {"kind": kind, "message": message, "exitStatus": status}}))
+    return status
+
+
 def run(
     args: argparse.Namespace, factory: ClientFactory | None = None, *, today: Callable[[], date] | None = None
 ) -> int:
-    """Run every check and print the report; returns the exit status. ``today`` is the clock of the WorkMail
-    end-of-support warning (default: :func:`sesmail.doctor.workmail_checks.today`)."""
+    """Run every check and print the report; returns the exit status (module docs). ``today`` is the clock of the
+    WorkMail end-of-support warning (default: :func:`sesmail.doctor.workmail_checks.today`)."""
+    from . import aws_errors
+
+    try:
+        return _run(args, factory, today)
+    except UsageError as error:
+        return _stop(args, "usage", str(error), 2)
+    except aws_errors.Stop as stop:
+        return _stop(args, stop.kind, stop.message, stop.status)
+    except Exception as error:
+        found = aws_errors.from_exception(error, getattr(args, "_region", "its region"))
+        if found is None:
+            raise
+        return _stop(args, found.kind, found.message, found.status)
+
+
+def _run(args: argparse.Namespace, factory: ClientFactory | None, today: Callable[[], date] | None) -> int:
     from . import (
         alarm_checks,
         auth_checks,
@@ -63,14 +90,11 @@ def run(
     from .expected import load_environment
     from .live import connect
 
-    try:
-        if args.round_trip_timeout <= 0:
-            raise UsageError(f"--round-trip-timeout: {args.round_trip_timeout:g} is not a positive number of seconds")
-        env = load_environment(args.app_dir, args.environment)
-        resolver = dns_checks.make_resolver(args.nameserver)
-    except UsageError as error:
-        print(f"sesmail doctor: error: {error}", file=sys.stderr)
-        return 2
+    if args.round_trip_timeout <= 0:
+        raise UsageError(f"--round-trip-timeout: {args.round_trip_timeout:g} is not a positive number of seconds")
+    env = load_environment(args.app_dir, args.environment)
+    resolver = dns_checks.make_resolver(args.nameserver)
+    args._region = env.region
     live = connect(env, factory)
     checks = []
     if live.stack.deployed:

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from sesmail.policy.intrinsics import Resolver, StackContext
 
+from . import aws_errors
 from .expected import Environment
 
 ClientFactory = Callable[[str], Any]
@@ -29,12 +30,14 @@ class Clients:
             session = boto3.session.Session(region_name=region)
             factory = session.client
         self._factory = factory
+        self.region = region
         self._clients: dict[str, Any] = {}
 
     def __call__(self, service: str) -> Any:
         """The client for ``service`` (``ses``, ``sesv2``, ``s3``...)."""
         if service not in self._clients:
-            self._clients[service] = self._factory(service)
+            # Expired credentials or a refused read stop the whole run with one line (aws_errors).
+            self._clients[service] = aws_errors.install(self._factory(service), self.region)
         return self._clients[service]
 
 

@@ -61,7 +61,9 @@ def check(scan: TemplateScan) -> Iterator[Finding]:
             if isinstance(action.get("S3Action"), Mapping):
                 s3 = action["S3Action"]
                 yield from _s3(scan, where, s3, context)
-                if "KmsKeyArn" in s3:
+                # With IamRoleArn "the role (and only the role) is used to access all the given resources" (S3Action,
+                # SES API reference): SES itself needs no place in the key policy, as it needs none in the bucket's.
+                if "KmsKeyArn" in s3 and not s3.get("IamRoleArn"):
                     kms_context = {
                         **context,
                         "kms:encryptioncontext:aws:ses:source-account": ctx.account,

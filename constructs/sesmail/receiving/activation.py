@@ -8,6 +8,7 @@ over. The handler's module docstring describes every case of create, update and 
 
 from __future__ import annotations
 
+import hashlib
 import typing
 
 import aws_cdk as cdk
@@ -58,6 +59,11 @@ class RuleSetActivationProvider(Construct):
         # Reading any record names the sesmail stack whose set is active; writing is limited further by each
         # activation (grant_record), to its own set's record.
         self.role.add_to_principal_policy(iam.PolicyStatement(actions=["ssm:GetParameter"], resources=[records]))
+        # A record left by a stack that no longer exists is stale; DescribeStacks on the recorded stack id tells.
+        stacks = stack.format_arn(service="cloudformation", resource="stack", resource_name="*")
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["cloudformation:DescribeStacks"], resources=[stacks])
+        )
         cdk.Validations.of(self.role).acknowledge(
             cdk.Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::*]",
@@ -73,6 +79,16 @@ class RuleSetActivationProvider(Construct):
                 reason=(
                     "Only ssm:GetParameter, on sesmail's activation records: the handler reads the record of whichever "
                     "set is active to name the sesmail stack that activated it."
+                ),
+            )
+        )
+        nag_stacks = _nag_arn(stack).replace(":ssm:", ":cloudformation:")
+        cdk.Validations.of(self.role).acknowledge(
+            cdk.Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::{nag_stacks}:stack/*]",
+                reason=(
+                    "Only cloudformation:DescribeStacks, a read: the stack named in a record of the set to activate "
+                    "is any stack of the account and region; a deleted one leaves a stale record that is replaced."
                 ),
             )
         )
@@ -115,7 +131,7 @@ class ReceiptRuleSetActivation(Construct):
     ) -> None:
         """
         :param rule_set_name: the name of the set to activate. Give this or ``rule_set``, not both.
-        :param rule_set: the set to activate, as an ``aws_ses`` rule set; this construct then depends on it, so the
+        :param rule_set: the set to activate, as an ``aws_ses`` rule set; the activation then references it, so the
             set exists before activation and is deleted only after deactivation. Give this or ``rule_set_name``.
         :param take_over_active_rule_set: default ``False``, the deploy fails if another set is active (WorkMail, for
             one, runs its own ``INBOUND_MAIL`` set). ``True`` replaces it; it is restored when this resource is deleted.
@@ -137,6 +153,7 @@ class ReceiptRuleSetActivation(Construct):
             raise ValueError(f"take_over_hint: {take_over_hint!r} is empty")
 
         self.rule_set_name: str = typing.cast(str, name)
+        record_name = self.rule_set_name if not is_token(name) else _literal_name(rule_set)
         provider = RuleSetActivationProvider.of(self)
         properties: dict[str, str] = {
             "RuleSetName": self.rule_set_name,
@@ -151,23 +168,53 @@ class ReceiptRuleSetActivation(Construct):
             resource_type="Custom::SesReceiptRuleSetActivation",
             properties=properties,
         )
-        # The handler writes and deletes only this set's record.
-        record = cdk.Stack.of(self).format_arn(
-            service="ssm", resource="parameter", resource_name=RECORD_PREFIX.strip("/") + "/" + self.rule_set_name
+        # The handler writes and deletes only this set's record. The policy's logical id carries the set's name: a
+        # rename adds a new policy before the activation is updated and removes the old one only in the cleanup
+        # phase, after it, so the update (which deletes the old name's record) and its rollback (which writes the old
+        # name's record again and deletes the new one) are allowed on both records, in whichever order
+        # CloudFormation restores the policies. A name known only at deploy time may change with no change here:
+        # then the policy covers every activation record.
+        stack = cdk.Stack.of(self)
+        suffix = hashlib.sha256(record_name.encode()).hexdigest()[:8].upper() if record_name else ""
+        record = stack.format_arn(
+            service="ssm", resource="parameter", resource_name=RECORD_PREFIX.strip("/") + "/" + (record_name or "*")
         )
         policy = iam.Policy(
             self,
-            "RecordPolicy",
+            f"RecordPolicy{suffix}",
             statements=[iam.PolicyStatement(actions=["ssm:PutParameter", "ssm:DeleteParameter"], resources=[record])],
         )
+        if not record_name:
+            cdk.Validations.of(policy).acknowledge(
+                cdk.Acknowledgment(
+                    id=f"AwsSolutions-IAM5[Resource::{_nag_arn(stack)}:parameter{RECORD_PREFIX}*]",
+                    reason=(
+                        "The rule set's name is known only at deploy time and may change without a change to this "
+                        "policy; the handler writes and deletes only records it owns (it checks the recorded stack)."
+                    ),
+                )
+            )
         provider.role.attach_inline_policy(policy)
         # The role must be able to act before the first activation, and until the last restore.
         self.resource.node.add_dependency(provider.role)
         self.resource.node.add_dependency(policy)
-        if rule_set is not None:
-            self.node.add_dependency(rule_set)
+        # With ``rule_set``, RuleSetName is a Ref to it, and "if the properties of resource A use a !Ref to resource
+        # B ... Resource B is created before resource A. Resource A is deleted before resource B" (CloudFormation,
+        # DependsOn attribute): a DependsOn on it as well would be cfn-lint W3005, which a user's app cannot remove.
+
+    @property
+    def record_policy(self) -> iam.Policy:
+        """The policy that lets the handler write and delete this set's activation record."""
+        return typing.cast(iam.Policy, next(c for c in self.node.children if isinstance(c, iam.Policy)))
 
     @property
     def previous_rule_set_name(self) -> str:
         """The set that was active before this resource activated its own (empty if none); restored on delete."""
         return self.resource.get_att_string("PreviousRuleSetName")
+
+
+def _literal_name(rule_set: ses.IReceiptRuleSet | None) -> str | None:
+    """The name written in the template for a rule set of the app (``receipt_rule_set_name``), else ``None``."""
+    child = rule_set.node.default_child if rule_set is not None else None
+    name = child.rule_set_name if isinstance(child, ses.CfnReceiptRuleSet) else None
+    return name if isinstance(name, str) and not is_token(name) else None

@@ -58,6 +58,7 @@ class ReceiptRule(Construct):
         enabled: bool = True,
         scan_enabled: bool = True,
         tls_required: bool = True,
+        after_rule_name: str | None = None,
     ) -> None:
         """
         :param rule_set_name: the set the rule belongs to.
@@ -69,6 +70,8 @@ class ReceiptRule(Construct):
         :param enabled: default ``True``.
         :param scan_enabled: default ``True``, SES scans for spam and viruses and adds its verdict headers.
         :param tls_required: default ``True``, SES rejects messages not delivered over TLS.
+        :param after_rule_name: default ``None``; without ``after``, the name of a rule outside the app (of an existing
+            set) to place this one after.
         """
         super().__init__(scope, construct_id)
         check_rule_set_name("rule_set_name", rule_set_name)
@@ -94,7 +97,7 @@ class ReceiptRule(Construct):
             self,
             "Resource",
             rule_set_name=rule_set_name,
-            after=after.rule_name if after is not None else None,
+            after=after.rule_name if after is not None else after_rule_name,
             rule=ses.CfnReceiptRule.RuleProperty(**self._rule, actions=self._actions),
         )
         if after is not None:
@@ -157,6 +160,8 @@ class ReceiptRuleSet(Construct):
         self.existing = existing
         self.resource: ses.CfnReceiptRuleSet | None = None
         self.rules: list[ReceiptRule] = []
+        # An existing set's rule the first rule of this stack goes after (from_existing), else the set's start.
+        self._after_rule: str | None = None
         self.activation: ReceiptRuleSetActivation | None = None
         if existing:
             return
@@ -190,12 +195,21 @@ class ReceiptRuleSet(Construct):
         return found  # type: ignore[return-value]
 
     @classmethod
-    def from_existing(cls, scope: Construct, construct_id: str, *, rule_set_name: str) -> ReceiptRuleSet:
-        """Rules placed at the start of ``rule_set_name``, a set this stack neither creates nor activates.
+    def from_existing(
+        cls, scope: Construct, construct_id: str, *, rule_set_name: str, after_rule: str | None = None
+    ) -> ReceiptRuleSet:
+        """Rules placed in ``rule_set_name``, a set this stack neither creates nor activates, at its start or after
+        its rule ``after_rule``; nothing else of the set is touched.
 
         :param rule_set_name: the existing set (for an existing WorkMail organization, its active ``INBOUND_MAIL``).
+        :param after_rule: default ``None``, the rules go first (CreateReceiptRule ``After``: "If this parameter is
+            null, the new rule is inserted at the beginning of the rule list"). Give the set's last rule to go last.
         """
-        return cls(scope, construct_id, rule_set_name=rule_set_name, existing=True)
+        if after_rule is not None:
+            check_rule_name("after_rule", after_rule)
+        rule_set = cls(scope, construct_id, rule_set_name=rule_set_name, existing=True)
+        rule_set._after_rule = after_rule
+        return rule_set
 
     def add_rule(
         self,
@@ -221,6 +235,7 @@ class ReceiptRuleSet(Construct):
             actions=actions,
             recipients=recipients,
             after=self.rules[-1] if self.rules else None,
+            after_rule_name=None if self.rules else self._after_rule,
             enabled=enabled,
             scan_enabled=scan_enabled,
             tls_required=tls_required,
