@@ -62,8 +62,8 @@ class MailStack(cdk.Stack):
                     "sesmail:workmail:identityExists",
                     f"{settings.domain}: a WorkMail organization's domain already has its SES identity, so a plain "
                     "first deploy fails with AlreadyExists: deploy with --import-existing-resources, or set "
-                    f'"existingIdentity": true (environments.{settings.name}); see the README, "Adopting a domain '
-                    'that already has an SES identity"',
+                    f'"existingIdentity": true (environments.{settings.name}); see docs/deploying.md, '
+                    '"Adopting a domain that already has an SES identity"',
                 )
             legacy = settings.workmail.legacy_account_principal
             WorkMailSendingAuthorization(

@@ -134,7 +134,7 @@ def test_consumer_app_synthesizes_with_installed_wheel(wheel: Path, tmp_path: Pa
     assert "AWS::SES::EmailIdentity" in types and "Custom::SesIdentityPolicy" in types
     (policy,) = [r for r in template["Resources"].values() if r["Type"] == "Custom::SesIdentityPolicy"]
     assert policy["Properties"]["NormalizeAwsPrincipals"] == "true"
-    # The README's "Using the constructs" example, mixing sesmail with aws_ses in a bare cdk.App, from the wheel.
+    # docs/constructs.md's "Using the constructs" example, sesmail with aws_ses in a bare cdk.App, from the wheel.
     from tests.test_readme_example import _example
 
     (app_dir / "readme_app.py").write_text(_example().replace("cdk.App()", 'cdk.App(outdir="readme-out")'))
