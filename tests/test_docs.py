@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -74,9 +75,9 @@ def _links(path: Path) -> Iterator[str]:
 
 def _code_blocks(path: Path, *languages: str) -> Iterator[str]:
     text = path.read_text()
-    for language, body in re.findall(r"^```(\w*)\n(.*?)^```", text, re.S | re.M):
+    for language, body in re.findall(r"^[ \t]*```(\w*)\n(.*?)^[ \t]*```", text, re.S | re.M):
         if language in languages:
-            yield body
+            yield textwrap.dedent(body)
 
 
 def _commands(block: str) -> Iterator[str]:
@@ -196,6 +197,9 @@ def _check_cdk(argv: list[str]) -> None:
 
 def _check_sesmail(argv: list[str]) -> None:
     args = argv[1:]
+    assert main([args[0], "--help"]) == 0, f"sesmail {args[0]}: no such subcommand"
+    if len(args) == 1:  # prose naming the subcommand, such as `sesmail doctor`
+        return
     parser = build_parser(with_check=args[0] == "check")
     try:
         namespace = parser.parse_args(args)
@@ -203,7 +207,6 @@ def _check_sesmail(argv: list[str]) -> None:
         pytest.fail(f"sesmail {' '.join(args)}: does not parse (exit {stop.code})")
     if args[0] in ("doctor",):
         assert namespace.environment in SHIPPED, f"sesmail doctor {namespace.environment}: not a shipped environment"
-    assert main([args[0], "--help"]) == 0
 
 
 AWS_GLOBAL = {"--query", "--region", "--profile", "--output", "--endpoint-url", "--no-cli-pager"}
