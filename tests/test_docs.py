@@ -230,7 +230,7 @@ def _check_aws(argv: list[str]) -> None:
         if shape and shape.members[member].type_name == "boolean":
             continue
         assert index + 1 < len(argv) and not argv[index + 1].startswith("--"), f"{arg} needs a value"
-        if "StackName" == member:
+        if member == "StackName":
             _stack(argv[index + 1])
 
 
