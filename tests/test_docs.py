@@ -128,8 +128,7 @@ def test_every_relative_link_resolves(page: Path, target: str) -> None:
     if anchor:
         assert destination.suffix == ".md", f"{page.relative_to(ROOT)}: {target!r}: anchor into a non-Markdown file"
         assert anchor in anchors(destination), (
-            f"{page.relative_to(ROOT)}: link to {target!r}: {destination.relative_to(ROOT)} has no heading "
-            f"#{anchor}"
+            f"{page.relative_to(ROOT)}: link to {target!r}: {destination.relative_to(ROOT)} has no heading #{anchor}"
         )
 
 
