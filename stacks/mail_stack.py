@@ -62,8 +62,9 @@ class MailStack(cdk.Stack):
                     "sesmail:workmail:identityExists",
                     f"{settings.domain}: a WorkMail organization's domain already has its SES identity, so a plain "
                     "first deploy fails with AlreadyExists: deploy with --import-existing-resources, or set "
-                    f'"existingIdentity": true (environments.{settings.name}); see docs/deploying.md, '
-                    '"Adopting a domain that already has an SES identity"',
+                    f'"existingIdentity": true (environments.{settings.name}); once chosen, acknowledge this warning '
+                    'in "acknowledgeWarnings"; see docs/deploying.md, "Adopting a domain that already has an SES '
+                    'identity"',
                 )
             legacy = settings.workmail.legacy_account_principal
             WorkMailSendingAuthorization(
@@ -96,6 +97,9 @@ class MailStack(cdk.Stack):
             self._delegate(settings, delegate)
         # Last, so that every alarm of the stack reports to the environment's alarm topic.
         self.alarms = build_alarms(self, settings.alarms)
+        for warning, reason in settings.acknowledged_warnings:
+            # CDK records the acknowledgement and its reason in the cloud assembly, and drops the warning.
+            cdk.Annotations.of(self).acknowledge_warning(warning, reason)
 
     def _mail_domain(self, domain: DomainSettings) -> MailDomain:
         zone = None
