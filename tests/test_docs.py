@@ -318,3 +318,16 @@ def test_every_schema_key_is_documented() -> None:
 def test_every_documented_key_exists_in_the_schema() -> None:
     unknown = sorted(documented_keys() - set(schema_keys()))
     assert unknown == [], f"docs/configuration-reference.md documents keys the schema does not have: {unknown}"
+
+
+def test_the_readme_environment_is_valid() -> None:
+    """The first environment the README shows passes the app's reader and the JSON Schema as written."""
+    import jsonschema
+
+    from stacks.settings import parse_environment
+
+    (block,) = [b for b in _code_blocks(README, "json") if '"environments"' in b]
+    environments = json.loads("{" + block + "}")["environments"]
+    jsonschema.Draft202012Validator(SCHEMA).validate(environments)
+    for name, raw in environments.items():
+        parse_environment(name, raw)
