@@ -90,14 +90,23 @@ app.synth()
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(ROOT)],
         check=True,
         capture_output=True,
+        text=True,
         timeout=600,
     )
+    (out / "build.log").write_text(result.stdout + result.stderr)
     (built,) = out.glob("sesmail-*.whl")
     return built
+
+
+def test_the_build_prints_no_warning_box(wheel: Path) -> None:
+    """Issue 23: no setuptools warning box (such as "Package would be ignored" for a data folder left out of
+    ``packages``) in the build's output."""
+    log = (wheel.parent / "build.log").read_text()
+    assert "********" not in log and "Warning" not in log, log[-3000:]
 
 
 def test_wheel_ships_every_package_and_handler(wheel: Path) -> None:
