@@ -36,7 +36,8 @@ LINK = re.compile(r"(?<!!)\[(?:[^\[\]]|\[[^\]]*\])*\]\(([^)\s]+)\)")
 
 
 def _prose(text: str) -> str:
-    """``text`` without fenced code blocks (their lines blanked, so line numbers stay)."""
+    """``text`` without fenced code blocks and HTML comments (blanked, so line numbers stay): what a reader sees."""
+    text = re.sub(r"<!--.*?-->", lambda m: "\n" * m.group(0).count("\n"), text, flags=re.S)
     out, fenced = [], False
     for line in text.splitlines():
         if FENCE.match(line.strip()):
