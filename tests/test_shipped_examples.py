@@ -7,8 +7,10 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import assertions
 
+from tests.conftest import cdk_json_context
 
-@pytest.mark.parametrize("environment", ["example", "example-workmail", "example-two-domains"])
+
+@pytest.mark.parametrize("environment", sorted(cdk_json_context()["environments"]))
 def test_a_shipped_example_synthesizes_without_warnings(project_app: cdk.App, environment: str) -> None:
     stack = project_app.node.find_child(f"sesmail-{environment}")
     warnings = assertions.Annotations.from_stack(stack).find_warning(  # type: ignore[arg-type]
