@@ -28,7 +28,7 @@ synth: setup
 	cdk synth --quiet
 	$(MAKE) --no-print-directory lint
 
-# cfn-lint, then the policy lint (sesmail lint: SES and IAM policy mistakes, see README); both fail on any finding.
+# cfn-lint, then the policy lint (sesmail lint, docs/policy-lint.md); both fail on any finding.
 lint: setup
 	$(VENV)/bin/cfn-lint
 	$(VENV)/bin/sesmail lint cdk.out

@@ -86,8 +86,9 @@ class MailStack(cdk.Stack):
                     "sesmail:workmail:identityExists",
                     f"{settings.domain}: a WorkMail organization's domain already has its SES identity, so a plain "
                     "first deploy fails with AlreadyExists: deploy with --import-existing-resources, or set "
-                    f'"existingIdentity": true (environments.{settings.name}); see the README, "Adopting a domain '
-                    'that already has an SES identity"',
+                    f'"existingIdentity": true (environments.{settings.name}); once chosen, acknowledge this warning '
+                    'in "acknowledgeWarnings"; see docs/deploying.md, "Adopting a domain that already has an SES '
+                    'identity"',
                 )
             legacy = settings.workmail.legacy_account_principal
             WorkMailSendingAuthorization(
@@ -125,6 +126,9 @@ class MailStack(cdk.Stack):
         self.alarms = build_alarms(self, settings)
         if self.delivery_feedback:
             self._feedback(settings)
+        for warning, reason in settings.acknowledged_warnings:
+            # CDK records the acknowledgement and its reason in the cloud assembly, and drops the warning.
+            cdk.Annotations.of(self).acknowledge_warning(warning, reason)
 
     def _feedback(self, settings: EnvironmentSettings) -> None:
         """Delivery events of staff's sends (forwards, notices, SMTP replies) reach staff, or the alarm topic."""

@@ -169,6 +169,8 @@ class EnvironmentSettings:
     address_book: AddressBook | None = None
     #: people who send as addresses of the book with credentials of their own.
     people: tuple[PersonSettings, ...] = ()
+    #: synth warnings acknowledged in the configuration: (warning id, the reason given).
+    acknowledged_warnings: tuple[tuple[str, str], ...] = ()
 
     @property
     def mail_domains(self) -> tuple[DomainSettings, ...]:
@@ -405,6 +407,7 @@ def parse_environment(name: str, raw: Any) -> EnvironmentSettings:
         alarms=parse_alarms(reader),
         address_book=book,
         people=parse_people(reader, book, first.domain),
+        acknowledged_warnings=_acknowledged_warnings(reader),
     )
     if settings.workmail is not None and region not in regions.WORKMAIL_REGIONS:
         supported = ", ".join(sorted(regions.WORKMAIL_REGIONS))
@@ -419,6 +422,28 @@ def parse_environment(name: str, raw: Any) -> EnvironmentSettings:
         )
     reader.finish()
     return settings
+
+
+#: Synth warnings a configuration may acknowledge (``acknowledgeWarnings``), each with what it is about. Only warnings
+#: that describe a choice the user makes once; a warning that carries a statement someone must add stays visible.
+ACKNOWLEDGEABLE_WARNINGS = {
+    "sesmail:workmail:identityExists": "a WorkMail organization's domain already has its SES identity",
+}
+
+
+def _acknowledged_warnings(reader: Reader) -> tuple[tuple[str, str], ...]:
+    """``acknowledgeWarnings``: warning id -> the reason it does not apply (required, so the file says why)."""
+    raw = reader.get("acknowledgeWarnings", dict, default={})
+    acknowledged = []
+    for warning, reason in raw.items():
+        key = reader.key(f"acknowledgeWarnings.{warning}")
+        if warning not in ACKNOWLEDGEABLE_WARNINGS:
+            known = ", ".join(sorted(ACKNOWLEDGEABLE_WARNINGS))
+            raise SettingsError(f"{key}: {warning!r} is not a warning that can be acknowledged (known: {known})")
+        if not isinstance(reason, str) or not reason.strip():
+            raise SettingsError(f"{key}: {reason!r} is not a reason (a non-empty string saying why it does not apply)")
+        acknowledged.append((warning, reason.strip()))
+    return tuple(acknowledged)
 
 
 def _refuse_workmail_takeover(reader: Reader, take_over: bool) -> None:

@@ -90,14 +90,23 @@ app.synth()
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(ROOT)],
         check=True,
         capture_output=True,
+        text=True,
         timeout=600,
     )
+    (out / "build.log").write_text(result.stdout + result.stderr)
     (built,) = out.glob("sesmail-*.whl")
     return built
+
+
+def test_the_build_prints_no_warning_box(wheel: Path) -> None:
+    """Issue 23: no setuptools warning box (such as "Package would be ignored" for a data folder left out of
+    ``packages``) in the build's output."""
+    log = (wheel.parent / "build.log").read_text()
+    assert "********" not in log and "Warning" not in log, log[-3000:]
 
 
 def test_wheel_ships_every_package_and_handler(wheel: Path) -> None:
@@ -134,7 +143,7 @@ def test_consumer_app_synthesizes_with_installed_wheel(wheel: Path, tmp_path: Pa
     assert "AWS::SES::EmailIdentity" in types and "Custom::SesIdentityPolicy" in types
     (policy,) = [r for r in template["Resources"].values() if r["Type"] == "Custom::SesIdentityPolicy"]
     assert policy["Properties"]["NormalizeAwsPrincipals"] == "true"
-    # The README's "Using the constructs" example, mixing sesmail with aws_ses in a bare cdk.App, from the wheel.
+    # docs/constructs.md's "Using the constructs" example, sesmail with aws_ses in a bare cdk.App, from the wheel.
     from tests.test_readme_example import _example
 
     (app_dir / "readme_app.py").write_text(_example().replace("cdk.App()", 'cdk.App(outdir="readme-out")'))

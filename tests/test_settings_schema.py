@@ -109,6 +109,7 @@ FULL_DOMAINS_FORM: dict[str, Any] = {
         "legacyAccountPrincipal": "111122223333",
         "ruleSetName": "INBOUND_MAIL",
     },
+    "acknowledgeWarnings": {"sesmail:workmail:identityExists": "imported with --import-existing-resources"},
 }
 
 

@@ -269,3 +269,21 @@ def test_workmail_environment_is_warned_that_its_identity_exists() -> None:
         assert len(warnings) == expected
         if expected:
             assert "--import-existing-resources" in str(warnings[0].entry.data)
+
+
+def test_the_identity_warning_can_be_acknowledged_from_the_configuration() -> None:
+    """Issue 23: a warning about a choice made once is acknowledged in the environment, with its reason (CDK's
+    ``Annotations.acknowledge_warning``), so a synth after the import prints nothing; an unknown id or an empty
+    reason is refused in one line."""
+    reason = "first deployed with --import-existing-resources"
+    raw = {**WORKMAIL_ENV, "acknowledgeWarnings": {"sesmail:workmail:identityExists": reason}}
+    app = build_app(environments={"prod": raw}, with_nag=False)
+    stack = app.node.find_child("sesmail-prod")
+    warnings = assertions.Annotations.from_stack(stack).find_warning(  # type: ignore[arg-type]
+        "*", assertions.Match.any_value()
+    )
+    assert warnings == []
+    with pytest.raises(SettingsError, match=r"^environments.prod.acknowledgeWarnings.sesmail:oops: 'sesmail:oops' is"):
+        parse_environment("prod", {**WORKMAIL_ENV, "acknowledgeWarnings": {"sesmail:oops": reason}})
+    with pytest.raises(SettingsError, match=r"identityExists: ' ' is not a reason"):
+        parse_environment("prod", {**WORKMAIL_ENV, "acknowledgeWarnings": {"sesmail:workmail:identityExists": " "}})

@@ -35,7 +35,7 @@ class MailDomain(Construct):
     it): its DKIM keys, and so every sender's signatures, and WorkMail depend on it.
     A domain that already has an identity in the account and region is adopted either by CloudFormation's import
     (``cdk deploy --import-existing-resources``: the identity's name is the static ``EmailIdentity`` property) or
-    with ``existing_identity=True`` (see the README, "Adopting a domain that already has an SES identity").
+    with ``existing_identity=True`` (see docs/deploying.md, "Adopting a domain that already has an SES identity").
 
     It is an ``aws_ses.IEmailIdentity``: pass it wherever aws-cdk-lib takes one. :attr:`identity` is the underlying
     ``ses.EmailIdentity`` (or the reference to the existing one). Prefer :meth:`grant_send`, which limits the sender

@@ -38,13 +38,24 @@ def test_no_finding_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert (code, lines) == (0, []) and "0 finding(s)" in err
 
 
-def test_suppressed_findings_are_shown_and_do_not_fail(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_suppressed_findings_are_counted_and_do_not_fail(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """By default a suppressed finding is only counted (issue 23: no long line per stack on every synth)."""
     config = tmp_path / "lint.json"
     config.write_text(json.dumps({"suppress": [{"rule": "SES010", "logicalId": "Policy", "reason": "any identity"}]}))
-    code, lines, _ = run(capsys, str(write(tmp_path / "out", STAR)), "--config", str(config))
+    code, lines, err = run(capsys, str(write(tmp_path / "out", STAR)), "--config", str(config))
+    assert (code, lines) == (0, [])
+    assert "1 suppressed (--show-suppressed lists them)" in err
+
+
+def test_show_suppressed_lists_each_with_its_reason(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "lint.json"
+    config.write_text(json.dumps({"suppress": [{"rule": "SES010", "logicalId": "Policy", "reason": "any identity"}]}))
+    out = str(write(tmp_path / "out", STAR))
+    code, lines, err = run(capsys, out, "--config", str(config), "--show-suppressed")
     assert code == 0
     (line,) = lines
     assert ": SES010 " in line and line.endswith(" SUPPRESSED (any identity)")
+    assert "1 suppressed," in err
 
 
 def test_default_path_is_cdk_out(

@@ -45,6 +45,11 @@ def build_parser(*, with_check: bool = True) -> argparse.ArgumentParser:
     _add_context_options(lint)
     lint.add_argument("--list-rules", action="store_true", help="print the rule ids and what each reports, then exit")
     lint.add_argument(
+        "--show-suppressed",
+        action="store_true",
+        help="also print each suppressed finding with its reason (the summary line counts them either way)",
+    )
+    lint.add_argument(
         "--json", action="store_true", help="print the findings, unused suppressions and notes as one JSON object"
     )
     lint.set_defaults(handler=_run_lint)
@@ -144,14 +149,19 @@ def _run_lint(args: argparse.Namespace) -> int:
         print(json.dumps(_lint_json(report, info, stale, failing, suppressed, notes), indent=2))
         return 1 if report.failed else 0
     for finding in report.findings:
-        print(finding.format())
+        # A suppressed finding was acknowledged in code with its reason; the summary counts it, and printing it on
+        # every run (one long line per stack) would bury what fails.
+        if finding.suppressed is None or args.show_suppressed:
+            print(finding.format())
     for entry in report.unused:
         where = f" {entry.template}:{entry.logical_id}" + (f":{entry.statement}" if entry.statement else "")
         print(f"sesmail lint: warning: unused suppression {entry.rule}{where} ({entry.origin})", file=sys.stderr)
     if stale:
         print(f"sesmail lint: note: {stale}", file=sys.stderr)
+    hint = " (--show-suppressed lists them)" if suppressed and not args.show_suppressed else ""
     print(
-        f"sesmail lint: {report.templates} template(s), {failing} finding(s), {suppressed} suppressed, {notes} note(s)",
+        f"sesmail lint: {report.templates} template(s), {failing} finding(s), {suppressed} suppressed{hint}, "
+        f"{notes} note(s)",
         file=sys.stderr,
     )
     return 1 if report.failed else 0
