@@ -165,7 +165,9 @@ def test_the_slug_matches_githubs_for_the_headings_used_here() -> None:
 
 
 def _make_targets() -> set[str]:
-    return set(re.findall(r"^([A-Za-z][\w.-]*)\s*:(?!=)", (ROOT / "Makefile").read_text(), re.M))
+    """Every rule's targets, also several on one line (``deploy diff: setup``)."""
+    lines = re.findall(r"^([A-Za-z][\w. -]*?)\s*:(?!=)", (ROOT / "Makefile").read_text(), re.M)
+    return {target for line in lines for target in line.split()}
 
 
 def _stack(name: str) -> None:
@@ -178,12 +180,20 @@ def _check_make(argv: list[str]) -> None:
     targets = [a for a in argv[1:] if not a.startswith("-") and "=" not in a]
     assert targets, "make without a target"
     assert set(targets) <= _make_targets(), f"no make target {sorted(set(targets) - _make_targets())}"
+    for arg in argv[1:]:
+        if arg.startswith("ENV="):  # make deploy/diff ENV=<environment>: a shipped one, or the docs' placeholder
+            _stack(f"sesmail-{arg.removeprefix('ENV=')}")
 
 
 CDK_COMMANDS = {"ls", "list", "synth", "diff", "deploy", "destroy", "bootstrap", "import", "doctor"}
 
 
 def _check_cdk(argv: list[str]) -> None:
+    if argv[0].startswith("PATH="):  # the pinned CLI on the pinned Node: PATH="$PWD/node_modules/.bin:$PATH" cdk ...
+        assert argv[0].startswith("PATH=$PWD/node_modules/.bin:") or argv[0].startswith(
+            'PATH="$PWD/node_modules/.bin:'
+        ), argv[0]
+        argv = ["npx", *argv[1:]]
     assert argv[:2] == ["npx", "cdk"]
     assert argv[2] in CDK_COMMANDS, f"cdk {argv[2]!r}"
     for arg in argv[3:]:
@@ -234,13 +244,15 @@ def _check_aws(argv: list[str]) -> None:
             _stack(argv[index + 1])
 
 
-CHECKERS = {"make": _check_make, "npx": _check_cdk, "sesmail": _check_sesmail, "aws": _check_aws}
+CHECKERS = {"make": _check_make, "npx": _check_cdk, "sesmail": _check_sesmail, "aws": _check_aws, "PATH": _check_cdk}
 
 
 def _dispatch(command: str) -> tuple[str, list[str]]:
     argv = _argv(command)
     if argv[0] == ".venv/bin/sesmail":
         argv[0] = "sesmail"
+    if argv[0].startswith("PATH="):
+        return "PATH", argv
     return argv[0], argv
 
 
@@ -253,7 +265,7 @@ def test_every_readme_command_is_runnable(command: str) -> None:
 
 def test_the_readme_shows_the_commands_a_newcomer_needs() -> None:
     shown = {(_dispatch(c)[0], _dispatch(c)[1][1]) for c in readme_commands()}
-    assert {("make", "synth"), ("make", "test"), ("npx", "cdk"), ("sesmail", "doctor")} <= shown
+    assert {("make", "synth"), ("make", "test"), ("make", "deploy"), ("sesmail", "doctor")} <= shown
 
 
 @pytest.mark.parametrize(
