@@ -92,10 +92,13 @@ def test_a_bccd_address_routes_and_a_to_header_that_was_not_a_recipient_routes_n
     assert sends(mail) == [("bob@example.com", ["bob@home.example"])]
 
 
-def test_stored_only_sends_nothing(mail: Mail) -> None:
+def test_stored_only_sends_nothing_and_records_it(mail: Mail) -> None:
+    """Every stored message ends in one recorded outcome: ``to: []`` is ``stored``, in the record beside it."""
     mail.store("address-book/m1", RAW)
-    assert fwd.handler({"Records": [ses_record("m1", ["archive@example.com"])]}) == {"results": []}
+    result = fwd.handler({"Records": [ses_record("m1", ["archive@example.com"])]})["results"]
+    assert result == [{"key": "address-book/m1", "skipped": "the address book stores archive@example.com's mail only"}]
     assert mail.sent == []
+    assert mail.record("address-book/m1.archive@example.com")["outcome"] == "stored"
 
 
 def test_a_repeated_delivery_sends_nothing_again(mail: Mail) -> None:

@@ -196,21 +196,53 @@ def test_every_corpus_message_forwards_without_duplicate_headers() -> None:
 # --- loops and bounces
 
 
+kinds_mod = load_handler("mail_forwarder", "fwd_kinds")
+
+
 @pytest.mark.parametrize(
-    ("extra", "reason"),
+    ("extra", "kind"),
     [
-        (b"X-Sesmail-Forwarded: inbound/x\r\n", "already forwarded"),
-        (b'From: "Jane via info@example.com" <info@example.com>\r\n', "already forwarded"),
-        (b"Auto-Submitted: auto-replied\r\n", "auto-submitted"),
-        (b"Return-Path: <>\r\n", "bounce"),
-        (b"Return-Path: <MAILER-DAEMON@example.org>\r\n", "bounce"),
-        (b"Content-Type: multipart/report; report-type=delivery-status; boundary=x\r\n", "delivery report"),
-        (b"From: staff@corp.example\r\n", "sent by staff"),
+        (b"Auto-Submitted: auto-replied\r\n", "automated; auto-submitted=auto-replied"),
+        (b"Auto-Submitted: auto-generated\r\n", "automated; auto-submitted=auto-generated"),
+        (b"Return-Path: <>\r\n", "report; null return path"),
+        (b"Return-Path: <MAILER-DAEMON@example.org>\r\n", "report; return path mailer-daemon@example.org"),
+        (
+            b"Content-Type: multipart/report; report-type=delivery-status; boundary=x\r\n",
+            "report; multipart/report; report-type=delivery-status",
+        ),
+        (b"From: staff@corp.example\r\n", "staff; from=staff@corp.example"),
+        (b"From: info@example.com\r\n", "staff; from=info@example.com"),
+        (b"Auto-Submitted: no\r\n", None),
     ],
 )
-def test_loop_and_bounce_protection(extra: bytes, reason: str) -> None:
+def test_what_was_skipped_before_is_now_a_kind_sent_on(extra: bytes, kind: str | None) -> None:
+    """RFC 3834 section 2 limits automatic responders ("Automatic responses SHOULD NOT be issued in response to any
+    message which contains an Auto-Submitted header field ... any value other than 'no'"), not a forwarder: each of
+    these used to be dropped; now each is a kind, tagged, and none of them alone is a loop."""
     msg = parse(extra + b"Subject: s\r\n\r\nbody\r\n")
-    assert fwd.skip_reason(msg, {STAFF}, {"info@example.com"}) == reason
+    found = kinds_mod.classify(msg, staff=[STAFF], own=["info@example.com"])
+    assert (found.header if found else None) == kind
+    assert kinds_mod.own_loop(msg, own=["info@example.com"], destinations=[STAFF], dmarc="PASS", is_ours=_never) is None
+
+
+def _never(key: str, authors: list[str]) -> bool:
+    return False
+
+
+def test_a_stranger_copying_our_marker_is_not_skipped() -> None:
+    """Only a marker naming a message we recorded is ours: the record is read (``is_ours``)."""
+    msg = parse(b"X-Sesmail-Forwarded: info/guess\r\nFrom: x@y.example\r\nSubject: s\r\n\r\nb\r\n")
+    assert kinds_mod.own_loop(msg, own=["info@example.com"], destinations=[STAFF], dmarc="PASS", is_ours=_never) is None
+    assert kinds_mod.own_loop(
+        msg, own=["info@example.com"], destinations=[STAFF], dmarc="PASS", is_ours=lambda k, a: k == "info/guess"
+    ) == ("our own forward of info/guess came back")
+
+
+def test_a_via_name_from_our_address_failing_dmarc_is_a_spoof_not_a_loop() -> None:
+    msg = parse(b'From: "Jane via info@example.com" <info@example.com>\r\nSubject: s\r\n\r\nb\r\n')
+    own = ["info@example.com"]
+    assert kinds_mod.own_loop(msg, own=own, destinations=[STAFF], dmarc="PASS", is_ours=_never)
+    assert kinds_mod.own_loop(msg, own=own, destinations=[STAFF], dmarc="FAIL", is_ours=_never) is None
 
 
 def test_our_forward_coming_back_is_not_forwarded_again(mail: Mail) -> None:
@@ -219,8 +251,9 @@ def test_our_forward_coming_back_is_not_forwarded_again(mail: Mail) -> None:
     fwd.handler({"Records": [ses_record("m1", ["info@example.com"])]})
     mail.store("info/m2", mail.sent[0]["Content"]["Raw"]["Data"])
     result = fwd.handler({"Records": [ses_record("m2", ["info@example.com"])]})["results"]
-    assert result == [{"key": "info/m2", "skipped": "already forwarded"}]
+    assert result == [{"key": "info/m2", "skipped": "our own forward of info/m1 came back"}]
     assert len(mail.sent) == 1 and mail.record("info/m2")["state"] == "skipped"
+    assert mail.record("info/m2")["outcome"] == "own-loop"
 
 
 # --- verdicts
