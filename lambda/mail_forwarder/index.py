@@ -16,12 +16,13 @@ its entry); each destination gets one forward per stored message, sent as the fi
 it; a recipient the book does not name, on a domain whose ``otherRecipients`` is ``store``, gets a notice to the
 domain's ``notify``. Each (message, sending address) has its own record ``<key>.<address>.forward.json``.
 
-Per message: its kind and our own loops (``fwd_kinds``: only our own loops are skipped), a verdict decision
-(forward / tag / notice / skip), a claim of ``<key>.forward.json`` (``fwd_once``: one forward per message however
-often it is delivered), the send, and the record of what was done. A forward that would exceed SES's 40 MB loses its attachments (listed, with where the
-message is kept); if even that is too large, staff get a notice. SES throttling is retried here with backoff; any
-send that still fails releases the claim and raises an error naming the message, so Lambda's asynchronous retries
-and the function's failure destination receive it. Each record ends with one ``outcome`` (``fwd_outcome``).
+Per message: its kind and our own loops (``fwd_kinds``: only our own loops are skipped), a verdict decision (forward /
+tag / notice / skip), a claim of ``<key>.forward.json`` (``fwd_once``: one forward per message however often it is
+delivered), the send, and the record of what was done. A forward that would exceed SES's 40 MB loses its attachments
+(listed, with where the message is kept); if even that is too large, staff get a notice. SES throttling is retried
+here with backoff; any send that still fails releases the claim and raises an error naming the message, so Lambda's
+asynchronous retries and the function's failure destination receive it. Each record ends with one ``outcome``
+(``fwd_outcome``).
 """
 
 from __future__ import annotations
