@@ -38,17 +38,28 @@ RULE = {
     },
 }
 DEPLOYED = {"Resources": {BUCKET_ID: {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "example-mail"}}}}
+FORWARDER = {"MailForwarder3C850010": {"Type": "AWS::Lambda::Function", "Properties": {}}}
 
 
 @pytest.fixture
 def app_dir(tmp_path: Path) -> Path:
     """cdk.json with environment ``example`` and a cloud assembly holding its (abridged) synthesized template."""
+    return write_app(tmp_path, forwarder=True)
+
+
+def write_app(tmp_path: Path, *, forwarder: bool) -> Path:
     (tmp_path / "cdk.json").write_text(
         json.dumps({"context": {"environments": {"example": {"domain": "example.com"}}}})
     )
     out = tmp_path / "cdk.out"
     out.mkdir()
-    template = {"Resources": {**DEPLOYED["Resources"], "ReceiptRuleSetRulemailboxinfo": RULE}}
+    template = {
+        "Resources": {
+            **DEPLOYED["Resources"],
+            "ReceiptRuleSetRulemailboxinfo": RULE,
+            **(FORWARDER if forwarder else {}),
+        }
+    }
     (out / "sesmail-example.template.json").write_text(json.dumps(template))
     manifest = {
         "artifacts": {
@@ -193,3 +204,12 @@ def test_an_environment_not_deployed_is_one_line(
         "sesmail outcomes: error: sesmail-example is not deployed "
         "(ValidationError: Stack with id sesmail-example does not exist)\n"
     )
+
+
+def test_without_a_forwarder_a_message_is_stored_only(
+    tmp_path: Path, deployed: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deployed.put_object(Bucket="example-mail", Key="info/kept", Body=b"x")
+    (tmp_path / "app").mkdir()
+    assert run(write_app(tmp_path / "app", forwarder=False), deployed) == 0
+    assert "stored       s3://example-mail/info/kept  no mail forwarder in this environment" in capsys.readouterr().out

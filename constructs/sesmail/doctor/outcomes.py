@@ -6,7 +6,8 @@ record gives (``<key>.forward.json``, or ``<key>.<address>.forward.json`` per se
 address book stores the address only), ``own-loop``, ``deferred`` (over the hourly cap). And what did not end:
 ``failed`` (the last attempt failed; Lambda retries, then the failure queue), ``in progress`` (a claim younger than
 ``--lost-after``), and ``NO OUTCOME`` for a message with no record, or a claim, older than ``--lost-after`` minutes
-(default 15): nothing handled it (lost?). Messages are the objects under the receipt rules' S3 prefixes in the
+(default 15): nothing handled it (lost?); in an environment without the mail forwarder a message is ``stored``.
+Messages are the objects under the receipt rules' S3 prefixes in the
 synthesized template (SES's ``AMAZON_SES_SETUP_NOTIFICATION`` test object excepted), the bucket the deployed stack's
 ``MailBucket`` resource (its physical id). Read-only: ``s3:ListBucket`` and ``s3:GetObject`` (records only).
 
@@ -102,6 +103,12 @@ def _bucket_id(env: Environment) -> str | None:
     return None
 
 
+def has_forwarder(env: Environment) -> bool:
+    """Whether the environment has the mail forwarder (``inbound.forwardTo`` or an address book): without it a
+    stored message is stored only, and no record is expected."""
+    return any(logical_id.startswith("MailForwarder") for logical_id, _ in env.of_type("AWS::Lambda::Function"))
+
+
 def is_message(key: str) -> bool:
     """A stored message, not a record, parser output or SES's setup object."""
     name = key.rsplit("/", 1)[-1]
@@ -135,9 +142,17 @@ def describe(record: Mapping[str, Any], modified: datetime, now: datetime, lost_
 
 
 def collect(
-    s3: Any, bucket: str, prefixes: Iterable[str], *, now: datetime, since: timedelta, lost_after: timedelta
+    s3: Any,
+    bucket: str,
+    prefixes: Iterable[str],
+    *,
+    now: datetime,
+    since: timedelta,
+    lost_after: timedelta,
+    forwarder: bool = True,
 ) -> list[Line]:
-    """Every message stored under ``prefixes`` since ``now - since``, one line per record (or one without)."""
+    """Every message stored under ``prefixes`` since ``now - since``, one line per record (or one without).
+    Without a ``forwarder`` a message without a record is ``stored`` (nothing is meant to handle it)."""
     lines: list[Line] = []
     for prefix in prefixes:
         objects: dict[str, datetime] = {}
@@ -155,6 +170,9 @@ def collect(
         for message in messages:
             stored = objects[message].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             found = sorted(records.get(message, []))
+            if not found and not forwarder:
+                lines.append(Line(message, stored, "stored", None, "no mail forwarder in this environment"))
+                continue
             if not found:
                 late = now - objects[message] > lost_after
                 outcome, detail = ("NO OUTCOME", "no record: nothing handled it") if late else ("in progress", "")
@@ -201,6 +219,7 @@ def run(args: argparse.Namespace, factory: ClientFactory | None = None, *, now: 
             now=now or datetime.now(UTC),
             since=since,
             lost_after=timedelta(minutes=args.lost_after),
+            forwarder=has_forwarder(env),
         )
     except UsageError as error:
         print(f"sesmail outcomes: error: {error}", file=sys.stderr)
