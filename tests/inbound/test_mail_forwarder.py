@@ -245,6 +245,41 @@ def test_a_via_name_from_our_address_failing_dmarc_is_a_spoof_not_a_loop() -> No
     assert kinds_mod.own_loop(msg, own=own, destinations=[STAFF], dmarc="FAIL", is_ours=_never) is None
 
 
+@pytest.mark.parametrize(
+    ("keyword", "loop"),
+    [("auto-replied", True), ("auto-generated", False)],
+)
+def test_only_a_destinations_auto_reply_is_an_answer_to_our_forward(keyword: str, loop: bool) -> None:
+    """RFC 3834 section 5: ``auto-replied`` "Indicates that a message was automatically generated as a direct response
+    to another message"; ``auto-generated`` "... is not a direct response to another message". From the mailbox we
+    forward to, the first answers our forward (its out-of-office); the second is its own mail (monitoring)."""
+    msg = parse(f"From: {STAFF}\r\nAuto-Submitted: {keyword}\r\nSubject: s\r\n\r\nb\r\n".encode())
+    found = kinds_mod.own_loop(msg, own=["info@example.com"], destinations=[STAFF], dmarc="PASS", is_ours=_never)
+    assert bool(found) is loop
+    # From anyone else (a customer's out-of-office answering a staff reply) it reaches staff.
+    other = parse(b"From: c@customer.example\r\nAuto-Submitted: auto-replied\r\nSubject: s\r\n\r\nb\r\n")
+    assert (
+        kinds_mod.own_loop(other, own=["info@example.com"], destinations=[STAFF], dmarc="PASS", is_ours=_never) is None
+    )
+
+
+def test_a_report_returning_our_marker_is_ours_only_for_a_recorded_message() -> None:
+    """A DSN's ``text/rfc822-headers`` part returns the headers of the message that failed (RFC 6522)."""
+    raw = (
+        b"Return-Path: <>\r\nFrom: MAILER-DAEMON@mx.example\r\nSubject: failure\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="r"\r\n\r\n--r\r\n'
+        b"Content-Type: text/plain\r\n\r\nfailed\r\n--r\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        b"From: info@example.com\r\nX-Sesmail-Forwarded: info/m1\r\nSubject: x\r\n\r\n--r--\r\n"
+    )
+    msg = parse(raw)
+    args: dict[str, Any] = {"own": ["info@example.com"], "destinations": [STAFF], "dmarc": "PASS"}
+    assert kinds_mod.own_loop(msg, **args, is_ours=_never) is None
+    seen: list[tuple[str, list[str]]] = []
+    found = kinds_mod.own_loop(msg, **args, is_ours=lambda k, a: seen.append((k, a)) or True)
+    assert found == "a report about our own forward of info/m1 (the delivery-feedback function reports it)"
+    assert seen == [("info/m1", ["info@example.com"])]
+
+
 def test_our_forward_coming_back_is_not_forwarded_again(mail: Mail) -> None:
     """A mail loop: a staff mailbox that forwards everything back to info@ returns our forward; it stops there."""
     mail.store("info/m1", RAW)
