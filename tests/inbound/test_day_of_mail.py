@@ -308,11 +308,79 @@ def test_a_day_of_real_mail(day: Day) -> None:
     }
 
 
+FEEDBACK_HANDLER = Path(fwd.__file__).parents[1] / "delivery_feedback" / "index.py"
+
+
+def ses_event(kind: str, forward_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """An SNS-delivered SES event about our forward ("Contents of event data that Amazon SES publishes to Amazon
+    SNS", SES Developer Guide: ``eventType``, ``mail`` with the sent message's ``headers``, and the event's object)."""
+    event = {
+        "eventType": kind,
+        "mail": {
+            "messageId": forward_id,
+            "source": "info@example.com",
+            "destination": [STAFF],
+            "headersTruncated": False,
+            "headers": [{"name": "X-Sesmail-Forwarded", "value": "info/m-customer"}],
+            "commonHeaders": {"from": ["Customer via info@example.com <info@example.com>"], "subject": "Hello"},
+        },
+        **body,
+    }
+    return {"Records": [{"Sns": {"Message": json.dumps(event)}}]}
+
+
 @pytest.mark.skipif(
-    not (Path(fwd.__file__).parents[1] / "delivery_feedback").is_dir(),
-    reason="HOOK FOR THE LEAD: lambda/delivery_feedback (branch i22-feedback) is not on this base; once merged, "
-    "replay a Bounce and an OnAccountSuppressionList event of the customer's forward through it here",
+    not FEEDBACK_HANDLER.is_file(),
+    reason="HOOK FOR THE LEAD: lambda/delivery_feedback (branch i22-feedback) is not on this base; once merged, this "
+    "replays a Bounce and an OnAccountSuppressionList event of the day's customer forward through it",
 )
-def test_feedback_events_for_a_forward(day: Day) -> None:  # pragma: no cover - runs once the feedback branch is in
-    """Hook: a bounce and a suppression event for a forward reach the team once (the delivery-feedback function)."""
-    pytest.fail("write the replay of the Bounce and suppression events against lambda/delivery_feedback here")
+def test_a_bounce_and_a_suppression_of_a_forward_reach_the_team_once(day: Day, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rest of the day: SES reports, as events, that the customer's forward bounced, then that it suppressed a
+    resend ("bounceSubType OnAccountSuppressionList", SES event data). The team hears of each exactly once (the alarm
+    topic: the only staff address is the one that failed), replays change nothing, and the record says deferred."""
+    feedback = load_handler("delivery_feedback")
+    sns, sqs = boto3.client("sns", region_name=REGION), boto3.client("sqs", region_name=REGION)
+    topic = sns.create_topic(Name="alarms")["TopicArn"]
+    queue = sqs.create_queue(QueueName="team")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    for name, value in {"ALARM_TOPIC_ARN": topic, "FEEDBACK_TO": STAFF, "FEEDBACK_BUCKET": "mail"}.items():
+        monkeypatch.setenv(name, value)
+
+    raw = stored(corpus("python__Lib__test__test_email__data__msg_01.txt"))
+    day.receive("m-customer", "info/m-customer", raw, ["info@example.com"])
+    forward_id = day.record("info/m-customer")["sesMessageId"]
+    sends = len(day.sent)
+    bounce = ses_event(
+        "Bounce",
+        forward_id,
+        {
+            "bounce": {
+                "bounceType": "Permanent",
+                "bounceSubType": "General",
+                "bouncedRecipients": [{"emailAddress": STAFF, "diagnosticCode": "smtp; 550 5.1.1 no such user"}],
+                "timestamp": "2026-12-07T10:00:00.000Z",
+                "feedbackId": "fb-bounce",
+            }
+        },
+    )
+    suppressed = ses_event(
+        "Bounce",
+        forward_id,
+        {
+            "bounce": {
+                "bounceType": "Permanent",
+                "bounceSubType": "OnAccountSuppressionList",
+                "bouncedRecipients": [{"emailAddress": STAFF}],
+                "timestamp": "2026-12-07T11:00:00.000Z",
+                "feedbackId": "fb-suppressed",
+            }
+        },
+    )
+    for event in (bounce, suppressed, bounce, suppressed):  # SNS delivers at least once
+        feedback.handler(event)
+    told = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+    assert len(told) == 2
+    assert all("info/m-customer" in json.loads(m["Body"])["Message"] for m in told)
+    assert len(day.sent) == sends  # no mail to the address that fails
+    assert day.record("info/m-customer")["state"] == "deferred"
