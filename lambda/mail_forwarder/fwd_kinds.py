@@ -8,8 +8,9 @@ another message" (section 5). A forwarder is no responder: an invoice, a ticketi
 about a staff reply, and mail staff write to one of our addresses all reach the address's destinations, marked:
 
 - ``X-Sesmail-Kind: automated; auto-submitted=<value>``, subject prefixed ``[AUTO]``;
-- ``X-Sesmail-Kind: report; <why>`` (``multipart/report``, or an empty or ``MAILER-DAEMON`` Return-Path: RFC 3834
-  section 2 names the null return path as the mark of a delivery report), subject prefixed ``[REPORT]``;
+- ``X-Sesmail-Kind: report; <why>`` (``multipart/report``, or an empty or ``MAILER-DAEMON`` Return-Path: non-delivery
+  notifications, other DSNs and MDNs are sent with a null reverse-path, RFC 5321 section 4.5.5), subject prefixed
+  ``[REPORT]``;
 - ``X-Sesmail-Kind: staff; from=<address>`` (From is a destination of the message or one of our own addresses).
 
 Our forwards carry ``Auto-Submitted: auto-forwarded`` (so an RFC 3834 responder answers none of them) and
