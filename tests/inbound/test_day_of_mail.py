@@ -308,7 +308,7 @@ def test_a_day_of_real_mail(day: Day) -> None:
     }
 
 
-FEEDBACK_HANDLER = Path(fwd.__file__).parents[1] / "delivery_feedback" / "index.py"
+FEEDBACK_HANDLER = Path(str(fwd.__file__)).parents[1] / "delivery_feedback" / "index.py"
 
 
 def ses_event(kind: str, forward_id: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -275,7 +275,12 @@ def test_a_report_returning_our_marker_is_ours_only_for_a_recorded_message() -> 
     args: dict[str, Any] = {"own": ["info@example.com"], "destinations": [STAFF], "dmarc": "PASS"}
     assert kinds_mod.own_loop(msg, **args, is_ours=_never) is None
     seen: list[tuple[str, list[str]]] = []
-    found = kinds_mod.own_loop(msg, **args, is_ours=lambda k, a: seen.append((k, a)) or True)
+
+    def recorded(key: str, authors: list[str]) -> bool:
+        seen.append((key, authors))
+        return True
+
+    found = kinds_mod.own_loop(msg, **args, is_ours=recorded)
     assert found == "a report about our own forward of info/m1 (the delivery-feedback function reports it)"
     assert seen == [("info/m1", ["info@example.com"])]
 
