@@ -167,3 +167,15 @@ def test_a_labelled_mailbox_finds_its_stored_copy(mail: Mail) -> None:
     mail.store("info/m1", RAW)
     fwd.handler({"Records": [ses_record("m1", ["info+orders@example.com"])]})
     assert sends(mail) == [("info@example.com", ["staff@corp.example"])]
+
+
+def test_a_routed_forward_coming_back_is_our_own_loop(mail: Mail) -> None:
+    """A routed forward's record is ``<key>.<address>.forward.json``: the address is the forward's From, which the
+    returning message still carries, so its marker is checked against that record."""
+    mail.store("address-book/m1", RAW)
+    fwd.handler({"Records": [ses_record("m1", ["sales@example.com"])]})
+    mail.store("address-book/m2", mail.sent[0]["Content"]["Raw"]["Data"])
+    result = fwd.handler({"Records": [ses_record("m2", ["sales@example.com"])]})["results"]
+    assert result == [{"key": "address-book/m2", "skipped": "our own forward of address-book/m1 came back"}]
+    assert len(mail.sent) == 1
+    assert mail.record("address-book/m2.sales@example.com")["outcome"] == "own-loop"
