@@ -16,12 +16,13 @@ its entry); each destination gets one forward per stored message, sent as the fi
 it; a recipient the book does not name, on a domain whose ``otherRecipients`` is ``store``, gets a notice to the
 domain's ``notify``. Each (message, sending address) has its own record ``<key>.<address>.forward.json``.
 
-Per message: loop and bounce protection (:func:`skip_reason`), a verdict decision (forward / tag / notice / skip), a
-claim of ``<key>.forward.json`` (``fwd_once``: one forward per message however often it is delivered), the send, and
-the record of what was done. A forward that would exceed SES's 40 MB loses its attachments (listed, with where the
-message is kept); if even that is too large, staff get a notice. SES throttling is retried here with backoff; any
-send that still fails releases the claim and raises an error naming the message, so Lambda's asynchronous retries
-and the function's failure destination receive it.
+Per message: its kind and our own loops (``fwd_kinds``: only our own loops are skipped), a verdict decision (forward /
+tag / notice / skip), a claim of ``<key>.forward.json`` (``fwd_once``: one forward per message however often it is
+delivered), the send, and the record of what was done. A forward that would exceed SES's 40 MB loses its attachments
+(listed, with where the message is kept); if even that is too large, staff get a notice. SES throttling is retried
+here with backoff; any send that still fails releases the claim and raises an error naming the message, so Lambda's
+asynchronous retries and the function's failure destination receive it. Each record ends with one ``outcome``
+(``fwd_outcome``).
 """
 
 from __future__ import annotations
@@ -43,8 +44,10 @@ from typing import Any
 
 import boto3
 import fwd_cap
+import fwd_kinds
+import fwd_outcome
 from botocore.exceptions import ClientError
-from fwd_message import MARKER, Original, forwarded, notice, without_attachments
+from fwd_message import Original, forwarded, notice, without_attachments
 from fwd_once import DONE, claim, finish, utc
 from fwd_verdicts import Decision, Verdicts, decide, from_headers, from_receipt, load_policy
 
@@ -83,6 +86,8 @@ class Target:
     record_tag: str = ""
     #: recipients the address book does not name (otherRecipients ``store``): a notice, never the message.
     catch_all: tuple[str, ...] = ()
+    #: the address book stores this address's mail only (``to: []``): nothing is sent, the record says so.
+    stored_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,27 +137,6 @@ def load_routes(environ: dict[str, str]) -> dict[str, Any]:
         return {}
     routes: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return routes
-
-
-def skip_reason(msg: EmailMessage, staff: set[str], mailboxes: set[str] | None = None) -> str | None:
-    """Why ``msg`` must not be forwarded at all (loops, bounces, auto-replies, staff's own mail), or None."""
-    if msg.get_all(MARKER):
-        return "already forwarded"
-    original = Original(msg)
-    if original.address.lower() in (mailboxes or set()) and " via " in original.name:
-        # Our own forward come back (a staff mailbox forwarding to us strips nothing else of ours but may drop X-).
-        return "already forwarded"
-    if (msg.get("Auto-Submitted") or "no").strip().lower() != "no":
-        return "auto-submitted"
-    sender = (msg.get("Return-Path") or "").strip("<> ").lower()
-    if msg.get("Return-Path") is not None and (not sender or sender.startswith("mailer-daemon")):
-        return "bounce"
-    if msg.get_content_type() == "multipart/report":
-        return "delivery report"
-    senders = {a.lower() for _, a in getaddresses([str(v) for v in msg.get_all("From", [])])}
-    if senders & staff:
-        return "sent by staff"
-    return None
 
 
 def mailbox_for(recipient: str | None, msg: EmailMessage, mailboxes: list[str]) -> str:
@@ -212,12 +196,21 @@ def routed(record: dict[str, Any], routes: dict[str, Any], bucket: str) -> list[
                 destinations.append(destination)
     found: list[Target] = []
     for (prefix, send_as), destinations in plans.items():
-        if not destinations:
-            LOG.info("%s%s for %s: stored only", prefix, message_id, send_as)
-            continue
         tag = "" if kinds[(prefix, send_as)] == "mailbox" else send_as
         key = prefix + message_id
-        found.append(Target(bucket, key, send_as, receipt, send_as=send_as, to=tuple(destinations), record_tag=tag))
+        # An address stored only still gets its record: every stored message ends in one recorded outcome.
+        found.append(
+            Target(
+                bucket,
+                key,
+                send_as,
+                receipt,
+                send_as=send_as,
+                to=tuple(destinations),
+                record_tag=tag,
+                stored_only=not destinations,
+            )
+        )
     for domain, recipients in unknown.items():
         settings = routes["domains"][domain]
         key = settings["prefix"] + message_id
@@ -264,31 +257,50 @@ def location(bucket: str, key: str, region: str) -> str:
     return f"s3://{bucket}/{key} (bucket {bucket}{where}); fetch it with: aws s3 cp 's3://{bucket}/{key}' message.eml"
 
 
+def marked(out: EmailMessage, kind: fwd_kinds.Kind | None) -> bytes:
+    """``out`` as bytes, with ``X-Sesmail-Kind`` for ``kind`` (a sender's own copy of that header never goes out)."""
+    del out[fwd_kinds.KIND_HEADER]
+    if kind is not None:
+        out[fwd_kinds.KIND_HEADER] = kind.header
+    return out.as_bytes()
+
+
 def compose(
-    msg: EmailMessage, decision: Decision, verdicts: Verdicts, *, mailbox: str, target: Target, config: Config
+    msg: EmailMessage,
+    decision: Decision,
+    verdicts: Verdicts,
+    *,
+    mailbox: str,
+    target: Target,
+    config: Config,
+    kind: fwd_kinds.Kind | None = None,
 ) -> tuple[str, bytes | None]:
     """What to send for ``decision``: ``(kind, raw message)``; kind ``forward``, ``forward-without-attachments``,
-    ``notice`` or ``skip`` (nothing). The size check is on the bytes sent, so what the forwarder adds counts."""
+    ``notice`` or ``skip`` (nothing). The size check is on the bytes sent, so what the forwarder adds counts.
+    ``kind`` (automated, report, staff) adds its subject tag after the verdicts' and its ``X-Sesmail-Kind``."""
     where = location(target.bucket, target.key, config.region)
     staff = list(target.to) if target.to is not None else config.staff
     common = {"mailbox": mailbox, "staff": staff, "key": target.key, "verdicts": verdicts.header()}
     limit = SES_MAX_BYTES - SES_HEADROOM
+    extra = kind.tags if kind is not None else []
     if decision.action == "skip":
         return "skip", None
     if decision.action == "notice":
         reasons = list(decision.triggered.values())
-        return "notice", notice(msg, location=where, reasons=reasons, tags=decision.tags, **common).as_bytes()
-    tags = decision.tags if decision.action == "tag" else []
+        tags = [*(decision.tags or ["[HELD]"]), *extra] if decision.tags or extra else []
+        return "notice", marked(notice(msg, location=where, reasons=reasons, tags=tags, **common), kind)
+    tags = [*(decision.tags if decision.action == "tag" else []), *extra]
     # Built from a copy, so a forward too large can still be cut down from the original.
-    data = forwarded(BytesParser(policy=policy.default).parsebytes(msg.as_bytes()), tags=tags, **common).as_bytes()
+    copy = BytesParser(policy=policy.default).parsebytes(msg.as_bytes())
+    data = marked(forwarded(copy, tags=tags, **common), kind)
     if len(data) <= limit:
         return "forward", data
-    del data
-    data = without_attachments(msg, location=where, tags=tags, **common).as_bytes()
+    del data, copy
+    data = marked(without_attachments(msg, location=where, tags=tags, **common), kind)
     if len(data) <= limit:
         return "forward-without-attachments", data
     reasons = ["too large for SES (40 MB) even without its attachments"]
-    return "notice", notice(msg, location=where, reasons=reasons, tags=["[TOO LARGE]"], **common).as_bytes()
+    return "notice", marked(notice(msg, location=where, reasons=reasons, tags=["[TOO LARGE]", *extra], **common), kind)
 
 
 def send(ses: Any, *, mailbox: str, staff: list[str], data: bytes, sleep: Callable[[float], None] = time.sleep) -> str:
@@ -329,8 +341,20 @@ def process(
     }
     if target.catch_all:
         record["otherRecipients"] = list(target.catch_all)
-    reason = skip_reason(msg, {a.lower() for a in staff}, config.own_addresses)
+    # Only our own loops are skipped; automated mail, reports and staff's own are sent on, marked (fwd_kinds).
+    kind = fwd_kinds.classify(msg, staff=staff, own=config.own_addresses)
+    if kind is not None:
+        record["kind"] = kind.header
+    reason = fwd_kinds.own_loop(
+        msg,
+        own=config.own_addresses,
+        destinations=staff,
+        dmarc=verdicts.dmarc,
+        is_ours=lambda key, authors: fwd_outcome.recorded(s3, target.bucket, key, authors),
+    )
     decision = Decision(action="skip", triggered={"loop": reason}) if reason else None
+    if decision is None and target.stored_only:
+        decision = Decision(action="skip", triggered={"stored": f"the address book stores {mailbox}'s mail only"})
     if decision is None and target.catch_all:
         # Stored for an address nobody owns: a person is told where it is, and opens it only if they trust it.
         why = f"sent to {', '.join(target.catch_all)}, which the address book does not name (otherRecipients: store)"
@@ -352,7 +376,7 @@ def process(
         record["previous"] = {k: v for k, v in claimed.previous.items() if k != "previous"}
     decision, record = fwd_cap.apply(s3, target.bucket, decision, record, now=now)  # the hourly cap (fwd_cap)
     try:
-        kind, out = compose(msg, decision, verdicts, mailbox=mailbox, target=target, config=config)
+        sent, out = compose(msg, decision, verdicts, mailbox=mailbox, target=target, config=config, kind=kind)
         message_id = None
         if out is not None:
             message_id = send(ses, mailbox=mailbox, staff=staff, data=out, sleep=sleep)
@@ -364,20 +388,30 @@ def process(
         # Released, so the retry Lambda makes next can claim it again.
         finish(s3, target.bucket, claim_key, claimed, {**record, "state": "failed", "error": failure})
         raise ForwardFailed(f"s3://{target.bucket}/{target.key}: not forwarded: {failure}") from error
-    state = "skipped" if out is None else "sent" if kind.startswith("forward") else "held"
+    state = "skipped" if out is None else "sent" if sent.startswith("forward") else "held"
     state = fwd_cap.DEFERRED if record.get(fwd_cap.DEFERRED) else state  # over the cap: forward it later
     try:
         finish(
-            s3, target.bucket, claim_key, claimed, {**record, "state": state, "sent": kind, "sesMessageId": message_id}
+            s3,
+            target.bucket,
+            claim_key,
+            claimed,
+            {
+                **record,
+                "state": state,
+                "outcome": fwd_outcome.outcome(state, sent, decision.triggered),
+                "sent": sent,
+                "sesMessageId": message_id,
+            },
         )
     except ClientError:
         # Sent: raising now would make a retry send it again. The claim goes stale; a person sees this in the logs.
-        LOG.exception("%s %s (SES id %s) but could not write its record", kind, target.key, message_id)
+        LOG.exception("%s %s (SES id %s) but could not write its record", sent, target.key, message_id)
     if out is None:
         LOG.info("not forwarding %s: %s", target.key, decision.triggered)
         return {"key": target.key, "skipped": "; ".join(decision.triggered.values())}
-    LOG.info("%s %s to %s as %s: %s", kind, target.key, staff, mailbox, message_id)
-    return {"key": target.key, "sent": kind, "sesMessageId": message_id}
+    LOG.info("%s %s to %s as %s: %s", sent, target.key, staff, mailbox, message_id)
+    return {"key": target.key, "sent": sent, "sesMessageId": message_id}
 
 
 def handler(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:

@@ -84,6 +84,9 @@ def test_skipped_messages_do_not_count(capped: Mail) -> None:
     """A message nothing is sent for (our own forward come back) spends no sending quota, so it is not counted."""
     looped = RAW.replace(b"MIME-Version: 1.0", b"X-Sesmail-Forwarded: info/x\r\nMIME-Version: 1.0")
     capped.store("info/loop", looped)
+    # Our marker counts as a loop only when it names a stored message with a forward record (fwd_kinds): an
+    # outsider's copied header is forwarded like anyone else's mail.
+    capped.store("info/x.forward.json", b'{"state": "sent"}')
     assert run(capped, "loop", NOON)["skipped"]
     with pytest.raises(Exception, match=r"NoSuchKey|Not Found|404"):
         capped.s3.get_object(Bucket="mail", Key=cap_mod.counter_key(NOON))

@@ -92,10 +92,13 @@ def test_a_bccd_address_routes_and_a_to_header_that_was_not_a_recipient_routes_n
     assert sends(mail) == [("bob@example.com", ["bob@home.example"])]
 
 
-def test_stored_only_sends_nothing(mail: Mail) -> None:
+def test_stored_only_sends_nothing_and_records_it(mail: Mail) -> None:
+    """Every stored message ends in one recorded outcome: ``to: []`` is ``stored``, in the record beside it."""
     mail.store("address-book/m1", RAW)
-    assert fwd.handler({"Records": [ses_record("m1", ["archive@example.com"])]}) == {"results": []}
+    result = fwd.handler({"Records": [ses_record("m1", ["archive@example.com"])]})["results"]
+    assert result == [{"key": "address-book/m1", "skipped": "the address book stores archive@example.com's mail only"}]
     assert mail.sent == []
+    assert mail.record("address-book/m1.archive@example.com")["outcome"] == "stored"
 
 
 def test_a_repeated_delivery_sends_nothing_again(mail: Mail) -> None:
@@ -164,3 +167,15 @@ def test_a_labelled_mailbox_finds_its_stored_copy(mail: Mail) -> None:
     mail.store("info/m1", RAW)
     fwd.handler({"Records": [ses_record("m1", ["info+orders@example.com"])]})
     assert sends(mail) == [("info@example.com", ["staff@corp.example"])]
+
+
+def test_a_routed_forward_coming_back_is_our_own_loop(mail: Mail) -> None:
+    """A routed forward's record is ``<key>.<address>.forward.json``: the address is the forward's From, which the
+    returning message still carries, so its marker is checked against that record."""
+    mail.store("address-book/m1", RAW)
+    fwd.handler({"Records": [ses_record("m1", ["sales@example.com"])]})
+    mail.store("address-book/m2", mail.sent[0]["Content"]["Raw"]["Data"])
+    result = fwd.handler({"Records": [ses_record("m2", ["sales@example.com"])]})["results"]
+    assert result == [{"key": "address-book/m2", "skipped": "our own forward of address-book/m1 came back"}]
+    assert len(mail.sent) == 1
+    assert mail.record("address-book/m2.sales@example.com")["outcome"] == "own-loop"

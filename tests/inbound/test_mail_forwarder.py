@@ -196,21 +196,93 @@ def test_every_corpus_message_forwards_without_duplicate_headers() -> None:
 # --- loops and bounces
 
 
+kinds_mod = load_handler("mail_forwarder", "fwd_kinds")
+
+
 @pytest.mark.parametrize(
-    ("extra", "reason"),
+    ("extra", "kind"),
     [
-        (b"X-Sesmail-Forwarded: inbound/x\r\n", "already forwarded"),
-        (b'From: "Jane via info@example.com" <info@example.com>\r\n', "already forwarded"),
-        (b"Auto-Submitted: auto-replied\r\n", "auto-submitted"),
-        (b"Return-Path: <>\r\n", "bounce"),
-        (b"Return-Path: <MAILER-DAEMON@example.org>\r\n", "bounce"),
-        (b"Content-Type: multipart/report; report-type=delivery-status; boundary=x\r\n", "delivery report"),
-        (b"From: staff@corp.example\r\n", "sent by staff"),
+        (b"Auto-Submitted: auto-replied\r\n", "automated; auto-submitted=auto-replied"),
+        (b"Auto-Submitted: auto-generated\r\n", "automated; auto-submitted=auto-generated"),
+        (b"Return-Path: <>\r\n", "report; null return path"),
+        (b"Return-Path: <MAILER-DAEMON@example.org>\r\n", "report; return path mailer-daemon@example.org"),
+        (
+            b"Content-Type: multipart/report; report-type=delivery-status; boundary=x\r\n",
+            "report; multipart/report; report-type=delivery-status",
+        ),
+        (b"From: staff@corp.example\r\n", "staff; from=staff@corp.example"),
+        (b"From: info@example.com\r\n", "staff; from=info@example.com"),
+        (b"Auto-Submitted: no\r\n", None),
     ],
 )
-def test_loop_and_bounce_protection(extra: bytes, reason: str) -> None:
+def test_what_was_skipped_before_is_now_a_kind_sent_on(extra: bytes, kind: str | None) -> None:
+    """RFC 3834 section 2 limits automatic responders ("Automatic responses SHOULD NOT be issued in response to any
+    message which contains an Auto-Submitted header field ... any value other than 'no'"), not a forwarder: each of
+    these used to be dropped; now each is a kind, tagged, and none of them alone is a loop."""
     msg = parse(extra + b"Subject: s\r\n\r\nbody\r\n")
-    assert fwd.skip_reason(msg, {STAFF}, {"info@example.com"}) == reason
+    found = kinds_mod.classify(msg, staff=[STAFF], own=["info@example.com"])
+    assert (found.header if found else None) == kind
+    assert kinds_mod.own_loop(msg, own=["info@example.com"], destinations=[STAFF], dmarc="PASS", is_ours=_never) is None
+
+
+def _never(key: str, authors: list[str]) -> bool:
+    return False
+
+
+def test_a_stranger_copying_our_marker_is_not_skipped() -> None:
+    """Only a marker naming a message we recorded is ours: the record is read (``is_ours``)."""
+    msg = parse(b"X-Sesmail-Forwarded: info/guess\r\nFrom: x@y.example\r\nSubject: s\r\n\r\nb\r\n")
+    assert kinds_mod.own_loop(msg, own=["info@example.com"], destinations=[STAFF], dmarc="PASS", is_ours=_never) is None
+    assert kinds_mod.own_loop(
+        msg, own=["info@example.com"], destinations=[STAFF], dmarc="PASS", is_ours=lambda k, a: k == "info/guess"
+    ) == ("our own forward of info/guess came back")
+
+
+def test_a_via_name_from_our_address_failing_dmarc_is_a_spoof_not_a_loop() -> None:
+    msg = parse(b'From: "Jane via info@example.com" <info@example.com>\r\nSubject: s\r\n\r\nb\r\n')
+    own = ["info@example.com"]
+    assert kinds_mod.own_loop(msg, own=own, destinations=[STAFF], dmarc="PASS", is_ours=_never)
+    assert kinds_mod.own_loop(msg, own=own, destinations=[STAFF], dmarc="FAIL", is_ours=_never) is None
+
+
+@pytest.mark.parametrize(
+    ("keyword", "loop"),
+    [("auto-replied", True), ("auto-generated", False)],
+)
+def test_only_a_destinations_auto_reply_is_an_answer_to_our_forward(keyword: str, loop: bool) -> None:
+    """RFC 3834 section 5: ``auto-replied`` "Indicates that a message was automatically generated as a direct response
+    to another message"; ``auto-generated`` "... is not a direct response to another message". From the mailbox we
+    forward to, the first answers our forward (its out-of-office); the second is its own mail (monitoring)."""
+    msg = parse(f"From: {STAFF}\r\nAuto-Submitted: {keyword}\r\nSubject: s\r\n\r\nb\r\n".encode())
+    found = kinds_mod.own_loop(msg, own=["info@example.com"], destinations=[STAFF], dmarc="PASS", is_ours=_never)
+    assert bool(found) is loop
+    # From anyone else (a customer's out-of-office answering a staff reply) it reaches staff.
+    other = parse(b"From: c@customer.example\r\nAuto-Submitted: auto-replied\r\nSubject: s\r\n\r\nb\r\n")
+    assert (
+        kinds_mod.own_loop(other, own=["info@example.com"], destinations=[STAFF], dmarc="PASS", is_ours=_never) is None
+    )
+
+
+def test_a_report_returning_our_marker_is_ours_only_for_a_recorded_message() -> None:
+    """A DSN's ``text/rfc822-headers`` part returns the headers of the message that failed (RFC 6522)."""
+    raw = (
+        b"Return-Path: <>\r\nFrom: MAILER-DAEMON@mx.example\r\nSubject: failure\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="r"\r\n\r\n--r\r\n'
+        b"Content-Type: text/plain\r\n\r\nfailed\r\n--r\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        b"From: info@example.com\r\nX-Sesmail-Forwarded: info/m1\r\nSubject: x\r\n\r\n--r--\r\n"
+    )
+    msg = parse(raw)
+    args: dict[str, Any] = {"own": ["info@example.com"], "destinations": [STAFF], "dmarc": "PASS"}
+    assert kinds_mod.own_loop(msg, **args, is_ours=_never) is None
+    seen: list[tuple[str, list[str]]] = []
+
+    def recorded(key: str, authors: list[str]) -> bool:
+        seen.append((key, authors))
+        return True
+
+    found = kinds_mod.own_loop(msg, **args, is_ours=recorded)
+    assert found == "a report about our own forward of info/m1 (the delivery-feedback function reports it)"
+    assert seen == [("info/m1", ["info@example.com"])]
 
 
 def test_our_forward_coming_back_is_not_forwarded_again(mail: Mail) -> None:
@@ -219,8 +291,9 @@ def test_our_forward_coming_back_is_not_forwarded_again(mail: Mail) -> None:
     fwd.handler({"Records": [ses_record("m1", ["info@example.com"])]})
     mail.store("info/m2", mail.sent[0]["Content"]["Raw"]["Data"])
     result = fwd.handler({"Records": [ses_record("m2", ["info@example.com"])]})["results"]
-    assert result == [{"key": "info/m2", "skipped": "already forwarded"}]
+    assert result == [{"key": "info/m2", "skipped": "our own forward of info/m1 came back"}]
     assert len(mail.sent) == 1 and mail.record("info/m2")["state"] == "skipped"
+    assert mail.record("info/m2")["outcome"] == "own-loop"
 
 
 # --- verdicts

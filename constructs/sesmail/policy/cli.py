@@ -1,6 +1,7 @@
-"""The ``sesmail`` console script: ``sesmail lint``, ``check``, ``doctor``, ``addresses`` and ``workmail``.
+"""The ``sesmail`` console script: ``lint``, ``check``, ``doctor``, ``outcomes``, ``addresses`` and ``workmail``.
 
-Exit codes: 0 no finding / ALLOW, 1 findings / DENY, 2 usage error or unreadable input (one line on stderr).
+Exit codes: 0 no finding / ALLOW, 1 findings / DENY, 2 usage error or unreadable input (one line on stderr);
+``outcomes``: 1 when a stored message has no outcome or failed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from ..doctor import cli as doctor_cli
 from ..doctor import deferred as deferred_cli
+from ..doctor import outcomes as outcomes_cli
 from ..workmail_exit import cli as workmail_cli
 from .intrinsics import StackContext, partition_of_region, unresolved
 
@@ -60,6 +62,14 @@ def build_parser(*, with_check: bool = True) -> argparse.ArgumentParser:
         description="Evaluate one request against the policies in the templates: ALLOW (exit 0) or DENY (exit 1).",
     )
     doctor_cli.add_arguments(commands.add_parser("doctor", help="check a deployed environment against cdk.out"))
+    outcomes_cli.add_arguments(
+        commands.add_parser(
+            "outcomes",
+            help="each stored message and its outcome (forwarded, notice, held, own-loop...), and those with none",
+            description="List the deployed environment's stored messages and their outcomes (exit 1 when one has "
+            "none or failed, 2 on bad usage or missing credentials).",
+        )
+    )
     addresses = commands.add_parser(
         "addresses",
         help="every address an environment receives, where its mail goes, who may send as it (offline)",
