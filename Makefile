@@ -6,6 +6,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # The pinned Node (npm package `node`) and CDK CLI come first on PATH, also for jsii inside Python.
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+# A company's own configuration file (docs/configuration.md): `make synth CONFIG=../acme-mail/mail.json` synthesizes
+# and checks its environments instead of the examples in cdk.json. The tests never read it.
+ifdef CONFIG
+export SESMAIL_CONFIG := $(abspath $(CONFIG))
+endif
 
 .PHONY: setup synth nag cfn-lint lint test clean
 .DEFAULT_GOAL := synth
@@ -33,8 +38,9 @@ lint: setup
 	$(VENV)/bin/cfn-lint
 	$(VENV)/bin/sesmail lint cdk.out
 
+# PYTEST_ARGS: more pytest arguments (benchmarks/tests.py passes its report options this way).
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 clean:
 	rm -rf cdk.out .venv node_modules build dist *.egg-info

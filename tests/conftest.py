@@ -22,15 +22,29 @@ if (_NODE_BIN / "node").exists() and not os.environ.get("PATH", "").startswith(s
 import aws_cdk as cdk  # noqa: E402
 from aws_cdk import assertions  # noqa: E402
 
+# The tests synthesize the shipped examples only, never a company's configuration file (see docs/configuration.md).
+os.environ.pop("SESMAIL_CONFIG", None)
+
 # AWS SDK calls in tests never reach AWS: moto and Stubber intercept them; these keep boto3 from looking further.
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 
 
+def is_shipped_example(name: str) -> bool:
+    """Whether ``name`` is one of the example environments sesmail ships in cdk.json (``example``, ``example-*``)."""
+    return name == "example" or name.startswith("example-")
+
+
 def cdk_json_context() -> dict[str, Any]:
-    """The context in the repository's cdk.json (environments and feature flags)."""
-    return json.loads((ROOT / "cdk.json").read_text())["context"]
+    """cdk.json's context (feature flags) with its shipped example environments as ``environments``.
+
+    The tests' fixture environments are the shipped examples: an environment a company adds to cdk.json under its own
+    name is synthesized and checked by ``make synth``, never by the tests (snapshots and figures stay the examples').
+    """
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    examples = {name: value for name, value in context.get("environments", {}).items() if is_shipped_example(name)}
+    return {**context, "environments": examples}
 
 
 def load_handler(folder: str, module: str = "index") -> ModuleType:
@@ -73,7 +87,7 @@ def no_sleep(_: float) -> None:
 
 
 def build_app(environments: dict[str, Any] | None = None, with_nag: bool = True) -> cdk.App:
-    """The project's app, built from cdk.json's context or from ``environments`` in its place."""
+    """The project's app, built from the shipped examples (cdk.json's feature flags) or from ``environments``."""
     from stacks import build_app as build
 
     context = cdk_json_context()
@@ -96,7 +110,7 @@ def _build_without_nag(app: cdk.App) -> cdk.App:
 
 @pytest.fixture(scope="session")
 def project_app() -> cdk.App:
-    """The app exactly as cdk.json defines it, with cdk-nag; synthesized once for the whole session."""
+    """The app with the shipped example environments and cdk-nag; synthesized once for the whole session."""
     app = build_app()
     app.synth()
     return app

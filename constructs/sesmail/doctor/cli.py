@@ -1,4 +1,4 @@
-"""``sesmail doctor ENVIRONMENT [--app-dir DIR] [--json] [--round-trip] [--nameserver HOST[:PORT]]``.
+"""``sesmail doctor ENVIRONMENT [--app-dir DIR] [--config FILE] [--json] [--round-trip] [--nameserver HOST[:PORT]]``.
 
 Exit status: 0 when no check fails, 1 when one does, 2 on bad usage or an unreadable app directory (one line on
 stderr). Progress of long checks goes to stderr, so ``--json`` output stays parseable.
@@ -23,6 +23,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--app-dir", default=".", type=Path, help="the app directory with cdk.json and cdk.out (default .)"
     )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="the company's configuration file with the environments (default: $SESMAIL_CONFIG, else cdk.json)",
+    )
     parser.add_argument("--json", action="store_true", help="print the checks as JSON (for CI)")
     parser.add_argument(
         "--round-trip", action="store_true", help="also send a test message mailbox to mailbox and time each hop"
@@ -44,13 +50,16 @@ def run(args: argparse.Namespace, factory: ClientFactory | None = None) -> int:
     """Run every check and print the report; returns the exit status."""
     from . import auth_checks, dns_checks, receiving_checks, report, round_trip, ses_checks, smtp_checks
     from .checks import fail
+    from sesmail.app_config import config_path
+
     from .expected import load_environment
     from .live import connect
 
     try:
         if args.round_trip_timeout <= 0:
             raise UsageError(f"--round-trip-timeout: {args.round_trip_timeout:g} is not a positive number of seconds")
-        env = load_environment(args.app_dir, args.environment)
+        config = (args.config, "--config") if getattr(args, "config", None) else config_path()
+        env = load_environment(args.app_dir, args.environment, config)
         resolver = dns_checks.make_resolver(args.nameserver)
     except UsageError as error:
         print(f"sesmail doctor: error: {error}", file=sys.stderr)
