@@ -76,8 +76,10 @@ def main(argv: list[str]) -> int:
             time.sleep(0.05)
         wall = time.perf_counter() - start
         print()
-        print(f"make test: exit {process.returncode}, wall {wall:.1f} s, peak memory {peak / 1024:.0f} MiB "
-              f"(process tree), {os.cpu_count()} CPUs")
+        print(
+            f"make test: exit {process.returncode}, wall {wall:.1f} s, peak memory {peak / 1024:.0f} MiB "
+            f"(process tree), {os.cpu_count()} CPUs"
+        )
         if junit.exists():
             print(f"{SLOWEST} slowest tests (setup + call + teardown):")
             for seconds, name in slowest(junit):

@@ -20,7 +20,7 @@ import boto3
 import pytest
 
 from tests.conftest import load_handler, no_sleep
-from tests.lifecycle.harness import SEQUENCES, Contract, Props, Sequence, conform
+from tests.lifecycle.harness import SEQUENCES, Contract, Props, Sequence, client, conform, shared
 
 index = load_handler("smtp_credentials")
 
@@ -32,8 +32,8 @@ class SmtpCredentials(Contract):
     backends = ("iam", "secretsmanager")
 
     def setup(self) -> None:
-        self.iam = boto3.client("iam", region_name="us-east-1")
-        self.secrets = boto3.client("secretsmanager", region_name="us-east-1")
+        self.iam = client("iam")
+        self.secrets = client("secretsmanager")
         self.iam.create_user(UserName=USER)
         self.iam.create_user(UserName=OTHER_USER)
         self.iam.create_access_key(UserName=OTHER_USER)
@@ -45,9 +45,9 @@ class SmtpCredentials(Contract):
         return [base, {**base, "Description": "changed"}, {**base, "RotationToken": "2"}][version]
 
     def on_event(self, event: dict[str, Any]) -> dict[str, Any]:
-        if not hasattr(self, "clients"):  # made after the harness hooked boto3, once per run (client creation is slow)
-            self.clients = (boto3.client("iam"), boto3.client("secretsmanager"))
-        return index.on_event(event, *self.clients, sleep=no_sleep)
+        # The handler's own clients, made once per matrix after the harness hooked boto3 (client creation is slow).
+        clients = shared("handler", lambda: (boto3.client("iam"), boto3.client("secretsmanager")))
+        return index.on_event(event, *clients, sleep=no_sleep)
 
     def keys(self, user: str = USER) -> set[str]:
         return {k["AccessKeyId"] for k in self.iam.list_access_keys(UserName=user)["AccessKeyMetadata"]}

@@ -48,10 +48,10 @@ def _progress(message: str) -> None:
 
 def run(args: argparse.Namespace, factory: ClientFactory | None = None) -> int:
     """Run every check and print the report; returns the exit status."""
-    from . import auth_checks, dns_checks, receiving_checks, report, round_trip, ses_checks, smtp_checks
-    from .checks import fail
     from sesmail.app_config import config_path
 
+    from . import auth_checks, dns_checks, receiving_checks, report, round_trip, ses_checks, smtp_checks
+    from .checks import fail
     from .expected import load_environment
     from .live import connect
 
