@@ -38,9 +38,11 @@ lint: setup
 	$(VENV)/bin/cfn-lint
 	$(VENV)/bin/sesmail lint cdk.out
 
-# PYTEST_ARGS: more pytest arguments (benchmarks/tests.py passes its report options this way).
+# The whole suite on two workers (pytest-xdist; each loads its own jsii runtime, about 0.5 GB), tests handed out by
+# file so a file's module fixtures are built once. PYTEST_ARGS: more pytest arguments (benchmarks/tests.py uses it).
+PYTEST_WORKERS ?= 2
 test: setup
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 clean:
 	rm -rf cdk.out .venv node_modules build dist *.egg-info
