@@ -128,3 +128,17 @@ def tmp_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Fake credentials and region for moto-backed handler tests."""
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     yield
+
+
+#: Test files whose tests take longest (mypy and ruff over the repository, the wheel installed in a fresh venv, the
+#: lifecycle matrices): started first, so that under ``make test``'s two workers their tails overlap the many short
+#: tests instead of running alone at the end. The order is otherwise kept; every test still runs.
+_LONGEST_FIRST = ("tests/test_style.py", "tests/test_packaging.py", "tests/lifecycle/")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        ranks = [i for i, prefix in enumerate(_LONGEST_FIRST) if item.nodeid.startswith(prefix)]
+        return ranks[0] if ranks else len(_LONGEST_FIRST)
+
+    items.sort(key=rank)
