@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -19,8 +19,11 @@ _NODE_BIN = ROOT / "node_modules" / ".bin"
 if (_NODE_BIN / "node").exists() and not os.environ.get("PATH", "").startswith(str(_NODE_BIN)):
     os.environ["PATH"] = f"{_NODE_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
 
-import aws_cdk as cdk  # noqa: E402
-from aws_cdk import assertions  # noqa: E402
+if TYPE_CHECKING:
+    import aws_cdk as cdk
+    from aws_cdk import assertions
+# aws-cdk-lib (and its jsii Node runtime, about 0.4 GB) loads only where a test uses it: not in pytest-xdist's
+# controller process, which loads this file but runs no test.
 
 # The tests synthesize the shipped examples only, never a company's configuration file (see docs/configuration.md).
 os.environ.pop("SESMAIL_CONFIG", None)
@@ -88,6 +91,8 @@ def no_sleep(_: float) -> None:
 
 def build_app(environments: dict[str, Any] | None = None, with_nag: bool = True) -> cdk.App:
     """The project's app, built from the shipped examples (cdk.json's feature flags) or from ``environments``."""
+    import aws_cdk as cdk
+
     from stacks import build_app as build
 
     context = cdk_json_context()
@@ -119,6 +124,8 @@ def project_app() -> cdk.App:
 @pytest.fixture(scope="session")
 def example_template(project_app: cdk.App) -> assertions.Template:
     """The ``example`` environment's template."""
+    from aws_cdk import assertions
+
     stack = project_app.node.find_child("sesmail-example")
     return assertions.Template.from_stack(stack)  # type: ignore[arg-type]
 
