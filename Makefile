@@ -6,6 +6,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # The pinned Node (npm package `node`) and CDK CLI come first on PATH, also for jsii inside Python.
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+# A company's own configuration file (docs/configuration.md): `make synth CONFIG=../acme-mail/mail.json` synthesizes
+# and checks its environments instead of the examples in cdk.json. The tests never read it.
+ifdef CONFIG
+export SESMAIL_CONFIG := $(abspath $(CONFIG))
+endif
 
 .PHONY: setup synth nag cfn-lint lint test clean deploy diff
 .DEFAULT_GOAL := synth
@@ -33,8 +38,11 @@ lint: setup
 	$(VENV)/bin/cfn-lint
 	$(VENV)/bin/sesmail lint cdk.out
 
+# The whole suite on two workers (pytest-xdist; each loads its own jsii runtime, about 0.5 GB), tests handed out by
+# file so a file's module fixtures are built once. PYTEST_ARGS: more pytest arguments (benchmarks/tests.py uses it).
+PYTEST_WORKERS ?= 2
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Deploy (or diff) one environment with the pinned Node and CDK CLI: make deploy ENV=prod [CDK_FLAGS=...].
 # Not `npx cdk`: npx puts the system's PATH first, so the CLI ran on the machine's Node instead of the pinned one.

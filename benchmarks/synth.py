@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """Wall time and peak memory of synthesizing the sesmail app with 1, 5 and 20 environments, then with one
 environment whose address book holds 3, 50 and 500 addresses, and of the people test app with 1, 20 and 100 people
-(``sesmail.PeopleSmtpCredentials``).
+(``sesmail.PeopleSmtpCredentials``); and the shipped environments beside the bare aws-cdk-lib setup that writes the
+same templates.
 
 Each size runs in a fresh process (Python + the jsii Node runtime), the way `cdk synth` runs app.py. Peak memory is the
 largest sum of resident memory over that process tree, sampled every 20 ms from /proc (Linux).
 
     .venv/bin/python benchmarks/synth.py [--sizes 1 5 20] [--addresses 3 50 500] [--people 1 20 100]
+    .venv/bin/python benchmarks/synth.py --versus-bare 5
+
+``--versus-bare N`` (see :func:`versus_bare`): N paired runs, sesmail then bare, and the median of the ratios.
 """
 
 from __future__ import annotations
@@ -92,6 +96,46 @@ app, _, _ = build(int(sys.argv[1]), sys.argv[2])
 app.synth()
 """
 
+# sesmail's app as app.py builds it (settings, MailStack, the limit checks during and after synth) but without
+# cdk-nag, which the bare setup does not run either: the comparison is of what each writes, not of the checks.
+_SESMAIL_APP = """
+import aws_cdk as cdk
+from sesmail import limits
+from stacks import MailStack, environments_of, load_environments
+app = cdk.App()
+for settings in load_environments(environments_of(app)):
+    limits.watch(MailStack(app, settings.stack_name, settings=settings))
+assert not limits.check_assembly(app.synth())
+"""
+
+# The bare aws-cdk-lib setup: the same templates, each resource an aws-cdk-lib L1 construct (cloudformation_include
+# reads the template sesmail wrote), and the same Lambda code assets staged; no sesmail import, no L2, no aspect.
+# It is the least any aws-cdk-lib program writing these templates does, so the ratio to it is an upper bound.
+_BARE_APP = """
+import json, sys
+from pathlib import Path
+import aws_cdk as cdk
+from aws_cdk import aws_s3_assets as assets, cloudformation_include as cfn_inc
+source = Path(sys.argv[1])
+manifest = json.loads((source / "manifest.json").read_text())
+app = cdk.App()
+for name, artifact in manifest["artifacts"].items():
+    if artifact["type"] != "aws:cloudformation:stack":
+        continue
+    account, region = artifact["environment"].removeprefix("aws://").split("/")
+    stack = cdk.Stack(app, name, env=cdk.Environment(account=account, region=region))
+    template = json.loads((source / f"{name}.template.json").read_text())
+    template.get("Parameters", {}).pop("BootstrapVersion", None)
+    template.get("Rules", {}).pop("CheckBootstrapVersion", None)
+    stripped = source / "bare" / f"{name}.json"
+    stripped.parent.mkdir(exist_ok=True)
+    stripped.write_text(json.dumps(template))
+    cfn_inc.CfnInclude(stack, "Template", template_file=str(stripped))
+    for i, folder in enumerate(json.loads((source / "bare-assets.json").read_text())[name]):
+        assets.Asset(stack, f"Code{i}", path=folder)
+app.synth()
+"""
+
 
 def measure_people(count: int) -> tuple[float, float]:
     """Seconds and peak MiB to synthesize the people test app (tests/inbound/people_app.py, with cdk-nag) with
@@ -123,12 +167,67 @@ def people_main(sizes: list[int]) -> None:
         print(f"{count:>12}  {seconds:>8.2f}  {mib:>9.1f}")
 
 
+def _run(code: str, args: list[str], context: dict, out: str) -> float:
+    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": out}
+    env.pop("SESMAIL_CONFIG", None)
+    env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{env.get('PATH', '')}"
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, env=env, capture_output=True, check=False)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"synth failed:\n{result.stderr.decode()[-2000:]}")
+    return elapsed
+
+
+def _asset_folders(assembly: Path) -> dict[str, list[str]]:
+    """Per stack, the folders of the zip assets sesmail staged (its Lambda code): the bare app stages the same files."""
+    folders: dict[str, list[str]] = {}
+    for assets_file in assembly.glob("*.assets.json"):
+        staged = json.loads(assets_file.read_text()).get("files", {}).values()
+        folders[assets_file.name.removesuffix(".assets.json")] = [
+            str(assembly / entry["source"]["path"]) for entry in staged if entry["source"].get("packaging") == "zip"
+        ]
+    return folders
+
+
+def versus_bare(pairs: int) -> None:
+    """The shipped environments: sesmail (without cdk-nag) beside the bare aws-cdk-lib app, ``pairs`` paired runs."""
+    import statistics
+
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    context["environments"] = {
+        k: v for k, v in context["environments"].items() if k == "example" or k.startswith("example-")
+    }
+    with tempfile.TemporaryDirectory() as reference:
+        _run(_SESMAIL_APP, [], context, reference)  # the templates the bare app writes again (and a warm-up)
+        (Path(reference) / "bare-assets.json").write_text(json.dumps(_asset_folders(Path(reference))))
+        flags = {k: v for k, v in context.items() if k != "environments"}
+        rows = []
+        for _ in range(pairs):
+            with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
+                ours = _run(_SESMAIL_APP, [], context, a)
+                bare = _run(_BARE_APP, [reference], flags, b)
+                rows.append((ours, bare))
+    print(f"shipped environments ({', '.join(context['environments'])}), cdk-nag in neither, {pairs} paired runs:")
+    for ours, bare in rows:
+        print(f"  sesmail {ours:6.2f} s   bare aws-cdk-lib {bare:6.2f} s   ratio {ours / bare:.3f}")
+    ratios = [ours / bare for ours, bare in rows]
+    print(
+        f"  median sesmail {statistics.median(r[0] for r in rows):.2f} s, bare "
+        f"{statistics.median(r[1] for r in rows):.2f} s, median ratio {statistics.median(ratios):.3f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[1, 5, 20], help="environment counts ([] to skip)")
     parser.add_argument("--addresses", type=int, nargs="*", default=[3, 50, 500], help="address counts ([] to skip)")
     parser.add_argument("--people", type=int, nargs="*", default=[1, 20, 100], help="people counts ([] to skip)")
+    parser.add_argument("--versus-bare", type=int, default=0, metavar="PAIRS", help="only the bare comparison")
     args = parser.parse_args()
+    if args.versus_bare:
+        versus_bare(args.versus_bare)
+        return
     print(f"{'environments':>12}  {'wall s':>8}  {'peak MiB':>9}  {'s/env':>7}")
     for count in args.sizes:
         seconds, mib = measure(count)

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -19,8 +19,14 @@ _NODE_BIN = ROOT / "node_modules" / ".bin"
 if (_NODE_BIN / "node").exists() and not os.environ.get("PATH", "").startswith(str(_NODE_BIN)):
     os.environ["PATH"] = f"{_NODE_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
 
-import aws_cdk as cdk  # noqa: E402
-from aws_cdk import assertions  # noqa: E402
+if TYPE_CHECKING:
+    import aws_cdk as cdk
+    from aws_cdk import assertions
+# aws-cdk-lib (and its jsii Node runtime, about 0.4 GB) loads only where a test uses it: not in pytest-xdist's
+# controller process, which loads this file but runs no test.
+
+# The tests synthesize the shipped examples only, never a company's configuration file (see docs/configuration.md).
+os.environ.pop("SESMAIL_CONFIG", None)
 
 # AWS SDK calls in tests never reach AWS: moto and Stubber intercept them; these keep boto3 from looking further.
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
@@ -28,9 +34,20 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 
 
+def is_shipped_example(name: str) -> bool:
+    """Whether ``name`` is one of the example environments sesmail ships in cdk.json (``example``, ``example-*``)."""
+    return name == "example" or name.startswith("example-")
+
+
 def cdk_json_context() -> dict[str, Any]:
-    """The context in the repository's cdk.json (environments and feature flags)."""
-    return json.loads((ROOT / "cdk.json").read_text())["context"]
+    """cdk.json's context (feature flags) with its shipped example environments as ``environments``.
+
+    The tests' fixture environments are the shipped examples: an environment a company adds to cdk.json under its own
+    name is synthesized and checked by ``make synth``, never by the tests (snapshots and figures stay the examples').
+    """
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    examples = {name: value for name, value in context.get("environments", {}).items() if is_shipped_example(name)}
+    return {**context, "environments": examples}
 
 
 def load_handler(folder: str, module: str = "index") -> ModuleType:
@@ -73,7 +90,9 @@ def no_sleep(_: float) -> None:
 
 
 def build_app(environments: dict[str, Any] | None = None, with_nag: bool = True) -> cdk.App:
-    """The project's app, built from cdk.json's context or from ``environments`` in its place."""
+    """The project's app, built from the shipped examples (cdk.json's feature flags) or from ``environments``."""
+    import aws_cdk as cdk
+
     from stacks import build_app as build
 
     context = cdk_json_context()
@@ -96,7 +115,7 @@ def _build_without_nag(app: cdk.App) -> cdk.App:
 
 @pytest.fixture(scope="session")
 def project_app() -> cdk.App:
-    """The app exactly as cdk.json defines it, with cdk-nag; synthesized once for the whole session."""
+    """The app with the shipped example environments and cdk-nag; synthesized once for the whole session."""
     app = build_app()
     app.synth()
     return app
@@ -105,6 +124,8 @@ def project_app() -> cdk.App:
 @pytest.fixture(scope="session")
 def example_template(project_app: cdk.App) -> assertions.Template:
     """The ``example`` environment's template."""
+    from aws_cdk import assertions
+
     stack = project_app.node.find_child("sesmail-example")
     return assertions.Template.from_stack(stack)  # type: ignore[arg-type]
 
@@ -114,3 +135,17 @@ def tmp_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Fake credentials and region for moto-backed handler tests."""
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     yield
+
+
+#: Test files whose tests take longest (mypy and ruff over the repository, the wheel installed in a fresh venv, the
+#: lifecycle matrices): started first, so that under ``make test``'s two workers their tails overlap the many short
+#: tests instead of running alone at the end. The order is otherwise kept; every test still runs.
+_LONGEST_FIRST = ("tests/test_style.py", "tests/test_packaging.py", "tests/lifecycle/")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        ranks = [i for i, prefix in enumerate(_LONGEST_FIRST) if item.nodeid.startswith(prefix)]
+        return ranks[0] if ranks else len(_LONGEST_FIRST)
+
+    items.sort(key=rank)

@@ -190,13 +190,28 @@ def test_an_unknown_key_is_refused_by_the_reader_and_flagged_by_the_schema(where
     assert list(VALIDATOR.iter_errors({"prod": raw})), where
 
 
-def test_the_cdk_json_wrapper_applies_the_environments_schema() -> None:
+def _wrapper_validator(name: str) -> Any:
     from referencing import Registry, Resource
 
-    wrapper = json.loads((ROOT / "schema" / "cdk.schema.json").read_text())
+    wrapper = json.loads((ROOT / "schema" / name).read_text())
     registry: Registry[Any] = Registry().with_resource("environments.schema.json", Resource.from_contents(SCHEMA))
-    validator = jsonschema.Draft202012Validator(wrapper, registry=registry)
-    cdk_json = json.loads((ROOT / "cdk.json").read_text())
+    return jsonschema.Draft202012Validator(wrapper, registry=registry)
+
+
+def test_the_cdk_json_wrapper_applies_the_environments_schema() -> None:
+    validator = _wrapper_validator("cdk.schema.json")
+    cdk_json = {**json.loads((ROOT / "cdk.json").read_text()), "context": cdk_json_context()}
     validator.validate(cdk_json)
     cdk_json["context"]["environments"]["example"]["mailBoxes"] = ["info"]
     assert list(validator.iter_errors(cdk_json))
+
+
+def test_the_config_file_wrapper_applies_the_environments_schema() -> None:
+    """A company's own configuration file (docs/configuration.md): ``environments`` and an optional ``$schema``."""
+    validator = _wrapper_validator("config.schema.json")
+    config = {"$schema": "schema/config.schema.json", "environments": cdk_json_context()["environments"]}
+    validator.validate(config)
+    assert list(validator.iter_errors({**config, "context": {}})), "only environments and $schema"
+    assert list(validator.iter_errors({"$schema": "x"})), "environments is required"
+    config["environments"]["example"]["mailBoxes"] = ["info"]
+    assert list(validator.iter_errors(config))

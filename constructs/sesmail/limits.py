@@ -103,11 +103,14 @@ class Measure:
 
 
 def _path(resource: cdk.CfnResource) -> str:
-    """The construct a user wrote: ``Forwarder`` rather than ``Forwarder/Resource/Resource``."""
-    node: IConstruct = resource
-    while node.node.id == "Resource" and node.node.scope is not None:
-        node = node.node.scope
-    return node.node.path
+    """The construct a user wrote: ``Forwarder`` rather than ``Forwarder/Resource/Resource``.
+
+    Read from the resource's path in Python (one jsii round trip) rather than by walking up its scopes (several each).
+    """
+    path = resource.node.path
+    while path.endswith("/Resource"):
+        path = path.removesuffix("/Resource")
+    return path
 
 
 def _cfn_resources(stack: cdk.Stack) -> Iterable[cdk.CfnResource]:

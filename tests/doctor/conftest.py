@@ -11,14 +11,16 @@ import aws_cdk as cdk
 import pytest
 from moto import mock_aws
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, cdk_json_context
 
 
 @pytest.fixture(scope="session")
 def app_dir(project_app: cdk.App, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A directory like the repository's: its cdk.json, and cdk.out = the session's synthesized cloud assembly."""
+    """A directory like the repository's: a cdk.json with the shipped examples, and cdk.out = the session's synthesized
+    cloud assembly."""
     directory = tmp_path_factory.mktemp("app")
-    (directory / "cdk.json").write_text((ROOT / "cdk.json").read_text())
+    cdk_json = {**json.loads((ROOT / "cdk.json").read_text()), "context": cdk_json_context()}
+    (directory / "cdk.json").write_text(json.dumps(cdk_json, indent=2))
     assembly = project_app.synth().directory
     (directory / "cdk.out").symlink_to(assembly)
     assert json.loads((directory / "cdk.out" / "manifest.json").read_text())["artifacts"]["sesmail-example"]

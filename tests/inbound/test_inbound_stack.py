@@ -12,7 +12,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import assertions
 
-from tests.conftest import build_app, cdk_json_context
+from tests.conftest import cdk_json_context
 
 #: The ``example`` environment as shipped in cdk.json (kept here so this test runs before and after it lands).
 EXAMPLE: dict[str, Any] = {
@@ -36,18 +36,17 @@ def _logical_id(stack: cdk.Stack, construct_id: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def stack() -> cdk.Stack:
-    app = build_app(environments={"example": EXAMPLE})
-    # build_app adds cdk-nag's AwsSolutionsChecks: any unacknowledged finding makes synth raise here.
-    app.synth()
-    found = app.node.find_child("sesmail-example")
+def stack(project_app: cdk.App) -> cdk.Stack:
+    """The session's ``example`` stack (synthesized once, with cdk-nag: an unacknowledged finding fails the session's
+    synth); ``test_matches_cdk_json_when_shipped`` keeps it built from ``EXAMPLE``."""
+    found = project_app.node.find_child("sesmail-example")
     assert isinstance(found, cdk.Stack)
     return found
 
 
 @pytest.fixture(scope="module")
-def template(stack: cdk.Stack) -> assertions.Template:
-    return assertions.Template.from_stack(stack)
+def template(example_template: assertions.Template) -> assertions.Template:
+    return example_template
 
 
 def test_synth_passes_cdk_nag(stack: cdk.Stack) -> None:

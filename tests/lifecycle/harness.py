@@ -548,13 +548,32 @@ SEQUENCES = (
 )
 
 
-def run(contract: Contract, sequence: Sequence, fault: tuple[int, str]) -> int:
+_SHARED: dict[str, Any] = {}
+
+
+def shared(key: str, make: Callable[[], Any]) -> Any:
+    """``make()``'s result, made once per matrix (:func:`conform`): boto3 clients, whose creation costs more than the
+    requests of a whole run. Clients hold no account state (moto's backends do, and are reset before each run), and
+    those made inside :func:`conform` see its fault injector, which is registered before any of them."""
+    if key not in _SHARED:
+        _SHARED[key] = make()
+    return _SHARED[key]
+
+
+def client(service: str, region: str = "us-east-1") -> Any:
+    """A boto3 client shared by the runs of one matrix (see :func:`shared`), for a contract's observations."""
+    return shared(f"client:{service}:{region}", lambda: boto3.client(service, region_name=region))
+
+
+def run(contract: Contract, sequence: Sequence, fault: tuple[int, str], injector: FaultInjector | None = None) -> int:
     """Play ``sequence`` with ``fault`` on a fresh account; check every invariant; return the step's AWS calls.
 
-    The caller provides a fresh moto account (``mock_aws``) and a new contract for each run.
+    The caller provides a fresh moto account (``mock_aws``) and a new contract for each run, and may provide the
+    injector (one per matrix); without one, the run registers its own.
     """
+    own_injector = injector is None
+    injector = injector or FaultInjector()
     contract.setup()
-    injector = FaultInjector()
     try:
         before = contract.others()
         stack = Stack(contract, injector)
@@ -566,7 +585,8 @@ def run(contract: Contract, sequence: Sequence, fault: tuple[int, str]) -> int:
         assert contract.others() == before, "the stack's delete changed something that belongs to someone else"
         return stack.step_calls
     finally:
-        injector.close()
+        if own_injector:
+            injector.close()
 
 
 def fault_plans(step_calls: int) -> list[tuple[int, str]]:
@@ -577,8 +597,9 @@ def fault_plans(step_calls: int) -> list[tuple[int, str]]:
 def conform(contract_factory: Callable[[], Contract], sequence: Sequence) -> None:
     """The whole matrix for one sequence: without a fault, then every fault at every call; all failures reported.
 
-    One moto mock serves the matrix; before each run the backends the contract uses are reset, so every run starts
-    from an empty account (resetting a backend is far cheaper than starting moto again).
+    One moto mock, one fault injector and one set of boto3 clients (:func:`shared`) serve the matrix; before each run
+    the backends the contract uses are reset, so every run starts from an empty account (resetting a backend is far
+    cheaper than starting moto again, and reusing a client than making one).
     """
     from moto import mock_aws
     from moto.backends import get_backend
@@ -590,14 +611,20 @@ def conform(contract_factory: Callable[[], Contract], sequence: Sequence) -> Non
         for backend in contract.backends:
             get_backend(backend).reset()  # type: ignore[call-overload]
         try:
-            return run(contract, sequence, fault)
+            return run(contract, sequence, fault, injector)
         except (AssertionError, StepFailed) as error:
             failures.append(f"{sequence.name} fault={fault}: {type(error).__name__}: {error}")
             return 0
 
     with mock_aws():
-        calls = one(NO_FAULT)
-        assert calls or failures, f"{sequence.name}: the step under test made no AWS call"
-        for fault in fault_plans(calls):
-            one(fault)
+        _SHARED.clear()
+        injector = FaultInjector()  # before any shared client is made, so that each of them sees it
+        try:
+            calls = one(NO_FAULT)
+            assert calls or failures, f"{sequence.name}: the step under test made no AWS call"
+            for fault in fault_plans(calls):
+                one(fault)
+        finally:
+            injector.close()
+            _SHARED.clear()
     assert not failures, "\n".join(failures)

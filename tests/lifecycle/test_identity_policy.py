@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 import pytest
 
 from tests.conftest import load_handler, no_sleep
@@ -22,8 +21,10 @@ from tests.lifecycle.harness import (
     Policies,
     Props,
     Sequence,
+    client,
     conform,
     role_policies_from_template,
+    shared,
 )
 from tests.lifecycle.synth import cached, logical_id, template_of
 
@@ -96,7 +97,7 @@ class IdentityPolicy(Contract):
     backends = ("sesv2", "ses")
 
     def setup(self) -> None:
-        self.ses = boto3.client("sesv2", region_name="us-east-1")
+        self.ses = client("sesv2")
         self.ses.create_email_identity(EmailIdentity=DOMAIN)
         self.ses.create_email_identity_policy(EmailIdentity=DOMAIN, PolicyName="theirs", Policy=json.dumps(THEIRS))
 
@@ -112,9 +113,8 @@ class IdentityPolicy(Contract):
         return _policies(self.props(version)["PolicyName"])
 
     def on_event(self, event: dict[str, Any]) -> dict[str, Any]:
-        if not hasattr(self, "client"):  # made after the harness hooked boto3, once per run (client creation is slow)
-            self.client = index._client()
-        return index.on_event(event, self.client, sleep=no_sleep)
+        # The handler's own client, made once per matrix after the harness hooked boto3 (client creation is slow).
+        return index.on_event(event, shared("handler", index._client), sleep=no_sleep)
 
     def ours(self) -> dict[str, Any]:
         policies = self.ses.get_email_identity_policies(EmailIdentity=DOMAIN)["Policies"]

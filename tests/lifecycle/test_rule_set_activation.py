@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 import pytest
 
 from tests.conftest import load_handler, no_sleep
@@ -21,8 +20,10 @@ from tests.lifecycle.harness import (
     Policies,
     Props,
     Sequence,
+    client,
     conform,
     role_policies_from_template,
+    shared,
 )
 from tests.lifecycle.synth import cached, logical_id, template_of
 
@@ -58,8 +59,8 @@ class Activation(Contract):
         self.removed_by_hand = False
 
     def setup(self) -> None:
-        self.ses = boto3.client("ses", region_name="us-east-1")
-        self.ssm = boto3.client("ssm", region_name="us-east-1")
+        self.ses = client("ses")
+        self.ssm = client("ssm")
         if names := [p["Name"] for p in self.ssm.get_parameters_by_path(Path="/sesmail", Recursive=True)["Parameters"]]:
             self.ssm.delete_parameters(Names=names)
         for name in (OURS, RENAMED, WORKMAIL, OTHER):
@@ -85,9 +86,8 @@ class Activation(Contract):
         return _policies(self.props(version)["RuleSetName"])
 
     def on_event(self, event: dict[str, Any]) -> dict[str, Any]:
-        if not hasattr(self, "clients"):  # made after the harness hooked boto3, once per run (client creation is slow)
-            self.clients = index._clients()
-        return index.on_event(event, *self.clients, sleep=no_sleep)
+        # The handler's own clients, made once per matrix after the harness hooked boto3 (client creation is slow).
+        return index.on_event(event, *shared("handler", index._clients), sleep=no_sleep)
 
     def active(self) -> str | None:
         return self.ses.describe_active_receipt_rule_set().get("Metadata", {}).get("Name")

@@ -28,8 +28,10 @@ from tests.lifecycle.harness import (
     Policies,
     Props,
     Sequence,
+    client,
     conform,
     role_policies_from_template,
+    shared,
 )
 from tests.lifecycle.synth import cached, logical_id, template_of
 
@@ -64,8 +66,8 @@ class SmtpCredentials(Contract):
     backends = ("iam", "secretsmanager")
 
     def setup(self) -> None:
-        self.iam = boto3.client("iam", region_name="us-east-1")
-        self.secrets = boto3.client("secretsmanager", region_name="us-east-1")
+        self.iam = client("iam")
+        self.secrets = client("secretsmanager")
         self.iam.create_user(UserName=USER)
         self.iam.create_user(UserName=OTHER_USER)
         self.iam.create_access_key(UserName=OTHER_USER)
@@ -86,9 +88,9 @@ class SmtpCredentials(Contract):
         return role_policies_from_template(template, ids["role"], physical)
 
     def on_event(self, event: dict[str, Any]) -> dict[str, Any]:
-        if not hasattr(self, "clients"):  # made after the harness hooked boto3, once per run (client creation is slow)
-            self.clients = (boto3.client("iam"), boto3.client("secretsmanager"))
-        return index.on_event(event, *self.clients, sleep=no_sleep)
+        # The handler's own clients, made once per matrix after the harness hooked boto3 (client creation is slow).
+        clients = shared("handler", lambda: (boto3.client("iam"), boto3.client("secretsmanager")))
+        return index.on_event(event, *clients, sleep=no_sleep)
 
     def keys(self, user: str = USER) -> set[str]:
         return {k["AccessKeyId"] for k in self.iam.list_access_keys(UserName=user)["AccessKeyMetadata"]}

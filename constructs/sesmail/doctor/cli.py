@@ -1,4 +1,4 @@
-"""``sesmail doctor ENVIRONMENT [--app-dir DIR] [--json] [--round-trip] [--nameserver HOST[:PORT]]``.
+"""``sesmail doctor ENVIRONMENT [--app-dir DIR] [--config FILE] [--json] [--round-trip] [--nameserver HOST[:PORT]]``.
 
 Exit status: 0 when no check fails, 1 when one does, 2 on bad usage or an unreadable app directory, 3 when no AWS
 credentials are found or they expired, 4 when AWS refuses one of the doctor's reads (AccessDenied), 5 when an AWS
@@ -29,6 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("environment", metavar="ENVIRONMENT", help="an environment of cdk.json's environments context")
     parser.add_argument(
         "--app-dir", default=".", type=Path, help="the app directory with cdk.json and cdk.out (default .)"
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="the company's configuration file with the environments (default: $SESMAIL_CONFIG, else cdk.json)",
     )
     parser.add_argument("--json", action="store_true", help="print the checks as JSON (for CI)")
     parser.add_argument(
@@ -75,6 +81,8 @@ def run(
 
 
 def _run(args: argparse.Namespace, factory: ClientFactory | None, today: Callable[[], date] | None) -> int:
+    from sesmail.app_config import config_path
+
     from . import (
         alarm_checks,
         auth_checks,
@@ -92,7 +100,8 @@ def _run(args: argparse.Namespace, factory: ClientFactory | None, today: Callabl
 
     if args.round_trip_timeout <= 0:
         raise UsageError(f"--round-trip-timeout: {args.round_trip_timeout:g} is not a positive number of seconds")
-    env = load_environment(args.app_dir, args.environment)
+    config = (args.config, "--config") if getattr(args, "config", None) else config_path()
+    env = load_environment(args.app_dir, args.environment, config)
     resolver = dns_checks.make_resolver(args.nameserver)
     args._region = env.region
     live = connect(env, factory)

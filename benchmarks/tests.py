@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Wall time and peak memory of the whole test suite, as `make test` runs it, and its 15 slowest tests.
+
+Runs ``make test`` (so the same pytest options, workers included) in a fresh process tree and samples, every 50 ms
+from /proc (Linux), the sum of resident memory over every process of that tree: make, pytest, the xdist workers, the
+jsii Node runtime each of them starts, and whatever a test starts. The slowest tests come from pytest's JUnit XML
+(setup + call + teardown of each test, as one worker ran it).
+
+    .venv/bin/python benchmarks/tests.py [extra pytest arguments, e.g. tests/lifecycle]
+
+Print figures, assert nothing: a shared or loaded machine makes them slower.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SLOWEST = 15
+
+
+def _children(pid: int) -> list[int]:
+    kids: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            kids += [int(k) for k in (task / "children").read_text().split()]
+    return kids
+
+
+def tree_rss_kib(pid: int) -> int:
+    """Resident memory of ``pid`` and all its descendants, in KiB."""
+    total, stack, seen = 0, [pid], set()
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+                    break
+        except OSError:
+            continue
+        stack += _children(current)
+    return total
+
+
+def slowest(junit: Path, count: int = SLOWEST) -> list[tuple[float, str]]:
+    """The ``count`` longest test cases of a JUnit XML report, as (seconds, test id)."""
+    cases = []
+    for case in ET.parse(junit).iter("testcase"):
+        name = f"{case.get('classname', '')}::{case.get('name', '')}"
+        cases.append((float(case.get("time", 0.0)), name))
+    return sorted(cases, reverse=True)[:count]
+
+
+def main(argv: list[str]) -> int:
+    with tempfile.TemporaryDirectory() as scratch:
+        junit = Path(scratch) / "junit.xml"
+        # make passes PYTEST_ARGS on to pytest after the options of pyproject.toml.
+        extra = " ".join([f"--junitxml={junit}", "-p", "no:cacheprovider", *map(shlex.quote, argv)])
+        start = time.perf_counter()
+        process = subprocess.Popen(["make", "--no-print-directory", "test", f"PYTEST_ARGS={extra}"], cwd=ROOT)
+        peak = 0
+        while process.poll() is None:
+            peak = max(peak, tree_rss_kib(process.pid))
+            time.sleep(0.05)
+        wall = time.perf_counter() - start
+        print()
+        print(
+            f"make test: exit {process.returncode}, wall {wall:.1f} s, peak memory {peak / 1024:.0f} MiB "
+            f"(process tree), {os.cpu_count()} CPUs"
+        )
+        if junit.exists():
+            print(f"{SLOWEST} slowest tests (setup + call + teardown):")
+            for seconds, name in slowest(junit):
+                print(f"{seconds:8.2f} s  {name}")
+    return process.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
