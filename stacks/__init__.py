@@ -1,36 +1,32 @@
-"""App-level stacks: one :class:`MailStack` per environment of the company's configuration file or of cdk.json."""
+"""App-level stacks: one :class:`MailStack` per environment of the company's configuration file or of cdk.json.
+
+The names are loaded on first use, so that reading settings (``stacks.settings``, as ``sesmail addresses`` does)
+loads no aws-cdk-lib and starts no jsii runtime.
+"""
 
 from __future__ import annotations
 
-import aws_cdk as cdk
-from cdk_nag import AwsSolutionsChecks
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from sesmail.app_config import CONFIG_CONTEXT_KEY, config_path, read_environments
+if TYPE_CHECKING:
+    from .app_builder import build_app, environments_of
+    from .mail_stack import MailStack
+    from .settings import EnvironmentSettings, SettingsError, load_environments
 
-from .mail_stack import MailStack
-from .settings import EnvironmentSettings, SettingsError, load_environments
+_WHERE = {
+    "build_app": ".app_builder",
+    "environments_of": ".app_builder",
+    "MailStack": ".mail_stack",
+    "EnvironmentSettings": ".settings",
+    "SettingsError": ".settings",
+    "load_environments": ".settings",
+}
 
-__all__ = ["EnvironmentSettings", "MailStack", "SettingsError", "build_app", "environments_of", "load_environments"]
-
-
-def environments_of(app: cdk.App) -> object:
-    """The raw ``environments``: from the file named by context ``config`` or ``SESMAIL_CONFIG`` (a company's own
-    configuration, see docs/configuration.md), else cdk.json's ``environments`` context (the shipped examples)."""
-    try:
-        named = config_path(app.node.try_get_context(CONFIG_CONTEXT_KEY))
-        return app.node.try_get_context("environments") if named is None else read_environments(*named)
-    except ValueError as error:
-        raise SettingsError(str(error)) from None
+__all__ = sorted(_WHERE)
 
 
-def build_app(app: cdk.App | None = None) -> cdk.App:
-    """Add one stack per environment to ``app`` and run cdk-nag's AwsSolutions checks at synth.
-
-    Raises :class:`SettingsError` on a bad setting before any construct is created.
-    """
-    app = app or cdk.App()
-    environments = load_environments(environments_of(app))
-    for settings in environments:
-        MailStack(app, settings.stack_name, settings=settings)
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    return app
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(_WHERE[name], __name__), name)
