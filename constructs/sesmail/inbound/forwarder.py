@@ -161,6 +161,8 @@ class MailForwarder(Construct):
             # A claim older than the timeout has no live owner (the handler's fwd_once).
             "CLAIM_STALE_SECONDS": str(int(TIMEOUT.to_seconds()) + 30),
         }
+        if forwards_per_hour is not None:
+            environment["FORWARD_CAP_PER_HOUR"] = str(forwards_per_hour)
         if key_prefixes is not None or routes is not None:
             environment |= {"MAIL_BUCKET": bucket.bucket_name, "KEY_PREFIXES": json.dumps(dict(key_prefixes or {}))}
         self.function, self.role = handler_function(
