@@ -185,3 +185,14 @@ def test_delivery_feedbacks_environment_and_policy_do_not_grow_with_the_book(sta
 
     small, large = figures(stacks[3]), figures(stacks[500])
     assert small and small == large
+
+
+def test_the_forwarder_may_claim_each_destination_once(project_app: cdk.App) -> None:
+    """With routes, the forwarder claims each (message id, destination) under ``.sesmail/forward-once/``
+    (``fwd_across``): ``PutObject`` with ``If-None-Match``, and ``GetObject`` to read who holds a claim ("How to
+    prevent object overwrites with conditional writes", S3 User Guide). One pattern, whatever the book's size."""
+    template = _template(project_app, "example-company")
+    policies = [r for k, r in template["Resources"].items() if k.startswith("MailForwarderRoleDefaultPolicy")]
+    statements = policies[0]["Properties"]["PolicyDocument"]["Statement"]
+    claims = [s for s in statements if "/.sesmail/forward-once/*" in json.dumps(s.get("Resource"))]
+    assert len(claims) == 1 and sorted(claims[0]["Action"]) == ["s3:GetObject", "s3:PutObject"]
