@@ -276,3 +276,30 @@ def test_catch_all_notices_are_not_shared(mail: Mail) -> None:
     fwd.handler({"Records": [ses_record("m1", ["nobody@example.com"])]})
     fwd.handler({"Records": [ses_record("m1", ["nobody@example.com"])]})
     assert sends(mail) == [("postmaster@example.com", ["ops@corp.example"])]
+
+
+def test_two_mailboxes_of_the_short_form_forward_once_to_staff(
+    mail: Mail, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The short form: info@ and support@ each have a rule storing under its own prefix; a message to both is handed
+    to the forwarder by both rules with the same ``mail.messageId`` ("the unique ID assigned to the email by Amazon
+    SES", "Contents of notifications for Amazon SES email receiving"). Staff get one forward, not one per mailbox."""
+    short = {
+        "account": "123456789012",
+        "region": "eu-west-1",
+        "domain": "example.com",
+        "mailboxes": ["info", "support"],
+        "inbound": {"forwardTo": ["staff@corp.example"]},
+    }
+    routes = tmp_path / "short.json"
+    routes.write_text(json.dumps(routes_of(short)))
+    monkeypatch.setenv("ROUTES_FILE", str(routes))
+    mail.store("info/m1", RAW)
+    mail.store("support/m1", RAW)
+    fwd.handler({"Records": [ses_record("m1", ["info@example.com"])]})
+    fwd.handler({"Records": [ses_record("m1", ["support@example.com"])]})
+    assert sends(mail) == [("info@example.com", ["staff@corp.example"])]
+    assert mail.record("support/m1")["state"] == "skipped"
+    assert mail.record("support/m1")["forwardedBy"] == {
+        "staff@corp.example": "the copy under info/m1 (as info@example.com)"
+    }
