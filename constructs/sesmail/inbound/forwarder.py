@@ -121,7 +121,9 @@ class MailForwarder(Construct):
             looked up (aliases route as their entry) and each destination gets one forward per message, sent as the
             first matched address routing to it; recipients it does not name get a notice to the domain's
             ``notify`` with ``otherRecipients`` ``store``. It ships as ``routes.json`` in the function's code, so
-            neither the environment nor the role's policy grows with the number of addresses.
+            neither the environment nor the role's policy grows with the number of addresses. A message stored by
+            several rules (two domains, a book past 100 addresses) reaches each destination once: the copies claim
+            each (message id, destination) under ``.sesmail/forward-once/`` (the handler's ``fwd_across``).
         :param send_as: default ``()``, the forwards are sent only as ``mailboxes``. More addresses the routes send
             as, or ``*@<domain>`` for every address of a domain (one policy line however many addresses it has).
         :param reserved_concurrency: default ``2``: at most two forwards run at once, and they always can, however
