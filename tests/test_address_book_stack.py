@@ -42,12 +42,16 @@ def test_short_form_keeps_todays_template_and_adds_postmaster_and_abuse(project_
     are added (RFC 5321 4.5.1, RFC 2142): one rule after the mailbox rules, its grants, and two send-as addresses."""
     before = json.loads(BEFORE.read_text())["Resources"]
     after = mask_asset_hashes(_template(project_app, "example"))["Resources"]
-    assert set(after) - set(before) == {"ReceiptRuleSetRuleaddresses16E9E78CD"}
+    # Issue 22 added delivery feedback and the alarm recipient to the short form (not the book's doing): its function,
+    # the identity's e-mailed feedback off, the forwarder's cap and concurrency, the failure queue's SNS statement.
+    feedback = {k for k in after if k.startswith("DeliveryFeedback")} | {"AlarmsEmail00FF1726A"}
+    assert set(after) - set(before) - feedback == {"ReceiptRuleSetRuleaddresses16E9E78CD"}
     assert set(before) <= set(after)
     changed = {key for key in before if before[key] != after[key]}
+    changed -= {"MailDomain015C2F1B", "MailForwarder3C850010", "SesmailInboundFailuresQueuePolicy854FC198"}
     assert changed == {
         "MailBucketNotifications9CE45289",  # the parser also reads address-book/
-        "MailForwarderRoleDefaultPolicy56CC7531",  # may send as postmaster@ and abuse@
+        "MailForwarderRoleDefaultPolicy56CC7531",  # may send as postmaster@ and abuse@; .sesmail/ cap and claims
         "ReceiptRuleSetActivationC29C5317",  # activates the set once the new rule exists
         "ReceiptRuleSetActivationRecordPolicyB32F758E",
         "ReceiptRuleSetS3RolesesmailexampleMailBucket7CD5CF25",  # SES may store for the new rule
