@@ -40,14 +40,15 @@ def signup_template_name(environment: str) -> str:
 
 
 def delivery_feedback_wanted(settings: EnvironmentSettings) -> bool:
-    """Staff send through sesmail without WorkMail: forwards to them, or SMTP credentials to reply with."""
+    """Staff send through sesmail without WorkMail: forwards to them (``inbound.forwardTo`` or the address book's),
+    SMTP credentials to reply with (the shared user, or people's own)."""
     inbound = settings.inbound
+    staff_send = inbound is not None and bool(inbound.forward_to or inbound.smtp_credentials)
     return (
         settings.workmail is None
         and settings.receiving is not None
         and bool(settings.receiving_domains)
-        and inbound is not None
-        and bool(inbound.forward_to or inbound.smtp_credentials)
+        and (staff_send or _book_forwards(settings) or bool(settings.people))
     )
 
 
@@ -132,17 +133,27 @@ class MailStack(cdk.Stack):
 
     def _feedback(self, settings: EnvironmentSettings) -> None:
         """Delivery events of staff's sends (forwards, notices, SMTP replies) reach staff, or the alarm topic."""
-        assert settings.inbound is not None
         addresses = self.receiving.mailbox_addresses
+        book = settings.address_book
+        forward_to = settings.inbound.forward_to if settings.inbound is not None else ()
+        identities = self._identities(addresses)
+        routes, send_as = None, []
+        if book is not None and _book_beyond_short_form(settings):
+            # The book decides who hears of a failure, as it decides where mail goes: the forwarder's table, and
+            # what the forwarder may send as (a notice is sent as the address of the failed message).
+            routes, send_as = book.routes(), _book_send_as(book)
+            identities = self._identities((*addresses, *(f"postmaster@{d.domain}" for d in book.domains)))
         feedback = DeliveryFeedback(
             self,
             "DeliveryFeedback",
             events=self.configuration_set.topic,
             alarm_topic=self.alarms.topic,
             bucket=self.receiving.mail_bucket.bucket,
-            identity=self._identities(addresses),
+            identity=identities,
             mailboxes=addresses,
-            feedback_to=settings.inbound.forward_to,
+            feedback_to=forward_to,
+            routes=routes,
+            send_as=send_as,
         )
         # Made after the alarm topic (it publishes there): its alarms, and the failure queue's, are watched here.
         self.alarms.watch(*InboundFailures.of(feedback).alarms)
@@ -235,7 +246,7 @@ class MailStack(cdk.Stack):
                 key_prefixes=dict(zip(addresses, receiving.mailbox_prefixes, strict=True)),
                 verdict_policy=dict(inbound.verdicts),
                 routes=book.routes(),
-                send_as=_forwarder_send_as(book),
+                send_as=_book_send_as(book),
                 reserved_concurrency=inbound.forwarder_concurrency,
                 forwards_per_hour=inbound.forwards_per_hour,
             )
@@ -266,9 +277,28 @@ def _book_forwards(settings: EnvironmentSettings) -> bool:
     )
 
 
-def _forwarder_send_as(book: AddressBook) -> list[str]:
-    """What the forwarder may send as beside the mailboxes: a domain with ``addresses`` any of its addresses
-    (``*@domain``, so the role's policy does not grow with the book), a short-form domain postmaster@ and abuse@."""
+def _book_beyond_short_form(settings: EnvironmentSettings) -> bool:
+    """Whether the address book says more than ``mailboxes`` + ``inbound.forwardTo``: a domain with ``addresses``
+    or a catch-all, ``people``, or ``postmaster@``/``abuse@`` going elsewhere than ``forwardTo``. Otherwise delivery
+    feedback keeps the short form (``MAILBOXES`` + ``FEEDBACK_TO``), whose template and behaviour are unchanged."""
+    book = settings.address_book
+    if book is None:
+        return False
+    forward_to = {a.lower() for a in (settings.inbound.forward_to if settings.inbound is not None else ())}
+    roles_elsewhere = any(
+        a.kind == "role" and not {d.lower() for d in a.destinations} <= forward_to for a in book.addresses
+    )
+    return (
+        bool(settings.people)
+        or roles_elsewhere
+        or any(d.explicit or d.other_recipients == "store" for d in book.domains)
+    )
+
+
+def _book_send_as(book: AddressBook) -> list[str]:
+    """What the forwarder and delivery feedback may send as beside the mailboxes: a domain with ``addresses`` any of
+    its addresses (``*@domain``, so the role's policy does not grow with the book), a short-form domain postmaster@
+    and abuse@."""
     send_as: list[str] = []
     for domain in book.domains:
         if domain.explicit:

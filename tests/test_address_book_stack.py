@@ -42,12 +42,16 @@ def test_short_form_keeps_todays_template_and_adds_postmaster_and_abuse(project_
     are added (RFC 5321 4.5.1, RFC 2142): one rule after the mailbox rules, its grants, and two send-as addresses."""
     before = json.loads(BEFORE.read_text())["Resources"]
     after = mask_asset_hashes(_template(project_app, "example"))["Resources"]
-    assert set(after) - set(before) == {"ReceiptRuleSetRuleaddresses16E9E78CD"}
+    # Issue 22 added delivery feedback and the alarm recipient to the short form (not the book's doing): its function,
+    # the identity's e-mailed feedback off, the forwarder's cap and concurrency, the failure queue's SNS statement.
+    feedback = {k for k in after if k.startswith("DeliveryFeedback")} | {"AlarmsEmail00FF1726A"}
+    assert set(after) - set(before) - feedback == {"ReceiptRuleSetRuleaddresses16E9E78CD"}
     assert set(before) <= set(after)
     changed = {key for key in before if before[key] != after[key]}
+    changed -= {"MailDomain015C2F1B", "MailForwarder3C850010", "SesmailInboundFailuresQueuePolicy854FC198"}
     assert changed == {
         "MailBucketNotifications9CE45289",  # the parser also reads address-book/
-        "MailForwarderRoleDefaultPolicy56CC7531",  # may send as postmaster@ and abuse@
+        "MailForwarderRoleDefaultPolicy56CC7531",  # may send as postmaster@ and abuse@; .sesmail/ cap and claims
         "ReceiptRuleSetActivationC29C5317",  # activates the set once the new rule exists
         "ReceiptRuleSetActivationRecordPolicyB32F758E",
         "ReceiptRuleSetS3RolesesmailexampleMailBucket7CD5CF25",  # SES may store for the new rule
@@ -170,3 +174,29 @@ def test_the_forwarders_environment_and_policy_do_not_grow_with_the_book(stacks:
 
     small, large = figures(stacks[3]), figures(stacks[500])
     assert small and small == large
+
+
+def test_delivery_feedbacks_environment_and_policy_do_not_grow_with_the_book(stacks: dict[int, MailStack]) -> None:
+    """The book switches delivery feedback on; its routing table is a file of its code and its send grant is
+    ``*@<domain>``, so 500 addresses measure as 3 do (Lambda's 4 KB of environment, IAM's 10,240 characters)."""
+
+    def figures(stack: MailStack) -> dict[str, int]:
+        return {
+            m.what: m.figure
+            for m in limits.measure_stack(stack)
+            if "DeliveryFeedback" in m.path and ("environment" in m.what or "inline" in m.what)
+        }
+
+    small, large = figures(stacks[3]), figures(stacks[500])
+    assert small and small == large
+
+
+def test_the_forwarder_may_claim_each_destination_once(project_app: cdk.App) -> None:
+    """With routes, the forwarder claims each (message id, destination) under ``.sesmail/forward-once/``
+    (``fwd_across``): ``PutObject`` with ``If-None-Match``, and ``GetObject`` to read who holds a claim ("How to
+    prevent object overwrites with conditional writes", S3 User Guide). One pattern, whatever the book's size."""
+    template = _template(project_app, "example-company")
+    policies = [r for k, r in template["Resources"].items() if k.startswith("MailForwarderRoleDefaultPolicy")]
+    statements = policies[0]["Properties"]["PolicyDocument"]["Statement"]
+    claims = [s for s in statements if "/.sesmail/forward-once/*" in json.dumps(s.get("Resource"))]
+    assert len(claims) == 1 and sorted(claims[0]["Action"]) == ["s3:GetObject", "s3:PutObject"]

@@ -19,6 +19,17 @@ Who is told (``concerned``):
 - a send from another address (the web app's ``no-reply@``): the alarm topic, since SES no longer e-mails its
   feedback either (an app that wants its own sends through a configuration set of its own).
 
+With an address book, its routing table ships as ``routes.json`` beside this file (``ROUTES_FILE`` names another;
+the forwarder's table, ``AddressBook.routes``), and it decides instead of ``MAILBOXES``/``FEEDBACK_TO``: the person
+concerned is whoever reads the address the failed message was sent as, i.e. that address's destinations (a person's
+own address: their own mailbox; a shared one like ``info@`` or a group: its destinations):
+
+- a forward or notice of the forwarder, or any send whose failed recipients include one of its own destinations: the
+  alarm topic, and a notice to the address's *other* destinations (never to the one that failed);
+- any other send (a person's reply through their own credentials, as their address or one granted to them): a
+  notice to the address's destinations;
+- an address with no destinations (stored only) or none of the book's: the alarm topic.
+
 ``Delivery``, ``Send`` and other events are ignored. Each notice is sent once per SES event: the function claims the
 event's ``(messageId, eventType, feedbackId or timestamp)`` before sending, by ``PutObject`` with ``If-None-Match:
 *`` in the mail bucket (``FEEDBACK_BUCKET``), as the forwarder claims its forwards. The claims live under
@@ -34,6 +45,7 @@ import os
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import getaddresses
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -66,6 +78,8 @@ class Config:
     alarm_topic: str | None
     bucket: str | None
     region: str = ""
+    #: the address book's routing table (``routes.json``), ``{}`` without one (the short form).
+    routes: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_environ(cls, environ: dict[str, str]) -> Config:
@@ -78,7 +92,22 @@ class Config:
             alarm_topic=environ.get("ALARM_TOPIC_ARN") or None,
             bucket=environ.get("FEEDBACK_BUCKET") or None,
             region=environ.get("AWS_REGION", ""),
+            routes=load_routes(environ),
         )
+
+    def route(self, address: str) -> dict[str, Any] | None:
+        """The book's route of the address a message was sent as (an alias routes as its entry), or None."""
+        found = self.routes.get("addresses", {}).get(address.lower())
+        return dict(found) if found is not None else None
+
+
+def load_routes(environ: dict[str, str]) -> dict[str, Any]:
+    """The routing table shipped beside the handler (or ``ROUTES_FILE``); ``{}`` when there is none."""
+    path = Path(environ.get("ROUTES_FILE") or Path(__file__).with_name("routes.json"))
+    if not path.is_file():
+        return {}
+    routes: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return routes
 
 
 @dataclass
@@ -164,6 +193,8 @@ def concerned(failure: Failure, config: Config) -> tuple[str, list[str]]:
     """Who hears of ``failure``: ``("topic", [])``, ``("notice", addresses)``, or both as ``("both", ...)``."""
     if FEEDBACK in failure.headers:
         return "topic", []
+    if config.routes:
+        return _concerned_in_book(failure, config)
     staff = {a.lower() for a in config.staff}
     # A send from a mailbox to staff addresses only is a forward even when SES truncated the headers
     # ("headersTruncated") and the marker with them: a notice to the address that failed would fail again.
@@ -178,6 +209,44 @@ def concerned(failure: Failure, config: Config) -> tuple[str, list[str]]:
     # forwarding is off), so the team hears it rather than nobody. An app that wants its own feedback sends through
     # a configuration set of its own.
     return "topic", []
+
+
+def _concerned_in_book(failure: Failure, config: Config) -> tuple[str, list[str]]:
+    """:func:`concerned` with an address book: the destinations of the address the message was sent as."""
+    route = config.route(failure.sender)
+    destinations = [str(d) for d in (route or {}).get("to") or []]
+    if not destinations:
+        # Not an address of the book (the web app's no-reply@), or one stored only: nobody reads it by mail.
+        return "topic", []
+    failed = {r.lower() for r in failure.recipients}
+    others = [d for d in destinations if d.lower() not in failed]
+    # A forward failed, or a send reached one of the address's own destinations and that one failed (a reply Cc'd
+    # to the person's own mailbox; a forward whose marker SES truncated with the headers): that destination cannot
+    # be told by mail, so the team hears it, and the address's other destinations get the notice.
+    if FORWARDED in failure.headers or failed & {d.lower() for d in destinations}:
+        return ("both", others) if others else ("topic", [])
+    return "notice", others
+
+
+def sender_as(failure: Failure, config: Config) -> str:
+    """The address a notice is sent as: the failed message's own sender as configured (``ses:FromAddress`` is
+    compared case-sensitively), else the first mailbox."""
+    route = config.route(failure.sender) if config.routes else None
+    if route is not None:
+        return str(route["as"])
+    return failure.sender if failure.sender in config.mailboxes else sorted(config.mailboxes)[0]
+
+
+def record_key(failure: Failure, config: Config) -> str | None:
+    """The forwarder's record of the forward ``failure`` is about (``fwd_once``), or None for other sends: with a
+    book, one record per (stored message, sending address), ``<key>.<address>.forward.json``, except a mailbox's."""
+    key = failure.headers.get(FORWARDED, "").strip()
+    if not key:
+        return None
+    route = config.route(failure.sender) if config.routes else None
+    if route is not None and route.get("kind", "entry") != "mailbox":
+        return f"{key}.{route['as']}{RECORD_SUFFIX}"
+    return key + RECORD_SUFFIX
 
 
 def text(failure: Failure) -> str:
@@ -240,11 +309,11 @@ def release(s3: Any, config: Config, failure: Failure) -> None:
 def defer_suppressed_forward(s3: Any, config: Config, failure: Failure) -> bool:
     """A forward SES suppressed was never sent: its record becomes ``deferred`` again, so ``sesmail
     forward-deferred`` forwards it once the address is off the suppression list. True when the record changed."""
-    key = failure.headers.get(FORWARDED, "").strip()
-    if failure.kind != "Suppressed" or not key or config.bucket is None:
+    record_name = record_key(failure, config)
+    if failure.kind != "Suppressed" or record_name is None or config.bucket is None:
         return False
     try:
-        current = s3.get_object(Bucket=config.bucket, Key=key + RECORD_SUFFIX)
+        current = s3.get_object(Bucket=config.bucket, Key=record_name)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
             return False
@@ -252,12 +321,12 @@ def defer_suppressed_forward(s3: Any, config: Config, failure: Failure) -> bool:
     record = json.loads(current["Body"].read())
     if record.get("state") != "sent" or record.get("sesMessageId") != failure.message_id:
         return False  # forwarded again since, or another send: leave it
-    record |= {"state": DEFERRED, "suppressed": failure.recipients, "previous": {"state": "sent"}}
+    record |= {"state": DEFERRED, "outcome": DEFERRED, "suppressed": failure.recipients, "previous": {"state": "sent"}}
     body = json.dumps(record, ensure_ascii=False, sort_keys=True).encode()
     try:
         s3.put_object(
             Bucket=config.bucket,
-            Key=key + RECORD_SUFFIX,
+            Key=record_name,
             Body=body,
             ContentType="application/json",
             IfMatch=current["ETag"],
@@ -289,7 +358,7 @@ def handle(record: dict[str, Any], config: Config, *, s3: Any, ses: Any, sns: An
                 Message=text(failure),
             )
         if who in ("notice", "both"):
-            mailbox = failure.sender if failure.sender in config.mailboxes else sorted(config.mailboxes)[0]
+            mailbox = sender_as(failure, config)
             ses.send_email(
                 FromEmailAddress=mailbox,
                 Destination={"ToAddresses": addresses},

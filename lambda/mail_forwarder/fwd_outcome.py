@@ -31,6 +31,8 @@ def outcome(state: str, sent: str, triggered: dict[str, str]) -> str:
         return "own-loop"
     if "stored" in triggered:
         return "stored"
+    if "elsewhere" in triggered:  # another stored copy of the message forwarded it (fwd_across)
+        return "forwarded"
     return "held"
 
 

@@ -14,7 +14,9 @@ notifications for Amazon SES email receiving"), never the To or Cc headers: a Bc
 and an address named in To that was not a recipient routes nothing. Each recipient routes as its entry (an alias as
 its entry); each destination gets one forward per stored message, sent as the first matched address that routes to
 it; a recipient the book does not name, on a domain whose ``otherRecipients`` is ``store``, gets a notice to the
-domain's ``notify``. Each (message, sending address) has its own record ``<key>.<address>.forward.json``.
+domain's ``notify``. Each (message, sending address) has its own record ``<key>.<address>.forward.json``. A message
+stored by several rules (two domains, a book past 100 addresses) reaches each destination once: the copies claim
+each (message id, destination) before sending, and a copy left with none records which copy sent it (``fwd_across``).
 
 Per message: its kind and our own loops (``fwd_kinds``: only our own loops are skipped), a verdict decision (forward /
 tag / notice / skip), a claim of ``<key>.forward.json`` (``fwd_once``: one forward per message however often it is
@@ -43,12 +45,13 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import fwd_across
 import fwd_cap
 import fwd_kinds
 import fwd_outcome
 from botocore.exceptions import ClientError
-from fwd_message import Original, forwarded, notice, without_attachments
-from fwd_once import DONE, claim, finish, utc
+from fwd_message import MARKER, Original, forwarded, notice, without_attachments
+from fwd_once import DONE, claim, finish, record_key, utc
 from fwd_verdicts import Decision, Verdicts, decide, from_headers, from_receipt, load_policy
 
 LOG = logging.getLogger()
@@ -88,6 +91,8 @@ class Target:
     catch_all: tuple[str, ...] = ()
     #: the address book stores this address's mail only (``to: []``): nothing is sent, the record says so.
     stored_only: bool = False
+    #: SES's ``mail.messageId``, the same in every rule's event: each destination is sent to once (``fwd_across``).
+    message_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -209,6 +214,7 @@ def routed(record: dict[str, Any], routes: dict[str, Any], bucket: str) -> list[
                 to=tuple(destinations),
                 record_tag=tag,
                 stored_only=not destinations,
+                message_id=message_id,
             )
         )
     for domain, recipients in unknown.items():
@@ -374,6 +380,11 @@ def process(
         raise ForwardFailed(f"s3://{target.bucket}/{target.key}: another delivery is forwarding it; retry later")
     if claimed.previous is not None:
         record["previous"] = {k: v for k, v in claimed.previous.items() if k != "previous"}
+    # One send per destination however many rules stored the message (fwd_across).
+    target, decision, record = fwd_across.apply(
+        s3, target, decision, record, message_id=target.message_id, record_name=record_key(claim_key)
+    )
+    staff = list(target.to) if target.to is not None else staff
     decision, record = fwd_cap.apply(s3, target.bucket, decision, record, now=now)  # the hourly cap (fwd_cap)
     try:
         sent, out = compose(msg, decision, verdicts, mailbox=mailbox, target=target, config=config, kind=kind)

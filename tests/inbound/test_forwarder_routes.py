@@ -12,7 +12,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 from moto import mock_aws
 
 from stacks.settings import parse_environment
@@ -179,3 +181,140 @@ def test_a_routed_forward_coming_back_is_our_own_loop(mail: Mail) -> None:
     assert result == [{"key": "address-book/m2", "skipped": "our own forward of address-book/m1 came back"}]
     assert len(mail.sent) == 1
     assert mail.record("address-book/m2.sales@example.com")["outcome"] == "own-loop"
+
+
+# --- one forward per destination however many rules stored the message (fwd_across)
+
+
+def test_a_destination_shared_by_two_rules_gets_one_forward(mail: Mail) -> None:
+    """jane@ is in ``addresses-1``, sales@ in ``addresses-2`` (a book past 100 addresses): each rule stores the
+    message and invokes the forwarder with only the recipients it matched. jane@corp.example, a destination of both,
+    gets one forward; the second copy's record says who sent it.
+
+    Both events carry the same ``mail.messageId``, "the unique ID assigned to the email by Amazon SES. If the email
+    was delivered to Amazon S3, the message ID is also the Amazon S3 object key that was used to write the message to
+    your Amazon S3 bucket" (SES Developer Guide, "Contents of notifications for Amazon SES email receiving", mail
+    object), so both copies are ``address-book/m1``: one message id, one claim per destination."""
+    mail.store("address-book/m1", RAW)
+    fwd.handler({"Records": [ses_record("m1", ["jane@example.com"])]})
+    fwd.handler({"Records": [ses_record("m1", ["sales@example.com"])]})
+    assert sends(mail) == [
+        ("jane@example.com", ["jane@corp.example"]),
+        ("sales@example.com", ["bob@home.example", "partner@other.example"]),
+    ]
+    record = mail.record("address-book/m1.sales@example.com")
+    assert record["state"] == "sent" and record["to"] == ["bob@home.example", "partner@other.example"]
+    assert record["forwardedBy"] == {"jane@corp.example": "the copy under address-book/m1 (as jane@example.com)"}
+
+
+def test_a_copy_left_with_no_destination_records_which_copy_forwarded_it(mail: Mail) -> None:
+    """The first rule's recipient (sales@) already reaches every destination of the second's (jane@): the second copy
+    sends nothing and its record ends ``skipped``, naming the copy that forwarded the message."""
+    mail.store("address-book/m1", RAW)
+    fwd.handler({"Records": [ses_record("m1", ["sales@example.com"])]})
+    result = fwd.handler({"Records": [ses_record("m1", ["jane@example.com"])]})
+    assert sends(mail) == [("sales@example.com", ["jane@corp.example", "bob@home.example", "partner@other.example"])]
+    assert "forwarded by the copy under address-book/m1 (as sales@example.com)" in result["results"][0]["skipped"]
+    record = mail.record("address-book/m1.jane@example.com")
+    assert record["state"] == "skipped" and record["decision"] == "skip" and record["to"] == []
+    assert "forwarded by the copy under address-book/m1 (as sales@example.com)" in record["reasons"]["elsewhere"]
+
+
+TWO_DOMAINS: dict[str, Any] = {
+    "account": "123456789012",
+    "region": "eu-west-1",
+    "domains": [
+        {"domain": "example.com", "addresses": [{"localPart": "jane", "to": ["jane@corp.example"]}]},
+        {"domain": "example.net", "addresses": [{"localPart": "team", "to": ["jane@example.com", "ops@corp.example"]}]},
+    ],
+}
+
+
+def test_two_domains_store_two_copies_and_forward_each_destination_once(
+    mail: Mail, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message to jane@example.com and team@example.net: each domain's rule stores it under its own prefix
+    (``address-book/``, ``example.net/address-book/``) and invokes the forwarder. The S3 action's ``objectKey`` is
+    "a name that uniquely identifies the email in the Amazon S3 bucket. This is the same as the messageId in the mail
+    object" (SES Developer Guide, "Contents of notifications for Amazon SES email receiving", action object): two
+    keys, one message id. jane@corp.example, reached by both, gets one forward; ops@ its own."""
+    routes = tmp_path / "two.json"
+    routes.write_text(json.dumps(routes_of(TWO_DOMAINS)))
+    monkeypatch.setenv("ROUTES_FILE", str(routes))
+    boto3.client("sesv2", region_name="eu-west-1").create_email_identity(EmailIdentity="example.net")
+    mail.store("address-book/m1", RAW)
+    mail.store("example.net/address-book/m1", RAW)
+    fwd.handler({"Records": [ses_record("m1", ["team@example.net"])]})
+    fwd.handler({"Records": [ses_record("m1", ["jane@example.com"])]})
+    assert sends(mail) == [("team@example.net", ["jane@corp.example", "ops@corp.example"])]
+    assert mail.record("address-book/m1.jane@example.com")["forwardedBy"] == {
+        "jane@corp.example": "the copy under example.net/address-book/m1 (as team@example.net)"
+    }
+
+
+def test_a_copy_whose_send_failed_keeps_its_destinations_for_its_retry(mail: Mail) -> None:
+    """The first copy's send fails (SES refuses it; Lambda will retry that invocation): its destinations stay
+    claimed, so the second copy leaves them to it, and the retry sends them. Nothing is sent twice, and nothing is
+    lost: until the retry succeeds the first copy's record says ``failed``."""
+    mail.store("address-book/m1", RAW)
+    first = {"Records": [ses_record("m1", ["jane@example.com"])]}
+    real_client = fwd.boto3.client
+
+    def refusing_client(name: str, *args: Any, **kwargs: Any) -> Any:
+        client = real_client(name, *args, **kwargs)
+        if name == "sesv2":
+            stubber = Stubber(client)
+            stubber.add_client_error("send_email", "MessageRejected", "Email address is not verified.", 400)
+            stubber.activate()
+        return client
+
+    fwd.boto3.client = refusing_client
+    try:
+        with pytest.raises(fwd.ForwardFailed, match="MessageRejected"):
+            fwd.handler(first)
+    finally:
+        fwd.boto3.client = real_client
+    assert mail.record("address-book/m1.jane@example.com")["state"] == "failed"
+    fwd.handler({"Records": [ses_record("m1", ["sales@example.com"])]})
+    fwd.handler(first)
+    assert sends(mail)[-2:] == [
+        ("sales@example.com", ["bob@home.example", "partner@other.example"]),
+        ("jane@example.com", ["jane@corp.example"]),
+    ]
+    assert mail.record("address-book/m1.jane@example.com")["state"] == "sent"
+
+
+def test_catch_all_notices_are_not_shared(mail: Mail) -> None:
+    """A catch-all notice names the recipients and the copy of its own rule: it is sent whatever else the message
+    reached, even to an address that also got a forward."""
+    mail.store("address-book/m1", RAW)
+    fwd.handler({"Records": [ses_record("m1", ["nobody@example.com"])]})
+    fwd.handler({"Records": [ses_record("m1", ["nobody@example.com"])]})
+    assert sends(mail) == [("postmaster@example.com", ["ops@corp.example"])]
+
+
+def test_two_mailboxes_of_the_short_form_forward_once_to_staff(
+    mail: Mail, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The short form: info@ and support@ each have a rule storing under its own prefix; a message to both is handed
+    to the forwarder by both rules with the same ``mail.messageId`` ("the unique ID assigned to the email by Amazon
+    SES", "Contents of notifications for Amazon SES email receiving"). Staff get one forward, not one per mailbox."""
+    short = {
+        "account": "123456789012",
+        "region": "eu-west-1",
+        "domain": "example.com",
+        "mailboxes": ["info", "support"],
+        "inbound": {"forwardTo": ["staff@corp.example"]},
+    }
+    routes = tmp_path / "short.json"
+    routes.write_text(json.dumps(routes_of(short)))
+    monkeypatch.setenv("ROUTES_FILE", str(routes))
+    mail.store("info/m1", RAW)
+    mail.store("support/m1", RAW)
+    fwd.handler({"Records": [ses_record("m1", ["info@example.com"])]})
+    fwd.handler({"Records": [ses_record("m1", ["support@example.com"])]})
+    assert sends(mail) == [("info@example.com", ["staff@corp.example"])]
+    assert mail.record("support/m1")["state"] == "skipped"
+    assert mail.record("support/m1")["forwardedBy"] == {
+        "staff@corp.example": "the copy under info/m1 (as info@example.com)"
+    }

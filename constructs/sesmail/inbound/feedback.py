@@ -9,7 +9,9 @@ dead-letter queue, the same failure queue, whose alarm fires on its first messag
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import aws_cdk as cdk
 import aws_cdk.aws_iam as iam
@@ -35,9 +37,12 @@ class DeliveryFeedback(Construct):
     A forward or notice to staff that bounced, was complained about, rejected or delayed (or suppressed: a bounce
     whose subtype is ``OnAccountSuppressionList``) goes to ``alarm_topic``, and to the staff addresses that did not
     fail as a notice; any other send from one of ``mailboxes`` (a staff reply) gets a notice from that mailbox to
-    ``feedback_to``. Notices are marked ``X-Sesmail-Feedback``; the failure of a notice goes to ``alarm_topic`` only,
-    so no notice is ever sent about a notice. The role may send only as ``mailboxes``, publish only to
-    ``alarm_topic``, and write and delete only ``.sesmail/feedback/*`` in ``bucket``.
+    ``feedback_to``. With ``routes`` (an address book) the address a failed message was sent as decides instead: a
+    person's reply reaches that address's destinations (their own mailbox; a shared address's or a group's
+    destinations), a failed forward the alarm topic and the address's other destinations. Notices are marked
+    ``X-Sesmail-Feedback``; the failure of a notice goes to ``alarm_topic`` only, so no notice is ever sent about a
+    notice, and no notice goes to the address whose failure it reports. The role may send only as ``mailboxes`` (and
+    ``send_as``), publish only to ``alarm_topic``, and write and delete only ``.sesmail/feedback/*`` in ``bucket``.
     """
 
     def __init__(
@@ -51,6 +56,8 @@ class DeliveryFeedback(Construct):
         identity: IdentityLike | Sequence[IdentityLike],
         mailboxes: Sequence[str],
         feedback_to: Sequence[str] = (),
+        routes: Mapping[str, Any] | None = None,
+        send_as: Sequence[str] = (),
     ) -> None:
         """
         :param events: the SES configuration set's event topic (``MailConfigurationSet.topic``).
@@ -61,16 +68,30 @@ class DeliveryFeedback(Construct):
         :param mailboxes: the addresses staff send as; a failed send from one of them is theirs to hear about.
         :param feedback_to: default none: failures of staff sends go to ``alarm_topic``. The staff addresses that
             read the mailboxes (the forwarder's ``forward_to``) get a notice instead.
+        :param routes: default ``None``, ``mailboxes`` and ``feedback_to`` decide. An address book's routing table,
+            the one ``MailForwarder`` gets (``{"addresses": {address: {"as", "to", "kind", ...}}, ...}``): the
+            ``to`` of the address a failed message was sent as are the people told. It ships as ``routes.json`` in
+            the function's code, so the environment does not grow with the number of addresses; ``mailboxes`` may
+            then be empty and ``feedback_to`` is not used.
+        :param send_as: default ``()``, notices are sent only as ``mailboxes``. More addresses the routes send as,
+            or ``*@<domain>`` for every address of a domain (one policy line however many addresses it has), as for
+            ``MailForwarder``.
         """
         mailboxes, feedback_to = strings("mailboxes", mailboxes), strings("feedback_to", feedback_to)
-        if not mailboxes:
+        send_as = strings("send_as", send_as)
+        if not mailboxes and routes is None:
             raise ValueError(f"mailboxes must name at least one address, got {mailboxes!r}")
         for prop, values in (("mailboxes", mailboxes), ("feedback_to", feedback_to)):
             for value in values:
                 if not is_token(value) and value.count("@") != 1:
                     raise ValueError(f"{prop}: {value!r} is not an e-mail address")
+        for value in send_as:
+            if not is_token(value) and (value.count("@") != 1 or "*" in value.rpartition("@")[2]):
+                raise ValueError(f"send_as: {value!r} is not an e-mail address or *@<domain>")
         send = send_resources(scope, identity=identity, identity_arn=None, configuration_set_arn=None)
         super().__init__(scope, construct_id)
+        # With routes, the table decides (and is not repeated in the environment, where it would grow with the book).
+        who = {} if routes is not None else {"MAILBOXES": ",".join(mailboxes), "FEEDBACK_TO": ",".join(feedback_to)}
         failures = InboundFailures.of(self)
         self.function, self.role = handler_function(
             self,
@@ -83,12 +104,12 @@ class DeliveryFeedback(Construct):
             retry_attempts=2,
             on_failure=failures.destination,
             environment={
-                "MAILBOXES": ",".join(mailboxes),
-                "FEEDBACK_TO": ",".join(feedback_to),
+                **who,
                 "ALARM_TOPIC_ARN": alarm_topic.topic_arn,
                 "FEEDBACK_BUCKET": bucket.bucket_name,
             },
             description="sesmail: notices about SES delivery failures",
+            extra_files={"routes.json": json.dumps(routes, sort_keys=True, indent=1)} if routes is not None else None,
         )
         failures.watch(self, self.function, "delivery feedback function")
         self._subscribe(events, failures)
@@ -117,13 +138,26 @@ class DeliveryFeedback(Construct):
         )
         if alarm_topic.master_key is not None:
             alarm_topic.master_key.grant(self.role, "kms:GenerateDataKey", "kms:Decrypt")
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["ses:SendEmail", "ses:SendRawEmail"],
-                resources=send.all,
-                conditions={"StringEquals": {"ses:FromAddress": list(mailboxes)}},
+        # A notice is sent as the address of the failed message (the forwarder's rule for ses:FromAddress).
+        exact = list(dict.fromkeys([*mailboxes, *(a for a in send_as if "*" not in a)]))
+        patterns = [a for a in send_as if "*" in a]
+        if exact:
+            self.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["ses:SendEmail", "ses:SendRawEmail"],
+                    resources=send.all,
+                    conditions={"StringEquals": {"ses:FromAddress": exact}},
+                )
             )
-        )
+        if patterns:
+            # One line per domain, whatever the book's size: the routing table decides who is told.
+            self.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["ses:SendEmail", "ses:SendRawEmail"],
+                    resources=send.all,
+                    conditions={"StringLike": {"ses:FromAddress": patterns}},
+                )
+            )
 
     def _subscribe(self, events: sns.ITopic, failures: InboundFailures) -> None:
         """The function's subscription to ``events``, with the failure queue as its dead-letter queue.

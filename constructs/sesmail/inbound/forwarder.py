@@ -33,6 +33,9 @@ DEFAULT_VERDICT_POLICY = {"virus": "notice", "spam": "notice", "dmarc": "notice"
 RECORD_SUFFIX = ".forward.json"
 #: The hourly cap's counters (the handler's ``fwd_cap``): one object per UTC hour.
 CAP_PREFIX = ".sesmail/forward-cap/"
+#: With routes, one claim per (message id, destination) (the handler's ``fwd_across``): one send per destination
+#: however many rules stored the message.
+ONCE_PREFIX = ".sesmail/forward-once/"
 TIMEOUT = cdk.Duration.minutes(2)
 
 
@@ -118,7 +121,9 @@ class MailForwarder(Construct):
             looked up (aliases route as their entry) and each destination gets one forward per message, sent as the
             first matched address routing to it; recipients it does not name get a notice to the domain's
             ``notify`` with ``otherRecipients`` ``store``. It ships as ``routes.json`` in the function's code, so
-            neither the environment nor the role's policy grows with the number of addresses.
+            neither the environment nor the role's policy grows with the number of addresses. A message stored by
+            several rules (two domains, a book past 100 addresses) reaches each destination once: the copies claim
+            each (message id, destination) under ``.sesmail/forward-once/`` (the handler's ``fwd_across``).
         :param send_as: default ``()``, the forwards are sent only as ``mailboxes``. More addresses the routes send
             as, or ``*@<domain>`` for every address of a domain (one policy line however many addresses it has).
         :param reserved_concurrency: default ``2``: at most two forwards run at once, and they always can, however
@@ -215,6 +220,15 @@ class MailForwarder(Construct):
                 actions=["s3:GetObject", "s3:PutObject"],
                 key_patterns=[f"{CAP_PREFIX}*"],
                 reason="One counter object per UTC hour, named by the hour when the first forward of it is counted.",
+            )
+        if routes is not None:
+            # A claim per destination: written with If-None-Match, read when another copy holds it (fwd_across).
+            grant_objects(
+                self.role,
+                bucket,
+                actions=["s3:GetObject", "s3:PutObject"],
+                key_patterns=[f"{ONCE_PREFIX}*"],
+                reason="One claim object per (message id, destination), named by their hash when the message arrives.",
             )
         if bucket.encryption_key is not None:
             # Decrypt to read messages and records; GenerateDataKey for S3 to encrypt the records it writes.
