@@ -23,7 +23,7 @@ _WHERE = {
     "load_environments": ".settings",
 }
 
-__all__ = sorted(_WHERE)
+__all__ = ["EnvironmentSettings", "MailStack", "SettingsError", "build_app", "environments_of", "load_environments"]
 
 
 def __getattr__(name: str) -> Any:

@@ -50,7 +50,7 @@ import fwd_cap
 import fwd_kinds
 import fwd_outcome
 from botocore.exceptions import ClientError
-from fwd_message import MARKER, Original, forwarded, notice, without_attachments
+from fwd_message import Original, forwarded, notice, without_attachments
 from fwd_once import DONE, claim, finish, record_key, utc
 from fwd_verdicts import Decision, Verdicts, decide, from_headers, from_receipt, load_policy
 
