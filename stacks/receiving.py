@@ -70,8 +70,21 @@ def build_receiving(
         infrequent_access_after_days=lifecycle.infrequent_access_after_days,
         transitional_ses_grants=lifecycle.transitional_ses_grants,
     )
-    if settings.workmail is not None:
+    workmail = settings.workmail
+    beside = workmail is not None and workmail.beside
+    if beside:
         rule_set = ReceiptRuleSet.from_existing(scope, "ReceiptRuleSet", rule_set_name=receiving.rule_set_name)
+    elif workmail is not None:
+        # The cutover: SetActiveReceiptRuleSet switches from WorkMail's set to this one in one call, so a set is
+        # active at every moment; WorkMail's set is recorded and restored when the activation is deleted (the
+        # rollback, workmail.cutover: false), unless the organization is gone (nothing of it to restore).
+        rule_set = ReceiptRuleSet(
+            scope,
+            "ReceiptRuleSet",
+            rule_set_name=receiving.rule_set_name,
+            take_over_active_rule_set=True,
+            restore_on_delete=not workmail.organization_deleted,
+        )
     else:
         rule_set = ReceiptRuleSet(
             scope,
@@ -95,7 +108,7 @@ def build_receiving(
                 domain.rule_name(mailbox),
                 recipients=[address],
                 actions=actions,
-                tls_required=settings.workmail is None,
+                tls_required=not beside,
             )
             mailbox_rules.append(mailbox_rule)
             prefixes.append(prefix)
@@ -103,14 +116,16 @@ def build_receiving(
     # After every mailbox rule, so the mailbox rules keep their place (their After) in the set.
     book_rules: list[ReceiptRule] = []
     book_prefixes: list[str] = []
-    for routing in settings.address_book.domains if settings.address_book is not None else ():
+    # Preparing a cutover (workmail.inventory without cutover), the book is checked but WorkMail still receives.
+    book = settings.address_book if workmail is None or workmail.cutover else None
+    for routing in book.domains if book is not None else ():
         for rule_name, recipients in routing.rules:
             book_rules.append(
                 rule_set.add_rule(
                     rule_name,
                     recipients=recipients,
                     actions=[S3Action(bucket=mail_bucket.bucket, object_key_prefix=routing.prefix)],
-                    tls_required=settings.workmail is None,
+                    tls_required=not beside,
                 )
             )
             book_prefixes.append(routing.prefix)
