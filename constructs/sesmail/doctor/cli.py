@@ -51,6 +51,7 @@ def run(
     from . import (
         auth_checks,
         dns_checks,
+        provider_checks,
         receiving_checks,
         report,
         round_trip,
@@ -91,8 +92,10 @@ def run(
         )
     _progress(f"checking {env.stack_name} in {env.account}/{env.region}")
     checks.extend(workmail_checks.run(env.settings, today or workmail_checks.today))
+    checks.extend(workmail_checks.organization(env.settings, live.clients, args.app_dir))
     for area in (
         dns_checks.run(live, resolver),
+        provider_checks.run(env.settings, resolver),
         ses_checks.run(live),
         receiving_checks.run(live),
         auth_checks.run(live),
