@@ -292,7 +292,8 @@ def _domain(reader: Reader, slug: str, *, allow_send_only: bool, workmail: bool 
         existing_identity=reader.get("existingIdentity", bool, default=workmail and not slug),
         dmarc_record=reader.get("dmarcRecord", bool, default=True),
         book=parse_domain_book(reader, send_only=send_only),
-        mailbox_provider=_mailbox_provider(reader, send_only),
+        # The short form cannot be send-only, so there the key is unknown.
+        mailbox_provider=_mailbox_provider(reader, send_only) if allow_send_only else None,
     )
     if not send_only:
         for i, box in enumerate(mailboxes):
@@ -352,7 +353,6 @@ def _domains(reader: Reader) -> tuple[DomainSettings, ...]:
         "dmarcReportAddress",
         "existingIdentity",
         "dmarcRecord",
-        "mailboxProvider",
         "addresses",
         "postmasterTo",
         "otherRecipients",

@@ -368,3 +368,28 @@ def test_the_cutover_keys_are_in_the_schema(tmp_path: Path, monkeypatch: pytest.
     missing = sorted(f"{path}.{key}" for path, key in read if key not in _schema_at(path).get("properties", {}))
     assert missing == []
     VALIDATOR.validate({"prod": raw})
+
+
+@pytest.mark.parametrize(
+    ("provider", "send_only", "message"),
+    [
+        ({"mx": ["aspmx.l.google.com"]}, False, r"mailboxProvider: needs sendOnly: true"),
+        ({"mx": []}, True, r"mailboxProvider.mx: \[\] must name the provider's MX host\(s\)"),
+        (
+            {"mx": ["aspmx.l.google.com"], "spfInclude": "not a name"},
+            True,
+            r"mailboxProvider.spfInclude: 'not a name' is not a DNS",
+        ),
+    ],
+)
+def test_bad_mailbox_provider_one_line(provider: dict[str, Any], send_only: bool, message: str) -> None:
+    raw = {
+        "account": "111122223333",
+        "region": "us-east-1",
+        "domains": [
+            {"domain": "example.org"},
+            {"domain": "example.com", "sendOnly": send_only, "mailboxProvider": provider},
+        ],
+    }
+    with pytest.raises(SettingsError, match=rf"^environments.prod.domains\[1\].{message}"):
+        parse_environment("prod", raw)
