@@ -125,3 +125,18 @@ def test_an_unreadable_inventory_is_one_failed_check(stubbed: Stubbed, tmp_path:
     found = checks(stubbed, settings("missing.json"), tmp_path)
     assert found["inventory"].status == "fail" and "cannot read" in found["inventory"].found
     assert json.dumps(found["inventory"].to_json())
+
+
+def test_an_organization_gone_without_organization_deleted_is_named(stubbed: Stubbed, tmp_path: Path) -> None:
+    """ListUsers' OrganizationNotFoundException: "An operation received a valid organization identifier that either
+    doesn't belong or exist in the system." (WorkMail API reference, ListUsers, Errors). The doctor says to set
+    organizationDeleted, so a later stack delete restores nothing of it."""
+    stubbed.workmail.add_client_error(
+        "list_users",
+        "OrganizationNotFoundException",
+        "no such organization",
+        400,
+        expected_params={"OrganizationId": ORG},
+    )
+    found = checks(stubbed, settings(write_inventory(tmp_path), cutover=True), tmp_path)[f"organization {ORG}"]
+    assert found.status == "fail" and "workmail.organizationDeleted: true" in found.action

@@ -77,7 +77,15 @@ def organization(settings: Mapping[str, Any], clients: Callable[[str], Any], app
     try:
         live = live_addresses(client, org)
     except (ClientError, BotoCoreError) as error:
-        yield fail(AREA, f"organization {org}", "readable", f"{type(error).__name__}: {error}", _READ_ACTION)
+        code = error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else ""
+        action = _READ_ACTION
+        if code in ("OrganizationNotFoundException", "OrganizationStateException"):
+            # Gone (or being deleted): the stack must stop counting on it before anything restores its rule set.
+            action = (
+                "if the organization is deleted, set workmail.organizationDeleted: true and deploy, so that deleting "
+                "the stack never restores its rule set"
+            )
+        yield fail(AREA, f"organization {org}", "readable", f"{type(error).__name__}: {error}", action)
         return
     moved = _provider_domains(settings)
     received = received_by_settings(settings) | {a for a in live if a.rpartition("@")[2] in moved}
