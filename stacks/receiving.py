@@ -84,6 +84,7 @@ def build_receiving(
             rule_set_name=receiving.rule_set_name,
             take_over_active_rule_set=True,
             restore_on_delete=not workmail.organization_deleted,
+            take_over_only=workmail.rule_set_name,
         )
     else:
         rule_set = ReceiptRuleSet(

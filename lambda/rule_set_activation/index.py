@@ -5,7 +5,9 @@ it. This handler does, and keeps a record of what it did so that a retried, fail
 undone exactly.
 
 Properties: ``RuleSetName``; ``TakeOverActiveRuleSet`` ("true"/"false"); optional ``TakeOverHint``, the words that tell
-the user how to allow a takeover (the app passes ``takeOverActiveRuleSet: true (environments.<env>)``).
+the user how to allow a takeover (the app passes ``takeOverActiveRuleSet: true (environments.<env>)``); optional
+``TakeOverOnly``, the one set a takeover may replace (a WorkMail cutover: ``INBOUND_MAIL``; any other active set is
+refused); optional ``RestoreOnDelete`` ("false": never restore the previous set, see Delete).
 
 The record: an SSM parameter ``/sesmail/receipt-rule-set-activation/<rule set>`` (String) holding
 ``{"stackId", "logicalResourceId", "previous"}``: which stack's resource activated the set, and the set that was
@@ -214,6 +216,7 @@ def converge(account: Account, event: dict[str, Any], attempted: set[str] | None
     if active is not None and active not in (name, old_name):
         if not take_over:
             raise _foreign(account, active, event, hint)
+        _check_take_over_only(props, active)
         LOG.warning("taking over from active receipt rule set %s; it is restored on delete", active)
         previous = active
     if own is None:
@@ -255,6 +258,16 @@ def undo(account: Account, event: dict[str, Any], name: str) -> None:
         LOG.warning("receipt rule set %s is not active (active: %s); leaving the active set alone", name, active)
     if record is not None:
         account.delete_record(name)
+
+
+def _check_take_over_only(props: dict[str, Any], active: str) -> None:
+    """``TakeOverOnly`` (optional): the one set a takeover may replace (WorkMail's, at a cutover); refuse another."""
+    only = props.get("TakeOverOnly")
+    if only and active != only:
+        raise ActivationError(
+            f"receipt rule set {active!r} is active in this account and region, not {only!r} (the set this cutover "
+            f"replaces); nothing was changed: find out who activated {active!r} before cutting over"
+        )
 
 
 def _restorable(event: dict[str, Any], previous: str) -> str:

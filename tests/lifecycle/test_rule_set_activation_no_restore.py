@@ -1,4 +1,5 @@
-"""The activation with ``RestoreOnDelete: "false"`` (``workmail.organizationDeleted``) through the lifecycle suite.
+"""The cutover's activation (``TakeOverOnly: INBOUND_MAIL``) with ``RestoreOnDelete: "false"``
+(``workmail.organizationDeleted``) through the lifecycle suite.
 
 Every sequence and fault of the suite, taking over WorkMail's ``INBOUND_MAIL``: the same contract as
 ``test_rule_set_activation.py`` except that a completed Delete leaves no set active instead of restoring
@@ -25,7 +26,7 @@ class NoRestore(Activation):
         self.deleted = False
 
     def props(self, version: int) -> Props:
-        return {**super().props(version), "RestoreOnDelete": "false"}
+        return {**super().props(version), "RestoreOnDelete": "false", "TakeOverOnly": WORKMAIL}
 
     def on_event(self, event: dict[str, Any]) -> dict[str, Any]:
         result = super().on_event(event)

@@ -227,6 +227,7 @@ def test_cutover_activates_a_complete_set_in_place_of_workmails(templates: dict[
     (set_id,) = _of_type(cut, "AWS::SES::ReceiptRuleSet")
     ((activation_id, activation),) = _of_type(cut, "Custom::SesReceiptRuleSetActivation").items()
     assert activation["Properties"]["TakeOverActiveRuleSet"] == "true"
+    assert activation["Properties"]["TakeOverOnly"] == "INBOUND_MAIL"
     assert "RestoreOnDelete" not in activation["Properties"]
     rules = _of_type(cut, "AWS::SES::ReceiptRule")
     assert rules and set(rules) | {set_id} <= set(activation["DependsOn"])
@@ -267,7 +268,8 @@ class Watched:
         self.timeline.append(self.active())
 
     def event(self, request: str, **props: str) -> dict[str, Any]:
-        return cfn_event(request, {"RuleSetName": OURS, "TakeOverActiveRuleSet": "true", **props}, OURS)
+        base = {"RuleSetName": OURS, "TakeOverActiveRuleSet": "true", "TakeOverOnly": WORKMAIL_SET}
+        return cfn_event(request, {**base, **props}, OURS)
 
     def run(self, event: dict[str, Any]) -> dict[str, Any]:
         return index.on_event(event, self.ses, self.ssm, sleep=no_sleep)
@@ -393,3 +395,15 @@ def test_bad_mailbox_provider_one_line(provider: dict[str, Any], send_only: bool
     }
     with pytest.raises(SettingsError, match=rf"^environments.prod.domains\[1\].{message}"):
         parse_environment("prod", raw)
+
+
+def test_cutover_refuses_to_replace_any_set_but_workmails(workmail_account: Watched) -> None:
+    """Another set active at the cutover (another team's, activated since the doctor ran): the activation refuses,
+    naming it, and changes nothing; WorkMail's set is not what would be recorded for the rollback."""
+    account = workmail_account
+    account.reader.create_receipt_rule_set(RuleSetName="other-team")
+    account.reader.set_active_receipt_rule_set(RuleSetName="other-team")
+    with pytest.raises(index.ActivationError, match=r"^receipt rule set 'other-team' is active .* not 'INBOUND_MAIL'"):
+        account.run(account.event("Create"))
+    assert account.active() == "other-team"
+    assert account.ssm.get_parameters_by_path(Path="/sesmail", Recursive=True)["Parameters"] == []

@@ -113,6 +113,7 @@ class ReceiptRuleSetActivation(Construct):
         take_over_active_rule_set: bool = False,
         take_over_hint: str | None = None,
         restore_on_delete: bool = True,
+        take_over_only: str | None = None,
     ) -> None:
         """
         :param rule_set_name: the name of the set to activate. Give this or ``rule_set``, not both.
@@ -127,6 +128,9 @@ class ReceiptRuleSetActivation(Construct):
             (or deactivates receiving if there was none). ``False``: the previous set is never restored (for one,
             WorkMail's ``INBOUND_MAIL`` once its organization is deleted); deleting this resource then deactivates
             receiving, and the handler logs a warning saying so.
+        :param take_over_only: default ``None``, a takeover replaces whichever set is active. A set's name: only that
+            set may be taken over (a WorkMail cutover replaces ``INBOUND_MAIL`` and nothing else); another active
+            set fails the deploy, naming it, before anything changes.
         """
         super().__init__(scope, construct_id)
         if (rule_set_name is None) == (rule_set is None):
@@ -153,6 +157,10 @@ class ReceiptRuleSetActivation(Construct):
             properties["TakeOverHint"] = take_over_hint
         if not restore_on_delete:
             properties["RestoreOnDelete"] = "false"
+        if take_over_only is not None:
+            if not is_token(take_over_only):
+                check_rule_set_name("take_over_only", take_over_only)
+            properties["TakeOverOnly"] = take_over_only
         self.resource = cdk.CustomResource(
             self,
             "Resource",
