@@ -50,9 +50,9 @@ class WorkMailSettings:
     """The WorkMail organization allowed to send as the domain, and the rule set it receives through.
 
     ``legacy_account_principal`` is ``None`` for the service principal (default), else an account id or IAM ARN.
-    sesmail never creates or activates a rule set beside WorkMail: its mailbox rules go at the start of
-    ``rule_set_name``, the organization's own active set, ahead of WorkMail's rule (which still delivers every
-    recipient).
+    Until the cutover sesmail never creates or activates a rule set beside WorkMail: its mailbox rules go at the
+    start of ``rule_set_name``, the organization's own active set, ahead of WorkMail's rule (which still delivers
+    every recipient). With ``cutover`` the environment's own set replaces ``rule_set_name`` (see ``stacks/cutover``).
     """
 
     organization_id: str
@@ -68,11 +68,6 @@ class WorkMailSettings:
     cutover: bool = False
     #: the organization is deleted (``organizationDeleted``): no WorkMail sending policy, nothing to restore.
     organization_deleted: bool = False
-
-    @property
-    def preparing(self) -> bool:
-        """An inventory is given but the cutover is not made: the address book is checked, not deployed."""
-        return self.inventory is not None and not self.cutover
 
     @property
     def beside(self) -> bool:
