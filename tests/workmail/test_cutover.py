@@ -184,15 +184,12 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, A
         "gone": {**environment(inventory, "eu-west-1", cutover=True, organizationDeleted=True), "people": people},
     }
     app = build_app(environments=environments)
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
     for name in environments:
         stack = app.node.find_child(f"sesmail-{name}")
-        out[name] = assertions.Template.from_stack(stack).to_json()  # type: ignore[arg-type]
-        out[name]["warnings"] = [
-            str(m.data)
-            for m in stack.node.metadata
-            if m.type == "aws:cdk:warning"  # type: ignore[attr-defined]
-        ]
+        template = dict(assertions.Template.from_stack(stack).to_json())  # type: ignore[arg-type]
+        template["warnings"] = [str(m.data) for m in stack.node.metadata if m.type == "aws:cdk:warning"]
+        out[name] = template
     return out
 
 
