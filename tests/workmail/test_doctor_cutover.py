@@ -106,7 +106,15 @@ def test_after_the_cutover_the_domains_must_be_deregistered_before_deletion(stub
         stub_live(stubbed.workmail, organization())
         domains = [{"DomainName": d, "DefaultDomain": False} for d in registered]
         stubbed.workmail.add_response("list_mail_domains", {"MailDomains": domains}, o)
-        found = checks(stubbed, settings(write_inventory(tmp_path), cutover=True), tmp_path)["WorkMail domains"]
+        raw = settings(write_inventory(tmp_path), cutover=True)
+        raw["people"] = [{"name": "jane", "address": "jane"}]
+        every = checks(stubbed, raw, tmp_path)
+        hand_over = every["sending hand-over"]
+        assert (
+            hand_over.status == "warn"
+            and hand_over.found == "1 user(s) still send only through WorkMail: bob@example.com"
+        )
+        found = every["WorkMail domains"]
         if "example.com" in registered:
             assert found.status == "warn" and found.found == f"still registered in {ORG}: example.com"
             assert "deregister-mail-domain" in found.action

@@ -114,7 +114,34 @@ def organization(settings: Mapping[str, Any], clients: Callable[[str], Any], app
     else:
         yield ok(AREA, "address book covers WorkMail", expected, f"all {len(live)} address(es)")
     if workmail.get("cutover"):
+        yield _senders(settings, inventory.users, dropped, moved)
         yield from _domains_registered(client, org, settings)
+
+
+def _senders(settings: Mapping[str, Any], users: tuple[str, ...], dropped: list[str], moved: set[str]) -> Check:
+    """The sending hand-over: which inventory users have no person (own credentials) sending as them yet."""
+    from ..workmail_exit.coverage import listing
+    from ..workmail_exit.coverage import uncovered as missing_from
+
+    domains = settings.get("domains")
+    first = (domains[0] if isinstance(domains, list) and domains else settings).get("domain", "")
+    senders: set[str] = set()
+    for person in settings.get("people") or []:
+        if isinstance(person, Mapping):
+            for item in [person.get("address"), *(person.get("sendAs") or [])]:
+                if isinstance(item, str):
+                    senders.add((item if "@" in item else f"{item}@{first}").lower())
+    waiting = missing_from([u for u in users if u.rpartition("@")[2] not in moved], senders, dropped)
+    expected = "every WorkMail user a person of people (own credentials) before organizationDeleted"
+    if waiting:
+        return warn(
+            AREA,
+            "sending hand-over",
+            expected,
+            f"{len(waiting)} user(s) still send only through WorkMail: {listing(waiting)}",
+            "add each to people (address or sendAs), deploy, hand over the credentials (docs/people-credentials.md)",
+        )
+    return ok(AREA, "sending hand-over", expected, f"all {len(users)} user(s)")
 
 
 _READ_ACTION = "allow workmail:ListUsers, ListGroups, ListResources, ListAliases and ListMailDomains, and check the id"
