@@ -92,13 +92,23 @@ class MailStack(cdk.Stack):
                     'identity"',
                 )
             legacy = settings.workmail.legacy_account_principal
-            WorkMailSendingAuthorization(
-                self,
-                "WorkMailSending",
-                mail_domain=self.mail_domain,
-                organization_id=settings.workmail.organization_id,
-                principal=WorkMailPrincipal.legacy_account(legacy) if legacy else WorkMailPrincipal.service(),
-            )
+            if not settings.workmail.organization_deleted:
+                # WorkMail keeps sending until the organization is deleted, which synth allows only once every
+                # user is a person with their own send-as (stacks/cutover.py).
+                WorkMailSendingAuthorization(
+                    self,
+                    "WorkMailSending",
+                    mail_domain=self.mail_domain,
+                    organization_id=settings.workmail.organization_id,
+                    principal=WorkMailPrincipal.legacy_account(legacy) if legacy else WorkMailPrincipal.service(),
+                )
+            else:
+                cdk.Annotations.of(self).add_warning_v2(
+                    "sesmail:workmail:noRestore",
+                    f"workmail.organizationDeleted (environments.{settings.name}): deleting this stack later "
+                    f"deactivates receiving in {settings.region} (WorkMail's set is not restored: its organization "
+                    "is gone), and SES then rejects all mail for the account's domains there",
+                )
             if settings.workmail.mailbox_export:
                 # Where `sesmail workmail export` puts every mailbox before the organization goes (retained).
                 MailboxExportTarget(self, "MailboxExport", organization_id=settings.workmail.organization_id)
@@ -272,6 +282,8 @@ def _book_forwards(settings: EnvironmentSettings) -> bool:
     book = settings.address_book
     if book is None or settings.receiving is None:
         return False
+    if settings.workmail is not None and not settings.workmail.cutover:
+        return False  # beside WorkMail, or preparing a cutover: WorkMail delivers, the book is not deployed
     return any(a.destinations for a in book.addresses if a.kind != "mailbox") or any(
         d.other_recipients == "store" for d in book.domains
     )

@@ -70,11 +70,24 @@ def build_receiving(
         infrequent_access_after_days=lifecycle.infrequent_access_after_days,
         transitional_ses_grants=lifecycle.transitional_ses_grants,
     )
-    beside_others = settings.workmail is not None or receiving.join
-    if beside_others:
+    workmail = settings.workmail
+    beside = (workmail is not None and workmail.beside) or receiving.join
+    if beside:
         # WorkMail's set, or another active set named by receiving.joinRuleSet: joined, never created or activated.
         rule_set = ReceiptRuleSet.from_existing(
             scope, "ReceiptRuleSet", rule_set_name=receiving.rule_set_name, after_rule=receiving.join_after_rule
+        )
+    elif workmail is not None:
+        # The cutover: SetActiveReceiptRuleSet switches from WorkMail's set to this one in one call, so a set is
+        # active at every moment; WorkMail's set is recorded and restored when the activation is deleted (the
+        # rollback, workmail.cutover: false), unless the organization is gone (nothing of it to restore).
+        rule_set = ReceiptRuleSet(
+            scope,
+            "ReceiptRuleSet",
+            rule_set_name=receiving.rule_set_name,
+            take_over_active_rule_set=True,
+            restore_on_delete=not workmail.organization_deleted,
+            take_over_only=workmail.rule_set_name,
         )
     else:
         rule_set = ReceiptRuleSet(
@@ -100,7 +113,7 @@ def build_receiving(
                 domain.rule_name(mailbox),
                 recipients=[address],
                 actions=actions,
-                tls_required=not beside_others,
+                tls_required=not beside,
             )
             mailbox_rules.append(mailbox_rule)
             prefixes.append(prefix)
@@ -108,14 +121,16 @@ def build_receiving(
     # After every mailbox rule, so the mailbox rules keep their place (their After) in the set.
     book_rules: list[ReceiptRule] = []
     book_prefixes: list[str] = []
-    for routing in settings.address_book.domains if settings.address_book is not None else ():
+    # Preparing a cutover (workmail.inventory without cutover), the book is checked but WorkMail still receives.
+    book = settings.address_book if workmail is None or workmail.cutover else None
+    for routing in book.domains if book is not None else ():
         for rule_name, recipients in routing.rules:
             book_rules.append(
                 rule_set.add_rule(
                     rule_name,
                     recipients=recipients,
                     actions=[S3Action(bucket=mail_bucket.bucket, object_key_prefix=routing.prefix)],
-                    tls_required=settings.workmail is None,
+                    tls_required=not beside,
                 )
             )
             book_prefixes.append(routing.prefix)

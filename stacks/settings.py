@@ -34,6 +34,7 @@ WORKMAIL_RULE_SET_NAME = "INBOUND_MAIL"
 # Ends in a letter or digit: the name becomes part of the stack and rule-set names.
 _ENV_NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 _HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
+_DNS_NAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)+[A-Za-z]{2,63}\.?$")
 
 
 @dataclass(frozen=True)
@@ -49,9 +50,9 @@ class WorkMailSettings:
     """The WorkMail organization allowed to send as the domain, and the rule set it receives through.
 
     ``legacy_account_principal`` is ``None`` for the service principal (default), else an account id or IAM ARN.
-    sesmail never creates or activates a rule set beside WorkMail: its mailbox rules go at the start of
-    ``rule_set_name``, the organization's own active set, ahead of WorkMail's rule (which still delivers every
-    recipient).
+    Until the cutover sesmail never creates or activates a rule set beside WorkMail: its mailbox rules go at the
+    start of ``rule_set_name``, the organization's own active set, ahead of WorkMail's rule (which still delivers
+    every recipient). With ``cutover`` the environment's own set replaces ``rule_set_name`` (see ``stacks/cutover``).
     """
 
     organization_id: str
@@ -59,6 +60,33 @@ class WorkMailSettings:
     rule_set_name: str = WORKMAIL_RULE_SET_NAME
     #: add a MailboxExportTarget (bucket, key, role) for ``sesmail workmail export`` (``mailboxExport``).
     mailbox_export: bool = False
+    #: the inventory file (``sesmail workmail inventory --json``) the address book must cover (``inventory``).
+    inventory: str | None = None
+    #: ``(address, reason)`` of inventory addresses left out on purpose (``dropped``).
+    dropped: tuple[tuple[str, str], ...] = ()
+    #: the environment's own rule set replaces WorkMail's (``cutover``); WorkMail still sends.
+    cutover: bool = False
+    #: the organization is deleted (``organizationDeleted``): no WorkMail sending policy, nothing to restore.
+    organization_deleted: bool = False
+
+    @property
+    def beside(self) -> bool:
+        """sesmail's rules sit in WorkMail's active set (no cutover yet)."""
+        return not self.cutover
+
+
+@dataclass(frozen=True)
+class MailboxProviderSettings:
+    """Another mailbox provider that receives a send-only domain's mail by MX (``mailboxProvider``)."""
+
+    #: the provider's MX hosts, as the provider's setup page lists them.
+    mx: tuple[str, ...]
+    #: a name for people (``Google Workspace``); default "the mailbox provider".
+    name: str = "the mailbox provider"
+    #: the domain the provider asks SPF to include (``_spf.google.com``), if it sends as the domain.
+    spf_include: str | None = None
+    #: the provider's DKIM selectors (``google``): ``<selector>._domainkey.<domain>`` must exist.
+    dkim_selectors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,6 +114,8 @@ class DomainSettings:
     dmarc_record: bool = True
     #: the domain's ``addresses``, ``postmasterTo`` and ``otherRecipients*`` as written (see ``address_book``).
     book: DomainBookSettings = field(default_factory=DomainBookSettings)
+    #: send-only because another provider receives its mail (``mailboxProvider``); the doctor checks its DNS.
+    mailbox_provider: MailboxProviderSettings | None = None
 
     def addresses(self) -> tuple[str, ...]:
         """The mailboxes as full addresses."""
@@ -237,7 +267,7 @@ def _mailboxes(
     return tuple(raw)
 
 
-def _domain(reader: Reader, slug: str, *, allow_send_only: bool) -> DomainSettings:
+def _domain(reader: Reader, slug: str, *, allow_send_only: bool, workmail: bool = False) -> DomainSettings:
     """One domain's keys, read from the environment (short form) or from one entry of ``domains``."""
     domain = reader.check("domain", check_domain, reader.get("domain", str, required=True)).lower().rstrip(".")
     send_only = reader.get("sendOnly", bool, default=False) if allow_send_only else False
@@ -257,9 +287,13 @@ def _domain(reader: Reader, slug: str, *, allow_send_only: bool) -> DomainSettin
         dmarc_report_address=_optional(reader, "dmarcReportAddress", _check_address),
         send_only=send_only,
         slug=slug,
-        existing_identity=reader.get("existingIdentity", bool, default=False),
+        # Beside WorkMail the first domain's identity exists (RegisterMailDomain "Registers a new domain in WorkMail
+        # and SES"): referenced by default, never created or deleted by the stack.
+        existing_identity=reader.get("existingIdentity", bool, default=workmail and not slug),
         dmarc_record=reader.get("dmarcRecord", bool, default=True),
         book=parse_domain_book(reader, send_only=send_only),
+        # The short form cannot be send-only, so there the key is unknown.
+        mailbox_provider=_mailbox_provider(reader, send_only) if allow_send_only else None,
     )
     if not send_only:
         for i, box in enumerate(mailboxes):
@@ -268,10 +302,47 @@ def _domain(reader: Reader, slug: str, *, allow_send_only: bool) -> DomainSettin
     return result
 
 
+def _mailbox_provider(reader: Reader, send_only: bool) -> MailboxProviderSettings | None:
+    raw = reader.get("mailboxProvider", dict)
+    if raw is None:
+        return None
+    if not send_only:
+        raise SettingsError(
+            f"{reader.key('mailboxProvider')}: needs sendOnly: true (the provider receives the domain's mail by MX, "
+            "SES only sends)"
+        )
+    section = Reader(raw, reader.key("mailboxProvider"))
+    hosts = section.get("mx", list, required=True)
+    if not hosts:
+        raise SettingsError(f"{section.key('mx')}: [] must name the provider's MX host(s)")
+    for i, host in enumerate(hosts):
+        if not isinstance(host, str):
+            raise SettingsError(f"{section.key('mx')}[{i}]: {host!r} is not a string")
+        section.check(f"mx[{i}]", check_domain, host.rstrip("."))
+    include = section.get("spfInclude", str)
+    if include is not None and not _DNS_NAME.match(include):
+        # SPF's include takes any DNS name (RFC 7208 section 5.2), underscores too: _spf.google.com.
+        raise SettingsError(f"{section.key('spfInclude')}: {include!r} is not a DNS name")
+    selectors = section.get("dkimSelectors", list, default=[])
+    for i, selector in enumerate(selectors):
+        if not isinstance(selector, str):
+            raise SettingsError(f"{section.key('dkimSelectors')}[{i}]: {selector!r} is not a string")
+        section.check(f"dkimSelectors[{i}]", check_local_part, selector)
+    name = section.get("name", str, default="the mailbox provider")
+    section.finish()
+    return MailboxProviderSettings(
+        mx=tuple(h.lower().rstrip(".") for h in hosts),
+        name=name,
+        spf_include=include,
+        dkim_selectors=tuple(selectors),
+    )
+
+
 def _domains(reader: Reader) -> tuple[DomainSettings, ...]:
     """The short form (``domain`` + ``mailboxes`` + ...) or the ``domains`` list; not both."""
+    workmail = isinstance(reader.raw.get("workmail"), Mapping)
     if "domains" not in reader.raw:
-        return (_domain(reader, "", allow_send_only=False),)
+        return (_domain(reader, "", allow_send_only=False, workmail=workmail),)
     for key in (
         "domain",
         "mailboxes",
@@ -297,7 +368,7 @@ def _domains(reader: Reader) -> tuple[DomainSettings, ...]:
         entry = Reader(item, reader.key(f"domains[{i}]"))
         name = entry.get("domain", str)
         slug = "" if i == 0 else domain_slug(name if isinstance(name, str) else "")
-        domain = _domain(entry, slug, allow_send_only=True)
+        domain = _domain(entry, slug, allow_send_only=True, workmail=workmail)
         entry.finish()
         for j, earlier in enumerate(domains):
             if earlier.domain == domain.domain:
@@ -347,12 +418,43 @@ def _workmail(reader: Reader) -> WorkMailSettings | None:
         "ruleSetName", check_rule_set_name, section.get("ruleSetName", str, default=WORKMAIL_RULE_SET_NAME)
     )
     mailbox_export = section.get("mailboxExport", bool, default=False)
+    inventory = section.get("inventory", str)
+    if inventory is not None and not inventory.strip():
+        raise SettingsError(f"{section.key('inventory')}: '' is not a file name")
+    dropped = []
+    for i, item in enumerate(section.get("dropped", list, default=[])):
+        entry = Reader(item, section.key(f"dropped[{i}]"))
+        address = entry.get("address", str, required=True)
+        entry.check("address", _check_address, address)
+        reason = entry.get("reason", str, required=True)
+        if not reason.strip():
+            raise SettingsError(f"{entry.key('reason')}: '' must say why {address} receives nothing any more")
+        entry.finish()
+        dropped.append((address.lower(), reason))
+    cutover = section.get("cutover", bool, default=False)
+    deleted = section.get("organizationDeleted", bool, default=False)
+    if cutover and inventory is None:
+        raise SettingsError(
+            f"{section.key('cutover')}: true needs workmail.inventory (the `sesmail workmail inventory --json` file): "
+            "the address book must cover every address WorkMail accepts"
+        )
+    if deleted and not cutover:
+        raise SettingsError(
+            f"{section.key('organizationDeleted')}: true needs cutover: true (an organization is deleted only after "
+            "the environment's own rule set receives its mail)"
+        )
+    if dropped and inventory is None:
+        raise SettingsError(f"{section.key('dropped')}: only applies with workmail.inventory")
     section.finish()
     return WorkMailSettings(
         organization_id=org,
         legacy_account_principal=legacy,
         rule_set_name=rule_set_name,
         mailbox_export=mailbox_export,
+        inventory=inventory,
+        dropped=tuple(dropped),
+        cutover=cutover,
+        organization_deleted=deleted,
     )
 
 
@@ -370,19 +472,24 @@ def parse_environment(name: str, raw: Any) -> EnvironmentSettings:
     workmail_arn = f"arn:aws:workmail:{region}:{account}:organization/{workmail.organization_id}" if workmail else None
     take_over = reader.get("takeOverActiveRuleSet", bool, default=False)
     if workmail is not None:
-        _refuse_workmail_takeover(reader, take_over)
+        _refuse_workmail_takeover(reader, take_over, workmail)
     inbound = parse_inbound(reader, tuple(a for d in domains if not d.send_only for a in d.addresses()))
     book = resolve(
         path,
         domains,
         [d.book for d in domains],
         forward_to=inbound.forward_to if inbound is not None else (),
-        beside_workmail=workmail is not None,
+        # Preparing a cutover (an inventory given), the whole book is checked now though deployed only at cutover.
+        beside_workmail=workmail is not None and workmail.inventory is None,
         listed="domains" in reader.raw,
     )
+    beside = workmail is not None and workmail.beside
     rule_names = tuple(d.rule_name(box) for d in domains if not d.send_only for box in d.mailboxes)
-    rule_names += tuple(rule for d in book.domains for rule, _ in d.rules)
-    receiving = parse_receiving(reader, name, rule_names, workmail_arn, workmail.rule_set_name if workmail else None)
+    if not beside:
+        rule_names += tuple(rule for d in book.domains for rule, _ in d.rules)
+    receiving = parse_receiving(
+        reader, name, rule_names, workmail_arn, workmail.rule_set_name if workmail and beside else None
+    )
     if receiving.join and take_over:
         raise SettingsError(
             f"{reader.key('takeOverActiveRuleSet')}: true with receiving.joinRuleSet: the rules join the active set, "
@@ -409,6 +516,10 @@ def parse_environment(name: str, raw: Any) -> EnvironmentSettings:
         people=parse_people(reader, book, first.domain),
         acknowledged_warnings=_acknowledged_warnings(reader),
     )
+    if workmail is not None and workmail.inventory is not None:
+        from .cutover import check_cutover  # reads the inventory file; cutover reads these settings
+
+        check_cutover(settings, reader.key("workmail"))
     if settings.workmail is not None and region not in regions.WORKMAIL_REGIONS:
         supported = ", ".join(sorted(regions.WORKMAIL_REGIONS))
         raise SettingsError(f"{path}.workmail: WorkMail is not offered in {region!r} (supported: {supported})")
@@ -446,13 +557,16 @@ def _acknowledged_warnings(reader: Reader) -> tuple[tuple[str, str], ...]:
     return tuple(acknowledged)
 
 
-def _refuse_workmail_takeover(reader: Reader, take_over: bool) -> None:
+def _refuse_workmail_takeover(reader: Reader, take_over: bool, workmail: WorkMailSettings) -> None:
     """Beside WorkMail, nothing may replace the organization's active set or reject what it accepts."""
     if take_over:
         raise SettingsError(
             f"{reader.key('takeOverActiveRuleSet')}: true with workmail would replace WorkMail's rule set and reject "
-            "every other WorkMail recipient; remove it (sesmail adds its rules to workmail.ruleSetName)"
+            "every other WorkMail recipient; remove it (workmail.cutover replaces it once the address book covers "
+            "every WorkMail address)"
         )
+    if workmail.cutover:
+        return
     receiving = reader.raw.get("receiving")
     if isinstance(receiving, Mapping) and "ruleSetName" in receiving:
         raise SettingsError(

@@ -258,9 +258,10 @@ def test_migration_from_the_takeover_design_restores_workmail_set_on_update(ses_
 def test_workmail_environment_is_warned_that_its_identity_exists() -> None:
     """WorkMail's RegisterMailDomain "Registers a new domain in WorkMail and SES"
     (https://docs.aws.amazon.com/workmail/latest/APIReference/API_RegisterMailDomain.html): an existing organization's
-    domain has its SES identity already, and CreateEmailIdentity for it fails with AlreadyExistsException. Synth says
-    how to adopt it; with existingIdentity the warning goes."""
-    for raw, expected in ((WORKMAIL_ENV, 1), ({**WORKMAIL_ENV, "existingIdentity": True}, 0)):
+    domain has its SES identity already, and CreateEmailIdentity for it fails with AlreadyExistsException. Beside
+    WorkMail ``existingIdentity`` is true by default (the identity is referenced, no warning); set to false by hand,
+    synth says how to adopt it."""
+    for raw, expected in ((WORKMAIL_ENV, 0), ({**WORKMAIL_ENV, "existingIdentity": False}, 1)):
         app = build_app(environments={"prod": raw})
         stack = app.node.find_child("sesmail-prod")
         warnings = assertions.Annotations.from_stack(stack).find_warning(  # type: ignore[arg-type]

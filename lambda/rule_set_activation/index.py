@@ -5,7 +5,9 @@ it. This handler does, and keeps a record of what it did so that a retried, fail
 undone exactly.
 
 Properties: ``RuleSetName``; ``TakeOverActiveRuleSet`` ("true"/"false"); optional ``TakeOverHint``, the words that tell
-the user how to allow a takeover (the app passes ``takeOverActiveRuleSet: true (environments.<env>)``).
+the user how to allow a takeover (the app passes ``takeOverActiveRuleSet: true (environments.<env>)``); optional
+``TakeOverOnly``, the one set a takeover may replace (a WorkMail cutover: ``INBOUND_MAIL``; any other active set is
+refused); optional ``RestoreOnDelete`` ("false": never restore the previous set, see Delete).
 
 The record: an SSM parameter ``/sesmail/receipt-rule-set-activation/<rule set>`` (String) holding
 ``{"stackId", "logicalResourceId", "previous"}``: which stack's resource activated the set, and the set that was
@@ -33,7 +35,9 @@ Create / Update (converge on the properties)
 Delete
     Ours still active: restore the previous set, or deactivate receiving if there was none (or it no longer exists).
     Another set active (someone changed it since): left alone. Then the record is deleted. A retried Delete finds
-    nothing to do.
+    nothing to do. ``RestoreOnDelete`` "false" (optional property; default "true"): the previous set is never
+    restored (WorkMail's set once its organization is deleted). Leaving no set active never fails the Delete; the
+    handler logs a warning saying SES now rejects all mail in the region.
 
 AWS calls are retried on throttling and on a lost response (a read timeout), which every call here tolerates because
 each is idempotent: ``DescribeActiveReceiptRuleSet``, ``SetActiveReceiptRuleSet``, SSM ``GetParameter``,
@@ -252,6 +256,7 @@ def converge(account: Account, event: dict[str, Any], attempted: set[str] | None
             return own.previous
         if not take_over:
             raise _foreign(account, active, event, hint)
+        _check_take_over_only(props, active)
         LOG.warning("taking over from active receipt rule set %s; it is restored on delete", active)
         previous = active
     if own is None:
@@ -273,6 +278,7 @@ def undo(account: Account, event: dict[str, Any], name: str) -> None:
         LOG.warning("receipt rule set %s is recorded by %s; leaving it and its record alone", name, record.stack_id)
         return
     previous = record.previous if record else legacy_previous(event.get("PhysicalResourceId", "")) or ""
+    previous = _restorable(event, previous)
     active = account.active()
     if active == name:
         restored = False
@@ -287,11 +293,39 @@ def undo(account: Account, event: dict[str, Any], name: str) -> None:
                 LOG.warning("previous receipt rule set %s no longer exists; deactivating receiving instead", previous)
         if not restored:
             account.set_active(None)
-            LOG.info("deactivated receipt rule set %s; no receipt rule set is active", name)
+            _warn_none_active(name)
     else:
         LOG.warning("receipt rule set %s is not active (active: %s); leaving the active set alone", name, active)
     if record is not None:
         account.delete_record(name)
+
+
+def _check_take_over_only(props: dict[str, Any], active: str) -> None:
+    """``TakeOverOnly`` (optional): the one set a takeover may replace (WorkMail's, at a cutover); refuse another."""
+    only = props.get("TakeOverOnly")
+    if only and active != only:
+        raise ActivationError(
+            f"receipt rule set {active!r} is active in this account and region, not {only!r} (the set this cutover "
+            f"replaces); nothing was changed: find out who activated {active!r} before cutting over"
+        )
+
+
+def _restorable(event: dict[str, Any], previous: str) -> str:
+    """``previous``, or ``""`` when the resource says never to restore it (``RestoreOnDelete`` "false")."""
+    keep = str(event.get("ResourceProperties", {}).get("RestoreOnDelete", "true")).lower() != "false"
+    if previous and not keep:
+        LOG.warning("RestoreOnDelete is false: receipt rule set %s is not restored", previous)
+        return ""
+    return previous
+
+
+def _warn_none_active(name: str) -> None:
+    """Say, where a person reading the handler's log sees it, that the region now receives nothing."""
+    LOG.warning(
+        "deactivated receipt rule set %s: no receipt rule set is active in this region now, so SES rejects all mail "
+        "for this account's domains here until one is activated (SES console, or SetActiveReceiptRuleSet)",
+        name,
+    )
 
 
 def _create(account: Account, event: dict[str, Any]) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from botocore.stub import Stubber
 from moto.ses.exceptions import InvalidParameterValue
 from moto.ses.models import SESBackend
 
-from sesmail.doctor.expected import Environment, identity_policies, rule_set
+from sesmail.doctor.expected import Environment, email_identities, identity_policies, rule_set
 from sesmail.doctor.live import LiveResolver, Stack
 
 DKIM_TOKENS = ["tokenonea1b2c3d4e5f6", "tokentwoa1b2c3d4e5f6", "tokenthreea1b2c3d4e5"]
@@ -196,7 +196,7 @@ class Deployment:
             # Beside an existing WorkMail organization: its own set with its rule delivering the domain, then the
             # stack's rules, the first (no After) at the start of the set, as CloudFormation creates them.
             ses.create_receipt_rule_set(RuleSetName=rules.name)
-            domain = next(props["EmailIdentity"] for _, props in env.of_type("AWS::SES::EmailIdentity"))
+            domain = next(props["EmailIdentity"] for _, props in email_identities(env))
             recipients = self.scenario.workmail_rule_set_recipients or [domain]
             workmail_rule = {"Name": "m-workmail", "Enabled": True, "Recipients": recipients}
             workmail_rule["Actions"] = [{"WorkmailAction": {"OrganizationArn": env.workmail_organization_arn}}]
@@ -244,8 +244,12 @@ class Deployment:
     def stub_responses(self) -> None:
         """Queue the stubbed answers in the order the doctor asks."""
         env, scenario = self.env, self.scenario
-        identity = next(props for _, props in env.of_type("AWS::SES::EmailIdentity"))
+        identity = next(props for _, props in email_identities(env))
         domain = identity["EmailIdentity"]
+        # An identity the stack only references (existingIdentity, the default beside WorkMail): the doctor reads it
+        # first, for its DKIM and MAIL FROM records (dns checks run before the ses checks).
+        existing = bool(identity.get("Existing"))
+        mail_from = (identity.get("MailFromAttributes") or {}).get("MailFromDomain") or f"mail.{domain}"
         config_set = next(props["Name"] for _, props in env.of_type("AWS::SES::ConfigurationSet"))
         cfn = self.stubber("cloudformation")
         outputs = []
@@ -286,6 +290,8 @@ class Deployment:
         cfn.add_response("list_stack_resources", {"StackResourceSummaries": summaries}, {"StackName": env.stack_name})
 
         ses = self.stubber("sesv2")
+        if existing:
+            self._stub_identity(ses, domain, mail_from, config_set)
         ses.add_response(
             "get_account",
             {
@@ -301,27 +307,8 @@ class Deployment:
             },
             {},
         )
-        ses.add_response(
-            "get_email_identity",
-            {
-                "IdentityType": "DOMAIN",
-                "VerifiedForSendingStatus": scenario.verified,
-                "VerificationStatus": "SUCCESS" if scenario.verified else "PENDING",
-                "DkimAttributes": {
-                    "SigningEnabled": True,
-                    "Status": "SUCCESS" if scenario.verified else "PENDING",
-                    "Tokens": DKIM_TOKENS,
-                },
-                "MailFromAttributes": {
-                    "MailFromDomain": identity["MailFromAttributes"]["MailFromDomain"],
-                    "MailFromDomainStatus": "SUCCESS",
-                    "BehaviorOnMxFailure": "USE_DEFAULT_VALUE",
-                },
-                "Policies": self._policies(),
-                "ConfigurationSetName": config_set,
-            },
-            {"EmailIdentity": domain},
-        )
+        if not existing:
+            self._stub_identity(ses, domain, mail_from, config_set)
         ses.add_response(
             "get_configuration_set",
             {
@@ -386,6 +373,30 @@ class Deployment:
                     "TopicArn": topic,
                 }
                 sns.add_response("list_subscriptions_by_topic", {"Subscriptions": [pending]}, {"TopicArn": topic})
+
+    def _stub_identity(self, ses: Stubber, domain: str, mail_from: str, config_set: str) -> None:
+        scenario = self.scenario
+        ses.add_response(
+            "get_email_identity",
+            {
+                "IdentityType": "DOMAIN",
+                "VerifiedForSendingStatus": scenario.verified,
+                "VerificationStatus": "SUCCESS" if scenario.verified else "PENDING",
+                "DkimAttributes": {
+                    "SigningEnabled": True,
+                    "Status": "SUCCESS" if scenario.verified else "PENDING",
+                    "Tokens": DKIM_TOKENS,
+                },
+                "MailFromAttributes": {
+                    "MailFromDomain": mail_from,
+                    "MailFromDomainStatus": "SUCCESS",
+                    "BehaviorOnMxFailure": "USE_DEFAULT_VALUE",
+                },
+                "Policies": self._policies(),
+                "ConfigurationSetName": config_set,
+            },
+            {"EmailIdentity": domain},
+        )
 
     def client(self, service: str) -> Any:
         """The moto-backed client of ``service`` (one per service: making clients is slow)."""

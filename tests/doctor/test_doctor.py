@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from sesmail.doctor import cli
-from sesmail.doctor.expected import load_environment
+from sesmail.doctor.expected import email_identities, load_environment
 from sesmail.policy.cli import main as sesmail_main
 
 from .deployment import Deployment, Scenario, dkim_records, good_zone_records
@@ -34,7 +34,7 @@ def run_doctor(
     env = load_environment(app_dir, environment)
     deployment = Deployment(env, scenario)
     deployment.stub_responses()
-    domain = next(props["EmailIdentity"] for _, props in env.of_type("AWS::SES::EmailIdentity"))
+    domain = next(props["EmailIdentity"] for _, props in email_identities(env))
     zones = {domain: zone(domain, good_zone_records(env.region) if records is None else records)}
     with serve(tmp_path, zones) as nameserver:
         args = argparse.Namespace(

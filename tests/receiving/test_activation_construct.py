@@ -261,3 +261,29 @@ def test_a_set_named_at_deploy_time_may_write_any_activation_record() -> None:
     ((_, policy),) = _record_policies(None).items()
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Resource"]["Fn::Join"][1][-1].endswith("/receipt-rule-set-activation/*")
+
+
+def test_restore_on_delete_and_take_over_only_props() -> None:
+    """``restore_on_delete=False`` and ``take_over_only`` reach the custom resource as ``RestoreOnDelete: "false"``
+    and ``TakeOverOnly``; the defaults add neither (templates of existing stacks do not change); a bad set name is
+    refused in one line."""
+    import aws_cdk as cdk
+    import pytest
+    from aws_cdk import assertions
+
+    from sesmail.receiving.activation import ReceiptRuleSetActivation
+
+    stack = cdk.Stack(cdk.App(), "S", env=cdk.Environment(account="111122223333", region="us-east-1"))
+    ReceiptRuleSetActivation(stack, "Plain", rule_set_name="a")
+    ReceiptRuleSetActivation(
+        stack, "Cutover", rule_set_name="b", take_over_active_rule_set=True, restore_on_delete=False,
+        take_over_only="INBOUND_MAIL",
+    )  # fmt: skip
+    found = assertions.Template.from_stack(stack).find_resources("Custom::SesReceiptRuleSetActivation")
+    props = {p["Properties"]["RuleSetName"]: p["Properties"] for p in found.values()}
+    assert "RestoreOnDelete" not in props["a"] and "TakeOverOnly" not in props["a"]
+    assert props["b"]["RestoreOnDelete"] == "false" and props["b"]["TakeOverOnly"] == "INBOUND_MAIL"
+    with pytest.raises(ValueError, match=r"^take_over_only: "):
+        ReceiptRuleSetActivation(stack, "Bad", rule_set_name="c", take_over_only="no spaces")
+    with pytest.raises(ValueError, match=r"^restore_on_delete: 'no' is not a bool$"):
+        ReceiptRuleSetActivation(stack, "Bad2", rule_set_name="d", restore_on_delete="no")  # type: ignore[arg-type]

@@ -87,6 +87,7 @@ def _run(args: argparse.Namespace, factory: ClientFactory | None, today: Callabl
         alarm_checks,
         auth_checks,
         dns_checks,
+        provider_checks,
         receiving_checks,
         report,
         round_trip,
@@ -125,8 +126,10 @@ def _run(args: argparse.Namespace, factory: ClientFactory | None, today: Callabl
         )
     _progress(f"checking {env.stack_name} in {env.account}/{env.region}")
     checks.extend(workmail_checks.run(env.settings, today or workmail_checks.today))
+    checks.extend(workmail_checks.organization(env.settings, live.clients, args.app_dir))
     for area in (
         dns_checks.run(live, resolver),
+        provider_checks.run(env.settings, resolver),
         ses_checks.run(live),
         receiving_checks.run(live),
         auth_checks.run(live),

@@ -15,7 +15,7 @@ import dns.exception
 import dns.resolver
 
 from .checks import Check, fail, ok, warn
-from .expected import DnsRecord, UsageError, dns_outputs, parse_record
+from .expected import DnsRecord, UsageError, dns_outputs, email_identities, parse_record
 from .live import Live
 
 AREA = "dns"
@@ -66,6 +66,7 @@ def records(live: Live) -> tuple[list[DnsRecord], list[Check]]:
             )
             continue
         found.append(record)
+    found.extend(existing_identity_records(live))
     zone_records = [lid for lid, _ in live.env.of_type("AWS::Route53::RecordSet")]
     if zone_records:
         # Records the stack writes into a hosted zone are not outputs; say so rather than skip them silently.
@@ -79,6 +80,35 @@ def records(live: Live) -> tuple[list[DnsRecord], list[Check]]:
             )
         )
     return found, problems
+
+
+def existing_identity_records(live: Live) -> list[DnsRecord]:
+    """The records an identity the stack references but does not create needs, as SES reports them (the template
+    has none: its Easy DKIM tokens are not known at synth). Easy DKIM: "three CNAME records ... ``token._domainkey``
+    ... ``token.dkim.amazonses.com``"; a custom MAIL FROM: an MX to ``feedback-smtp.<region>.amazonses.com`` and the
+    SPF record ``v=spf1 include:amazonses.com ~all`` (SES Developer Guide, "Easy DKIM" and "Using a custom MAIL FROM
+    domain")."""
+    from botocore.exceptions import ClientError
+
+    out: list[DnsRecord] = []
+    for logical_id, props in email_identities(live.env):
+        if not props.get("Existing"):
+            continue
+        domain = str(props["EmailIdentity"])
+        try:
+            found = live.email_identity(domain)
+        except ClientError:
+            continue  # the ses checks report the identity
+        if found is None:
+            continue
+        for token in (found.get("DkimAttributes") or {}).get("Tokens") or []:
+            out.append(DnsRecord(logical_id, f"{token}._domainkey.{domain}", "CNAME", f"{token}.dkim.amazonses.com"))
+        mail_from = str((found.get("MailFromAttributes") or {}).get("MailFromDomain") or "").lower()
+        if mail_from:
+            feedback = f"feedback-smtp.{live.env.region}.amazonses.com."
+            out.append(DnsRecord(logical_id, mail_from, "MX", f"10 {feedback}"))
+            out.append(DnsRecord(logical_id, mail_from, "TXT", '"v=spf1 include:amazonses.com ~all"'))
+    return out
 
 
 def _query(resolver: dns.resolver.Resolver, name: str, rdtype: str) -> list[str]:

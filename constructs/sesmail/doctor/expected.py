@@ -162,8 +162,22 @@ def dns_outputs(env: Environment) -> dict[str, Any]:
 
 
 def email_identities(env: Environment) -> list[tuple[str, Mapping[str, Any]]]:
-    """``(logical id, properties)`` of every ``AWS::SES::EmailIdentity``."""
-    return list(env.of_type("AWS::SES::EmailIdentity"))
+    """``(logical id, properties)`` of every ``AWS::SES::EmailIdentity``, then of each identity the stack references
+    without creating it (``existingIdentity``; the default beside WorkMail) as ``("existing:<domain>",
+    {"EmailIdentity": domain, "Existing": True})``: its DKIM and MAIL FROM are read from SES, not from the template."""
+    found = list(env.of_type("AWS::SES::EmailIdentity"))
+    created = {str(props.get("EmailIdentity", "")).lower() for _, props in found}
+    for domain in referenced_identities(env):
+        if domain not in created:
+            found.append((f"existing:{domain}", {"EmailIdentity": domain, "Existing": True}))
+    return found
+
+
+def referenced_identities(env: Environment) -> list[str]:
+    """The domains of the environment's settings (short form or ``domains``), lower case, in order."""
+    domains = env.settings.get("domains")
+    entries = domains if isinstance(domains, list) else [env.settings]
+    return [str(d["domain"]).lower().rstrip(".") for d in entries if isinstance(d, Mapping) and d.get("domain")]
 
 
 def rule_set(env: Environment) -> RuleSet | None:

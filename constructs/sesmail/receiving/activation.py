@@ -128,6 +128,8 @@ class ReceiptRuleSetActivation(Construct):
         rule_set: ses.IReceiptRuleSet | None = None,
         take_over_active_rule_set: bool = False,
         take_over_hint: str | None = None,
+        restore_on_delete: bool = True,
+        take_over_only: str | None = None,
     ) -> None:
         """
         :param rule_set_name: the name of the set to activate. Give this or ``rule_set``, not both.
@@ -138,6 +140,13 @@ class ReceiptRuleSetActivation(Construct):
         :param take_over_hint: default ``None``, the failure message tells the user to set
             ``take_over_active_rule_set=True``. Give the words that fit your configuration instead, such as
             ``"takeOverActiveRuleSet: true (environments.prod)"``.
+        :param restore_on_delete: default ``True``, deleting this resource restores the set that was active before
+            (or deactivates receiving if there was none). ``False``: the previous set is never restored (for one,
+            WorkMail's ``INBOUND_MAIL`` once its organization is deleted); deleting this resource then deactivates
+            receiving, and the handler logs a warning saying so.
+        :param take_over_only: default ``None``, a takeover replaces whichever set is active. A set's name: only that
+            set may be taken over (a WorkMail cutover replaces ``INBOUND_MAIL`` and nothing else); another active
+            set fails the deploy, naming it, before anything changes.
         """
         super().__init__(scope, construct_id)
         if (rule_set_name is None) == (rule_set is None):
@@ -151,6 +160,8 @@ class ReceiptRuleSetActivation(Construct):
             raise ValueError(f"take_over_active_rule_set: {take_over_active_rule_set!r} is not a bool")
         if take_over_hint is not None and not is_token(take_over_hint) and not take_over_hint.strip():
             raise ValueError(f"take_over_hint: {take_over_hint!r} is empty")
+        if not isinstance(restore_on_delete, bool):
+            raise ValueError(f"restore_on_delete: {restore_on_delete!r} is not a bool")
 
         self.rule_set_name: str = typing.cast(str, name)
         record_name = self.rule_set_name if not is_token(name) else _literal_name(rule_set)
@@ -161,6 +172,12 @@ class ReceiptRuleSetActivation(Construct):
         }
         if take_over_hint is not None:
             properties["TakeOverHint"] = take_over_hint
+        if not restore_on_delete:
+            properties["RestoreOnDelete"] = "false"
+        if take_over_only is not None:
+            if not is_token(take_over_only):
+                check_rule_set_name("take_over_only", take_over_only)
+            properties["TakeOverOnly"] = take_over_only
         self.resource = cdk.CustomResource(
             self,
             "Resource",

@@ -134,6 +134,8 @@ class ReceiptRuleSet(Construct):
         take_over_active_rule_set: bool = False,
         take_over_hint: str | None = None,
         existing: bool = False,
+        restore_on_delete: bool = True,
+        take_over_only: str | None = None,
     ) -> None:
         """
         :param existing: default ``False``, the stack creates the set. ``True``: the set exists already (prefer
@@ -145,6 +147,9 @@ class ReceiptRuleSet(Construct):
             ``INBOUND_MAIL``) is active. ``True`` replaces it; it is restored when the stack is deleted.
         :param take_over_hint: default ``None``, the refusal tells the user to set ``take_over_active_rule_set``.
             Other words for how to allow it, for apps configured otherwise (the sesmail app names its cdk.json key).
+        :param restore_on_delete: default ``True``, deleting the activation restores the set that was active before.
+            ``False`` when that set must never come back (its WorkMail organization is deleted).
+        :param take_over_only: default ``None``, a takeover replaces any active set; a name limits it to that set.
         """
         super().__init__(scope, construct_id)
         check_rule_set_name("rule_set_name", rule_set_name)
@@ -173,6 +178,8 @@ class ReceiptRuleSet(Construct):
                 rule_set_name=rule_set_name,
                 take_over_active_rule_set=take_over_active_rule_set,
                 take_over_hint=take_over_hint,
+                restore_on_delete=restore_on_delete,
+                take_over_only=take_over_only,
             )
             # Activate only a complete set; on delete, deactivate before SES can be asked to delete an active set.
             self.activation.node.add_dependency(self.resource)
