@@ -277,7 +277,14 @@ def test_the_identity_warning_can_be_acknowledged_from_the_configuration() -> No
     ``Annotations.acknowledge_warning``), so a synth after the import prints nothing; an unknown id or an empty
     reason is refused in one line."""
     reason = "first deployed with --import-existing-resources"
-    raw = {**WORKMAIL_ENV, "acknowledgeWarnings": {"sesmail:workmail:identityExists": reason}}
+    # The warning fires only where the identity is declared in the stack (existingIdentity false, the import path);
+    # the alarm recipient keeps the environment's other warning out of the way.
+    raw = {
+        **WORKMAIL_ENV,
+        "existingIdentity": False,
+        "alarms": {"email": ["ops@corp.example"]},
+        "acknowledgeWarnings": {"sesmail:workmail:identityExists": reason},
+    }
     app = build_app(environments={"prod": raw}, with_nag=False)
     stack = app.node.find_child("sesmail-prod")
     warnings = assertions.Annotations.from_stack(stack).find_warning(  # type: ignore[arg-type]

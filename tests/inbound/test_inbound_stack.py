@@ -23,6 +23,7 @@ EXAMPLE: dict[str, Any] = {
     "inbound": {"parse": True, "forwardTo": ["staff@corp.example"], "smtpCredentials": True},
     "receiving": {"mailBucket": {"noncurrentVersionsExpireAfterDays": 365}},
     "alarms": {"email": ["ops@corp.example"]},
+    "sending": {"exampleSender": True},
 }
 ADDRESSES = ["info@example.org", "support@example.org", "register@example.org"]
 IDENTITY = "arn:aws:ses:eu-west-1:123456789012:identity/example.org"

@@ -191,7 +191,7 @@ def test_the_script_rejects_a_bad_date(tmp_path: Path) -> None:
 
 def test_the_data_file_is_package_data() -> None:
     pyproject = (ROOT / "pyproject.toml").read_text()
-    assert '"policy/data/*.json.gz"' in pyproject
+    assert '"sesmail.policy.data" = ["*.json.gz"]' in pyproject
     assert (ROOT / "constructs" / "sesmail" / "policy" / iamdb.DATA_FILE).is_file()
 
 

@@ -46,13 +46,14 @@ def test_first_joins_at_the_start_and_creates_or_activates_no_set() -> None:
     assert "AWS::SES::ReceiptRuleSet" not in types and "Custom::SesReceiptRuleSetActivation" not in types
     rules = _rules(template)
     assert {r["RuleSetName"] for r in rules} == {"other-app"}
-    assert [r.get("After") for r in rules] == [None, "mailbox-info"], "first at the start, the next after it"
+    # The mailbox rules, then the address book's rule for postmaster@ and abuse@ (RFC 5321, RFC 2142).
+    assert [r.get("After") for r in rules] == [None, "mailbox-info", "mailbox-support"], "first, the next after it"
     assert all(r["Rule"]["TlsPolicy"] == "Optional" for r in rules)
 
 
 def test_last_goes_after_the_named_rule() -> None:
     rules = _rules(_template(_env({"name": "other-app", "position": "last", "afterRule": "their-catch-all"})))
-    assert [r.get("After") for r in rules] == ["their-catch-all", "mailbox-info"]
+    assert [r.get("After") for r in rules] == ["their-catch-all", "mailbox-info", "mailbox-support"]
 
 
 @pytest.mark.parametrize(

@@ -55,8 +55,9 @@ def test_template_names_differ_per_environment() -> None:
     """SES template names are unique per account and region: two environments there must not share one (b sends
     only, as a second receiving environment in one account and region is refused)."""
     send_only = {"domain": "other.example.com", "sendOnly": True, "mailboxes": ["register"]}
-    b = {"account": BASE["account"], "region": BASE["region"], "domains": [send_only]}
-    app = build_app({"a": BASE, "b": b}, with_nag=False)
+    opt_in = {"sending": {"exampleSender": True}}  # the template belongs to the opt-in example sender
+    b = {"account": BASE["account"], "region": BASE["region"], "domains": [send_only], **opt_in}
+    app = build_app({"a": {**BASE, **opt_in}, "b": b}, with_nag=False)
     names = [
         template["Properties"]["Template"]["TemplateName"]
         for stack in ("sesmail-a", "sesmail-b")
