@@ -16,6 +16,7 @@ from constructs import Construct
 
 from . import regions, sending
 from .dns import DnsRecord, publish_as_output, publish_to_zone
+from .identities import SendingDomain
 from .sending import SendConditions
 from .validation import check_domain, check_local_part, is_token
 
@@ -265,3 +266,7 @@ class MailDomain(Construct):
         :meth:`grant_send` is the least-privilege form (named sender addresses, optional recipients and more).
         """
         return self.identity.grant_send_email(grantee)
+
+
+# sesmail.identities and sesmail.sending sit below this module: they recognize a MailDomain by this registration.
+SendingDomain.register(MailDomain)

@@ -12,8 +12,8 @@ import aws_cdk.aws_s3 as s3
 from constructs import Construct
 
 from .._provider import handler_function
+from ..identities import IdentityLike, send_resources
 from ..receiving.actions import LambdaAction
-from ..sending.identities import IdentityLike, send_resources
 from ..validation import is_token, strings
 from ._permissions import (
     acknowledge_notifications_handler,

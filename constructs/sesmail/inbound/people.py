@@ -26,7 +26,7 @@ from constructs import Construct, IValidation
 
 from .. import limits
 from .._provider import framework_provider, handler_function
-from ..sending.identities import IdentityLike, _as_list, default_configuration_set_arn, identity_arn_of
+from ..identities import IdentityLike, _as_list, default_configuration_set_arn, identity_arn_of
 from ..validation import is_token
 
 #: Resources a person adds to the nested stack: the user (its policy inline), the secret, the key's custom resource.
