@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sesmail import regions
-from sesmail.mail_domain import DMARC_POLICIES
 from sesmail.receiving.names import check_rule_name, check_rule_set_name
 from sesmail.validation import (
+    DMARC_POLICIES,
     check_account,
     check_account_or_iam_arn,
     check_domain,

@@ -18,9 +18,7 @@ from . import regions, sending
 from .dns import DnsRecord, publish_as_output, publish_to_zone
 from .identities import SendingDomain
 from .sending import SendConditions
-from .validation import check_domain, check_local_part, is_token
-
-DMARC_POLICIES = ("none", "quarantine", "reject")
+from .validation import DMARC_POLICIES, check_domain, check_local_part, is_token
 
 
 @jsii.implements(ses.IEmailIdentity)
