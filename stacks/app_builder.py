@@ -8,7 +8,8 @@ from cdk_nag import AwsSolutionsChecks
 from sesmail.app_config import CONFIG_CONTEXT_KEY, config_path, read_environments
 
 from .mail_stack import MailStack
-from .settings import EnvironmentSettings, SettingsError, load_environments
+from .settings import SettingsError, load_environments
+
 
 def environments_of(app: cdk.App) -> object:
     """The raw ``environments``: from the file named by context ``config`` or ``SESMAIL_CONFIG`` (a company's own

@@ -27,6 +27,7 @@ import jsii
 from constructs import Construct, IDependable
 
 from .. import limits
+from ..nag_ids import nag_resource
 from .names import receipt_rule_arn
 
 SES_PRINCIPAL = "ses.amazonaws.com"
@@ -289,8 +290,6 @@ class S3WriteRole(Construct):
 
     def acknowledge_wildcards(self) -> None:
         """cdk-nag IAM5 on the object ARNs: SES names each object by its message id, known only when mail arrives."""
-        from ..inbound._permissions import nag_resource  # a function-level import: inbound imports receiving
-
         for resource in self.object_resources:
             flat = nag_resource(self, resource)
             cdk.Validations.of(self).acknowledge(
