@@ -10,9 +10,12 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .app_builder import build_app, environments_of
-    from .mail_stack import MailStack
-    from .settings import EnvironmentSettings, SettingsError, load_environments
+    from .app_builder import build_app as build_app
+    from .app_builder import environments_of as environments_of
+    from .mail_stack import MailStack as MailStack
+    from .settings import EnvironmentSettings as EnvironmentSettings
+    from .settings import SettingsError as SettingsError
+    from .settings import load_environments as load_environments
 
 _WHERE = {
     "build_app": ".app_builder",

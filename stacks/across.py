@@ -8,9 +8,12 @@ matches; rule sets, templates and configuration sets are named per account and r
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from .reader import SettingsError
-from .settings import EnvironmentSettings
+
+if TYPE_CHECKING:  # annotations only: settings calls check_across, so this module sits below it
+    from .settings import EnvironmentSettings
 
 #: SES quota "Maximum number of receipt rule sets per AWS account": 40, not adjustable; SES quotas are "for each
 #: AWS Region that you use in your AWS account" (https://docs.aws.amazon.com/ses/latest/dg/quotas.html).
@@ -45,10 +48,13 @@ def _unique(
             seen.setdefault(slot, env)
 
 
+def signup_template_name(environment: str) -> str:
+    """``sesmail-<environment>-signup``: unique per environment, at most 55 of SES's 64 characters."""
+    return f"sesmail-{environment}-signup"
+
+
 def signup_template_names(env: EnvironmentSettings) -> list[str]:
     """The SES templates the environment's stack creates (the example sign-up mail when it has ``register``)."""
-    from .mail_stack import signup_template_name
-
     return [signup_template_name(env.name)] if "register" in env.mailboxes else []
 
 

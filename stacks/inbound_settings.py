@@ -5,7 +5,7 @@ Selectable per environment, instead of or beside ``workmail``:
 - ``parse`` (default ``false``): every stored message gets ``<key>.json`` and its attachments beside it;
 - ``forwardTo`` (default none): staff addresses that receive a forward of every message, sent as the mailbox;
 - ``verdicts`` (default: virus, spam and DMARC failures held as notices): what a message failing one of SES's checks
-  gets (``{"spam": "tag"}``...), see ``sesmail.inbound.forwarder.DEFAULT_VERDICT_POLICY``;
+  gets (``{"spam": "tag"}``...), see ``sesmail.inbound.verdicts.DEFAULT_VERDICT_POLICY``;
 - ``smtpCredentials`` (default ``false``): an IAM user whose SMTP credentials may send only as the mailboxes;
 - ``smtpRotationToken`` (default ``"1"``): change it to rotate those credentials on the next deploy;
 - ``forwardsPerHour`` (default ``100``, ``null``: no cap): forwards and notices an hour; over it messages stay stored
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sesmail.inbound.forwarder import DEFAULT_VERDICT_POLICY, VERDICT_ACTIONS, VERDICT_CHECKS
+from sesmail.inbound.verdicts import DEFAULT_VERDICT_POLICY, VERDICT_ACTIONS, VERDICT_CHECKS
 from sesmail.receiving.checks import check_address
 
 from .reader import Reader, SettingsError

@@ -19,6 +19,7 @@ from sesmail.inbound import (
 from sesmail.sending import DelegateSender, EmailTemplate, MailConfigurationSet, SendConditions
 from sesmail.sending.example_sender import ExampleSender
 
+from .across import signup_template_name
 from .address_book import AddressBook
 from .alarms import build_alarms
 from .inbound_settings import InboundSettings
@@ -32,11 +33,6 @@ SIGNUP_VERIFICATION = {
     "text_part": "Hello {{name}},\n\nconfirm your address: {{verification_url}}\n",
     "html_part": '<p>Hello {{name}},</p><p><a href="{{verification_url}}">Confirm your address</a></p>',
 }
-
-
-def signup_template_name(environment: str) -> str:
-    """``sesmail-<environment>-signup``: unique per environment, at most 55 of SES's 64 characters."""
-    return f"sesmail-{environment}-signup"
 
 
 def delivery_feedback_wanted(settings: EnvironmentSettings) -> bool:

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sesmail import regions
-from sesmail.mail_domain import DMARC_POLICIES
 from sesmail.receiving.names import check_rule_name, check_rule_set_name
 from sesmail.validation import (
+    DMARC_POLICIES,
     check_account,
     check_account_or_iam_arn,
     check_domain,
@@ -22,6 +22,7 @@ from sesmail.validation import (
     check_workmail_organization_id,
 )
 
+from .across import check_across
 from .address_book import AddressBook, DomainBookSettings, PersonSettings, parse_domain_book, parse_people, resolve
 from .alarm_settings import AlarmSettings, parse_alarms
 from .inbound_settings import InboundSettings, parse_inbound
@@ -630,7 +631,5 @@ def load_environments(raw: Any) -> tuple[EnvironmentSettings, ...]:
     if not isinstance(raw, Mapping) or not raw:
         raise SettingsError(f"environments: {raw!r} must be an object with at least one environment")
     environments = tuple(parse_environment(name, value) for name, value in raw.items())
-    from .across import check_across  # across reads these settings: imported here, after they are defined
-
     check_across(environments)
     return environments

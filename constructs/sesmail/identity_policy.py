@@ -14,6 +14,7 @@ from constructs import Construct
 
 from . import limits
 from ._provider import framework_provider, handler_function, stack_singleton
+from .identities import identity_name_and_arn
 from .validation import is_token
 
 _POLICY_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -105,8 +106,6 @@ class IdentityPolicy(Construct):
         :param normalize_aws_principals: default ``False``, principals are put as written. ``True`` rewrites every
             ``Principal.AWS`` value (an account id or any IAM ARN) to that account's root principal at deploy time.
         """
-        from .sending.identities import identity_name_and_arn  # a function-level import: sending imports this
-
         identity, identity_arn = identity_name_and_arn(scope, identity, identity_arn)
         super().__init__(scope, construct_id)
         if not is_token(policy_name) and not _POLICY_NAME.match(policy_name):

@@ -16,10 +16,9 @@ from constructs import Construct
 
 from . import regions, sending
 from .dns import DnsRecord, publish_as_output, publish_to_zone
+from .identities import SendingDomain
 from .sending import SendConditions
-from .validation import check_domain, check_local_part, is_token
-
-DMARC_POLICIES = ("none", "quarantine", "reject")
+from .validation import DMARC_POLICIES, check_domain, check_local_part, is_token
 
 
 @jsii.implements(ses.IEmailIdentity)
@@ -265,3 +264,7 @@ class MailDomain(Construct):
         :meth:`grant_send` is the least-privilege form (named sender addresses, optional recipients and more).
         """
         return self.identity.grant_send_email(grantee)
+
+
+# sesmail.identities and sesmail.sending sit below this module: they recognize a MailDomain by this registration.
+SendingDomain.register(MailDomain)

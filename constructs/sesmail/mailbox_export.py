@@ -16,7 +16,7 @@ import aws_cdk.aws_kms as kms
 import aws_cdk.aws_s3 as s3
 from constructs import Construct
 
-from .inbound._permissions import nag_resource
+from .nag_ids import nag_resource
 from .validation import check_workmail_organization_id, is_token
 from .workmail_exit.outputs import DEFAULT_PREFIX, OUTPUT_BUCKET, OUTPUT_KEY, OUTPUT_PREFIX, OUTPUT_ROLE
 

@@ -1,10 +1,12 @@
-"""Checks shared by the constructs and the app settings; each raises ``ValueError`` naming the prop."""
+"""Checks shared by the constructs and the app settings; each raises ``ValueError`` naming the prop.
+
+Loads no aws-cdk-lib: the settings (``sesmail addresses``, the doctor) read through it without a jsii runtime.
+"""
 
 from __future__ import annotations
 
 import re
-
-import aws_cdk as cdk
+import sys
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 # RFC 5322 dot-atom, the local parts SES receipt rules and sending identities accept without quoting.
@@ -12,6 +14,9 @@ _LOCAL_PART = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`
 _ACCOUNT = re.compile(r"^\d{12}$")
 _WORKMAIL_ORG = re.compile(r"^m-[0-9a-f]{32}$")
 _IAM_ARN = re.compile(r"^arn:(aws|aws-cn|aws-us-gov):(iam|sts)::(\d{12}):\S+$")
+
+#: The ``p=`` policies of a DMARC record (RFC 7489, section 6.3), as ``MailDomain``'s ``dmarc_policy`` takes them.
+DMARC_POLICIES = ("none", "quarantine", "reject")
 
 
 def strings(prop: str, value: object) -> list[str]:
@@ -22,6 +27,8 @@ def strings(prop: str, value: object) -> list[str]:
     if isinstance(value, str) and not is_token(value):
         raise ValueError(f"{prop}: {value!r} is a string; pass a list of strings, e.g. [{value!r}]")
     if isinstance(value, str):
+        import aws_cdk as cdk  # a token exists only once aws-cdk-lib is loaded
+
         return cdk.Token.as_list(value)
     try:
         items = list(value)  # type: ignore[call-overload]
@@ -34,8 +41,12 @@ def strings(prop: str, value: object) -> list[str]:
 
 
 def is_token(value: object) -> bool:
-    """True when ``value`` is a CDK token whose value is only known at deploy time."""
-    return isinstance(value, str) and cdk.Token.is_unresolved(value)
+    """True when ``value`` is a CDK token whose value is only known at deploy time.
+
+    Only aws-cdk-lib makes tokens: while it is not loaded (settings read on their own), no value is one.
+    """
+    cdk = sys.modules.get("aws_cdk")
+    return cdk is not None and isinstance(value, str) and cdk.Token.is_unresolved(value)
 
 
 def check_domain(prop: str, value: str) -> None:

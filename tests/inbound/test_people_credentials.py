@@ -229,7 +229,7 @@ def test_capacity_of_one_nested_stack() -> None:
 
 
 def test_a_mail_domains_default_configuration_set_is_in_its_peoples_policies() -> None:
-    """SES authorizes a send on the configuration set it uses too (see sesmail.sending.identities)."""
+    """SES authorizes a send on the configuration set it uses too (see sesmail.identities)."""
     from aws_cdk import assertions
 
     from sesmail import MailConfigurationSet, MailDomain

@@ -8,12 +8,9 @@ the point of the grant (object keys that are SES message ids, known only when ma
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import weakref
 from collections.abc import Sequence
-from typing import Any
 
 import aws_cdk as cdk
 import aws_cdk.aws_iam as iam
@@ -22,51 +19,12 @@ import aws_cdk.aws_s3 as s3
 import aws_cdk.aws_s3_notifications as s3n
 from constructs import Construct
 
+from ..nag_ids import nag_resource
+
 #: Id of aws-cdk-lib's singleton behind ``bucket.add_event_notification`` (fixed in aws-cdk-lib).
 NOTIFICATIONS_HANDLER_ID = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"
 
 _CONFIGURATION_SET_ARN = re.compile(r"^arn:aws[a-z-]*:ses:[a-z0-9-]+:\d{12}:configuration-set/[A-Za-z0-9_-]{1,64}$")
-
-
-def _export_name(producer: cdk.Stack, reference: dict[str, Any]) -> str:
-    """The name aws-cdk-lib gives the export behind a cross-stack ``Ref``/``Fn::GetAtt`` (``<stack>:ExportsOutput...``):
-    ``makeUniqueId(["Exports", "Output" + JSON of the reference])``, the human part then the md5 of the path."""
-    component = "Output" + json.dumps(reference, separators=(",", ":"))
-    digest = hashlib.md5(f"Exports/{component}".encode(), usedforsecurity=False).hexdigest()[:8].upper()
-    human = "Exports" + "".join(c for c in component if c.isalnum())
-    return f"{producer.stack_name}:{human}{digest}"
-
-
-def nag_resource(scope: Construct, value: str, producer: cdk.Stack | None = None) -> str:
-    """``value`` (an ARN, possibly a token) as cdk-nag writes it in a finding id: ``<Logical.Arn>/prefix/*``.
-
-    With ``producer``, another stack than ``scope``'s holding the referenced resource, the reference is written as
-    the import aws-cdk-lib turns it into at synthesis (cdk-nag sees the ``Fn::ImportValue``).
-    """
-    cross = producer is not None and producer is not cdk.Stack.of(scope)
-
-    def visit(node: Any) -> str:
-        # The same flattening as cdk-nag's flattenCfnReference, so acknowledgement ids match its findings.
-        if isinstance(node, str):
-            return node.replace("${", "<").replace("}", ">")
-        if isinstance(node, dict) and "Fn::Join" in node:
-            delimiter, items = node["Fn::Join"]
-            return str(delimiter).join(visit(item) for item in items)
-        if isinstance(node, dict) and "Fn::Sub" in node:
-            return visit(node["Fn::Sub"])
-        referenced = isinstance(node, dict) and ("Fn::GetAtt" in node or "Ref" in node)
-        if cross and referenced and producer is not None and not str(node.get("Ref", "")).startswith("AWS::"):
-            return _export_name(producer, node)
-        if isinstance(node, dict) and "Fn::GetAtt" in node:
-            resource, attribute = node["Fn::GetAtt"]
-            return f"<{visit(resource)}.{visit(attribute)}>"
-        if isinstance(node, dict) and "Fn::ImportValue" in node:
-            return visit(node["Fn::ImportValue"])
-        if isinstance(node, dict) and "Ref" in node:
-            return f"<{visit(node['Ref'])}>"
-        return cdk.Stack.of(scope).to_json_string(node)
-
-    return visit(cdk.Stack.of(scope).resolve(value))
 
 
 def grant_objects(

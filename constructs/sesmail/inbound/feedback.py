@@ -20,7 +20,7 @@ import aws_cdk.aws_sns as sns
 from constructs import Construct
 
 from .._provider import handler_function
-from ..sending.identities import IdentityLike, send_resources
+from ..identities import IdentityLike, send_resources
 from ..validation import is_token, strings
 from ._permissions import grant_objects
 from .failures import InboundFailures

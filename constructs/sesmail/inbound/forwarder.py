@@ -12,8 +12,8 @@ import aws_cdk.aws_s3 as s3
 from constructs import Construct
 
 from .._provider import handler_function
+from ..identities import IdentityLike, send_resources
 from ..receiving.actions import LambdaAction
-from ..sending.identities import IdentityLike, send_resources
 from ..validation import is_token, strings
 from ._permissions import (
     acknowledge_notifications_handler,
@@ -23,12 +23,8 @@ from ._permissions import (
     notify_object_created,
 )
 from .failures import InboundFailures
+from .verdicts import DEFAULT_VERDICT_POLICY, VERDICT_ACTIONS, VERDICT_CHECKS
 
-#: The checks a verdict policy covers and the actions it may choose (the handler's ``fwd_verdicts`` has the same).
-VERDICT_ACTIONS = ("forward", "tag", "notice", "skip")
-VERDICT_CHECKS = ("virus", "spam", "dmarc", "spf", "dkim")
-#: What each check does unless configured: a virus, spam or a DMARC failure under a quarantine/reject policy is held.
-DEFAULT_VERDICT_POLICY = {"virus": "notice", "spam": "notice", "dmarc": "notice", "spf": "forward", "dkim": "forward"}
 #: The forward record written beside each message (``<key>.forward.json``): the one object the role may write.
 RECORD_SUFFIX = ".forward.json"
 #: The hourly cap's counters (the handler's ``fwd_cap``): one object per UTC hour.

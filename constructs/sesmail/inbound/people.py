@@ -26,7 +26,7 @@ from constructs import Construct, IValidation
 
 from .. import limits
 from .._provider import framework_provider, handler_function
-from ..sending.identities import IdentityLike, _as_list, default_configuration_set_arn, identity_arn_of
+from ..identities import IdentityLike, SendingDomain, _as_list, default_configuration_set_arn, identity_arn_of
 from ..validation import is_token
 
 #: Resources a person adds to the nested stack: the user (its policy inline), the secret, the key's custom resource.
@@ -71,9 +71,7 @@ class Person:
 
 def _domain_of(scope: Construct, identity: IdentityLike) -> str | None:
     """The domain (or address) an identity sends for, or ``None`` when only the deploy knows it."""
-    from ..mail_domain import MailDomain  # a function-level import: mail_domain imports sending
-
-    if isinstance(identity, MailDomain):
+    if isinstance(identity, SendingDomain):
         name = identity.domain_name
     elif isinstance(identity, str):
         name = identity.rpartition(":identity/")[2] if ":identity/" in identity else ""

@@ -11,7 +11,7 @@ import aws_cdk.aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from .._provider import framework_provider, handler_function
-from ..sending.identities import IdentityLike, send_resources
+from ..identities import IdentityLike, send_resources
 from ..validation import is_token, strings
 from ._permissions import check_configuration_set_arn
 

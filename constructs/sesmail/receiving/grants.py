@@ -27,6 +27,8 @@ import jsii
 from constructs import Construct, IDependable
 
 from .. import limits
+from ..nag_ids import nag_resource
+from .mail_bucket import MailBucket
 from .names import receipt_rule_arn
 
 SES_PRINCIPAL = "ses.amazonaws.com"
@@ -289,8 +291,6 @@ class S3WriteRole(Construct):
 
     def acknowledge_wildcards(self) -> None:
         """cdk-nag IAM5 on the object ARNs: SES names each object by its message id, known only when mail arrives."""
-        from ..inbound._permissions import nag_resource  # a function-level import: inbound imports receiving
-
         for resource in self.object_resources:
             flat = nag_resource(self, resource)
             cdk.Validations.of(self).acknowledge(
@@ -366,8 +366,6 @@ def _transitional_grants(context: RuleContext, bucket: s3.IBucket, object_key_pr
     SES developer guide, "Give SES permission to write to an S3 bucket" and "... to use your AWS KMS key"
     (https://docs.aws.amazon.com/ses/latest/dg/receiving-email-permissions.html).
     """
-    from .mail_bucket import MailBucket  # a function-level import: mail_bucket needs nothing from grants
-
     owner = bucket.node.scope
     if not (isinstance(owner, MailBucket) and owner.transitional_ses_grants and owner.bucket is bucket):
         return

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-
-import aws_cdk as cdk
+from typing import TYPE_CHECKING
 
 from ..validation import check_domain, check_local_part, is_token
+
+if TYPE_CHECKING:
+    import aws_cdk as cdk
 
 #: Rule sets: ASCII letters, digits, ``_`` and ``-``; start and end with a letter or digit; at most 64 characters.
 _RULE_SET_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,62}[A-Za-z0-9])?$")
@@ -67,6 +69,8 @@ def check_recipients(prop: str, recipients: Sequence[str]) -> None:
 
 def rule_set_arn(stack: cdk.Stack, rule_set_name: str) -> str:
     """``arn:<partition>:ses:<region>:<account>:receipt-rule-set/<name>``."""
+    import aws_cdk as cdk  # here, not at the top: the settings check names without loading aws-cdk-lib
+
     return stack.format_arn(
         service="ses",
         resource="receipt-rule-set",
@@ -78,6 +82,8 @@ def rule_set_arn(stack: cdk.Stack, rule_set_name: str) -> str:
 def receipt_rule_arn(stack: cdk.Stack, rule_set_name: str, rule_name: str) -> str:
     """``arn:<partition>:ses:<region>:<account>:receipt-rule-set/<set>:receipt-rule/<rule>``: SES's ``aws:SourceArn``
     when a receipt rule writes to a bucket, uses a key, invokes a function or publishes to a topic."""
+    import aws_cdk as cdk  # here, not at the top: the settings check names without loading aws-cdk-lib
+
     return stack.format_arn(
         service="ses",
         resource="receipt-rule-set",

@@ -10,11 +10,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ses as ses
 from constructs import Construct
 
+from ..identities import identity_name_and_arn
 from ..identity_policy import IdentityPolicy
 from ..validation import _ACCOUNT, check_account_or_iam_arn, is_token
 from .conditions import SendConditions
 from .grants import SEND_ACTIONS, templated_actions
-from .identities import identity_name_and_arn
 
 # Delegate policies per identity, per stack (policies other constructs attach are not counted).
 _POLICIES_PER_IDENTITY: weakref.WeakKeyDictionary[cdk.Stack, Counter[str]] = weakref.WeakKeyDictionary()

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import aws_cdk as cdk
 from constructs import Construct
 
 from .._provider import handler_function
-from ..mail_domain import MailDomain
 from .conditions import SendConditions
 from .configuration_set import MailConfigurationSet
 from .templates import EmailTemplate
+
+if TYPE_CHECKING:  # the annotation only: mail_domain uses sending, so sending imports nothing of it at run time
+    from ..mail_domain import MailDomain
 
 
 class ExampleSender(Construct):

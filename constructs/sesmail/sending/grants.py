@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ses as ses
 
+from ..identities import SendingDomain, identity_arn_of
 from ..validation import is_token, strings
 from .conditions import SendConditions
 
@@ -66,12 +67,9 @@ def grant_send(
     :param bulk: default ``False``. ``True`` is refused: see the module docstring.
     """
     if identity is not None or identity_arn is None:
-        from ..mail_domain import MailDomain  # a function-level import: mail_domain imports this module
-        from .identities import identity_arn_of
-
         if (identity is None) == (identity_arn is None):
             raise ValueError("identity: give the identity (a MailDomain or ses.IEmailIdentity) or identity_arn")
-        if isinstance(identity, MailDomain):
+        if isinstance(identity, SendingDomain):
             return identity.grant_send(
                 grantee, conditions=conditions, templated=templated, templates=templates, bulk=bulk
             )

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from .failure import fail
 
 if TYPE_CHECKING:  # botocore is imported only when a workmail command runs (``sesmail lint`` stays light)
     from .aws import ClientFactory
@@ -64,19 +65,6 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--organization-id", required=True, metavar="m-…", help="the WorkMail organization id")
     parser.add_argument("--region", help="the organization's region (default: boto3's default region)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-
-
-def fail(args: argparse.Namespace, error: Exception) -> int:
-    """Report ``error`` in one line (and as JSON with ``--json``); the exit status."""
-    from .aws import EXIT_AWS, EXIT_USAGE, UsageError
-
-    status = EXIT_USAGE if isinstance(error, UsageError) else EXIT_AWS
-    code = getattr(error, "code", "") or ("UsageError" if status == EXIT_USAGE else "AwsError")
-    command = f"sesmail workmail {getattr(args, 'workmail_command', '')}".rstrip()
-    print(f"{command}: error: {error}", file=sys.stderr)
-    if getattr(args, "json", False):
-        print(json.dumps({"error": {"code": code, "message": str(error), "exitStatus": status}}, indent=2))
-    return status
 
 
 def run_inventory(args: argparse.Namespace, factory: ClientFactory | None = None) -> int:

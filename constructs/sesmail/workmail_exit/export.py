@@ -40,6 +40,7 @@ from .aws import (
     pages,
     workmail_region,
 )
+from .failure import fail
 from .outputs import DEFAULT_PREFIX, OUTPUT_BUCKET, OUTPUT_KEY, OUTPUT_PREFIX, OUTPUT_ROLE
 
 #: "You can run up to 10 concurrent mailbox export jobs for a given Amazon WorkMail organization." (mail-export page)
@@ -283,8 +284,6 @@ def run(
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
     """``sesmail workmail export``; 0 when every mailbox is exported, 1 while one is not."""
-    from .cli import fail
-
     clock = now or (lambda: datetime.now(UTC))
     factory = factory or default_factory
     try:

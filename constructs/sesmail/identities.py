@@ -8,12 +8,46 @@ identities outside the app.
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import aws_cdk as cdk
+import aws_cdk.aws_iam as iam
 import aws_cdk.aws_ses as ses
 from constructs import Construct, IConstruct
+
+if TYPE_CHECKING:  # for the annotation only: importing sesmail.sending would load its constructs, above this module
+    from .sending.conditions import SendConditions
+
+
+class SendingDomain(abc.ABC):
+    """A ``MailDomain``, as this module and ``sesmail.sending`` see it: ``mail_domain`` sits above both (it grants
+    sends), so it registers its class here (``SendingDomain.register``) rather than being imported by them.
+
+    What they read of it is declared here.
+    """
+
+    #: The identity's ARN.
+    identity_arn: str
+    #: The domain, as given.
+    domain_name: str
+    #: The identity's default configuration set, or ``None``.
+    configuration_set: ses.IConfigurationSet | None
+
+    @abc.abstractmethod
+    def grant_send(
+        self,
+        grantee: iam.IGrantable,
+        *,
+        conditions: SendConditions,
+        templated: bool = False,
+        templates: Sequence[str] = (),
+        bulk: bool = False,
+    ) -> iam.Grant:
+        """Grant ``grantee`` sending as ``conditions.from_addresses`` (see ``MailDomain.grant_send``)."""
+
 
 #: One identity, given as a construct (``MailDomain`` or ``ses.IEmailIdentity``) or by ARN.
 IdentityLike = ses.IEmailIdentity | str
@@ -42,13 +76,11 @@ def _as_list(prop: str, value: IdentityLike | Sequence[IdentityLike]) -> list[Id
 
 def identity_arn_of(scope: IConstruct, prop: str, identity: IdentityLike) -> str:
     """The identity's ARN (``identity`` itself when it is one)."""
-    from ..mail_domain import MailDomain  # a function-level import: mail_domain imports sending
-
     if isinstance(identity, str):
         if not cdk.Token.is_unresolved(identity) and ":identity/" not in identity:
             raise ValueError(f"{prop}: {identity!r} is not an SES identity ARN (or pass the MailDomain itself)")
         return identity
-    if isinstance(identity, MailDomain):
+    if isinstance(identity, SendingDomain):
         return identity.identity_arn
     try:
         return identity.email_identity_arn
@@ -58,14 +90,13 @@ def identity_arn_of(scope: IConstruct, prop: str, identity: IdentityLike) -> str
 
 def default_configuration_set_arn(scope: Construct, identity: IdentityLike) -> str | None:
     """The ARN of a ``MailDomain``'s default configuration set, or ``None`` (an ARN or another identity: unknown)."""
-    from ..mail_domain import MailDomain
-    from .configuration_set import MailConfigurationSet
-
-    if not isinstance(identity, MailDomain) or identity.configuration_set is None:
+    if not isinstance(identity, SendingDomain) or identity.configuration_set is None:
         return None
     configuration_set = identity.configuration_set
-    if isinstance(configuration_set, MailConfigurationSet):
-        return configuration_set.configuration_set_arn
+    # A MailConfigurationSet (sesmail.sending, above this module) knows its ARN; aws-cdk-lib's sets only their name.
+    own_arn = getattr(configuration_set, "configuration_set_arn", None)
+    if isinstance(own_arn, str):
+        return own_arn
     return cdk.Stack.of(scope).format_arn(
         service="ses",
         resource="configuration-set",
@@ -104,14 +135,12 @@ def identity_name_and_arn(
     scope: Construct, identity: str | ses.IEmailIdentity, identity_arn: str | None
 ) -> tuple[str, str]:
     """``(name, ARN)`` of an identity given as a construct, or by name with its ARN (an identity outside the app)."""
-    from ..mail_domain import MailDomain
-
     if not isinstance(identity, str):
         if identity_arn is not None:
             raise ValueError("identity_arn: give it only with an identity given by name")
         arn = identity_arn_of(scope, "identity", identity)
         # A MailDomain's literal name: identity policies are counted and their names checked per identity name.
-        return (identity.domain_name if isinstance(identity, MailDomain) else identity.email_identity_name), arn
+        return (identity.domain_name if isinstance(identity, SendingDomain) else identity.email_identity_name), arn
     if identity_arn is None:
         raise ValueError(f"identity_arn: missing for the identity {identity!r} given by name (or pass the MailDomain)")
     return identity, identity_arn
