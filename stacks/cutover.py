@@ -11,11 +11,14 @@ address of a domain moved to another mailbox provider, or listed in ``workmail.d
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sesmail.workmail_exit.coverage import InventoryError, listing, read_inventory, uncovered
 
 from .reader import SettingsError
-from .settings import EnvironmentSettings
+
+if TYPE_CHECKING:  # settings calls this module: a type only here, so no cycle
+    from .settings import EnvironmentSettings
 
 
 def received(settings: EnvironmentSettings) -> set[str]:

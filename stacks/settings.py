@@ -25,6 +25,7 @@ from sesmail.validation import (
 from .across import check_across
 from .address_book import AddressBook, DomainBookSettings, PersonSettings, parse_domain_book, parse_people, resolve
 from .alarm_settings import AlarmSettings, parse_alarms
+from .cutover import check_cutover
 from .inbound_settings import InboundSettings, parse_inbound
 from .reader import Reader, SettingsError, check_one_of
 from .receiving_settings import ReceivingSettings, mailbox_rule_name, parse_receiving
@@ -518,8 +519,6 @@ def parse_environment(name: str, raw: Any) -> EnvironmentSettings:
         acknowledged_warnings=_acknowledged_warnings(reader),
     )
     if workmail is not None and workmail.inventory is not None:
-        from .cutover import check_cutover  # reads the inventory file; cutover reads these settings
-
         check_cutover(settings, reader.key("workmail"))
     if settings.workmail is not None and region not in regions.WORKMAIL_REGIONS:
         supported = ", ".join(sorted(regions.WORKMAIL_REGIONS))
