@@ -47,6 +47,15 @@ UPDATE_COMPLETE_CLEANUP_IN_PROGRESS, after the resources' updates). So an Update
 template's policies plus those only the old one has. A rollback restores changed policies in an order the suite does
 not assume: each of its calls must be allowed both before and after the restore.
 
+The resource a call is authorized on is the one the account holds, not only the one the request names: a request
+names an IAM user by its name, but IAM authorizes the user's ARN, which carries its path (IAM identifiers, "IAM ARNs":
+a user with a path is ``arn:aws:iam::123456789012:user/division_abc/subdivision_xyz/Bob``,
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html); and a policy's
+``aws:ResourceTag/${TagKey}`` condition (listed for the Secrets Manager actions on a secret and for IAM's actions on a
+user in the Service Authorization Reference, list_awssecretsmanager.html and list_identityandaccessmanagement.html) is
+compared with the tags the resource has. :data:`RESOURCE_FACTS` looks both up in moto, through a session of its own
+(so the lookups are neither counted nor faulted), just before each call.
+
 The matrix is enumerated, not sampled: CloudFormation's sequences are a short, known list and a single fault at each
 call index of each step covers every place a call can fail; a stateful property-based search would sample the same
 space at random and could miss an index. ``sequences()`` lists them; ``run()`` plays one.
@@ -121,6 +130,77 @@ CALL_RESOURCES: dict[str, Callable[[dict[str, Any]], str]] = {
 }
 
 
+@dataclass(frozen=True)
+class Facts:
+    """What the account holds for a call's resource: its ARN as IAM authorizes it, and its tags."""
+
+    arn: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class Account:
+    """Reads the account (moto) through a boto3 session of its own: the handler's hooks never see these calls."""
+
+    def __init__(self) -> None:
+        self._session = boto3.session.Session(region_name=REGION)
+        self._clients: dict[str, Any] = {}
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self._session.client(service)
+        return self._clients[service]
+
+
+def _iam_user_facts(arn: str, account: Account) -> Facts:
+    # The request names the user; IAM authorizes its ARN, path included, and its tags (aws:ResourceTag).
+    name = arn.rsplit("/", 1)[1]
+    iam = account.client("iam")
+    try:
+        user = iam.get_user(UserName=name)["User"]
+    except iam.exceptions.NoSuchEntityException:
+        return Facts(arn)  # no such user: the call fails on its own, authorized on the name it gave
+    return Facts(user["Arn"], {t["Key"]: t["Value"] for t in user.get("Tags", [])})
+
+
+def _secret_facts(arn: str, account: Account) -> Facts:
+    # A secret named by name or partial ARN is authorized on its full ARN (with the random suffix), and its tags.
+    secrets = account.client("secretsmanager")
+    # The request gave the full ARN, or a name that CALL_RESOURCES made into an ARN without the suffix.
+    for secret_id in (arn, arn.split(":secret:", 1)[1]):
+        try:
+            found = secrets.describe_secret(SecretId=secret_id)
+        except secrets.exceptions.ResourceNotFoundException:
+            continue
+        return Facts(found["ARN"], {t["Key"]: t["Value"] for t in found.get("Tags", [])})
+    return Facts(arn)
+
+
+#: ARN prefix (after ``arn:aws:``) -> how the account's own view of such a resource is read; other resources are
+#: authorized on the ARN the request names, without tags.
+RESOURCE_FACTS: dict[str, Callable[[str, Account], Facts]] = {
+    f"iam::{ACCOUNT}:user/": _iam_user_facts,
+    f"secretsmanager:{REGION}:{ACCOUNT}:secret:": _secret_facts,
+}
+
+
+def resource_facts(arn: str, account: Account) -> Facts:
+    """The ARN IAM authorizes for the resource a request names as ``arn``, and the resource's tags."""
+    for prefix, read in RESOURCE_FACTS.items():
+        if arn.startswith(f"arn:aws:{prefix}"):
+            return read(arn, account)
+    return Facts(arn)
+
+
+def tag_context(service_prefix: str, tags: dict[str, str]) -> dict[str, tuple[str, ...]]:
+    """The request context keys a resource's tags fill: ``aws:ResourceTag/<key>`` and the service's own
+    ``<prefix>:ResourceTag/<key>`` (both listed in the Service Authorization Reference for secrets and users)."""
+    context: dict[str, tuple[str, ...]] = {}
+    for key, value in tags.items():
+        context[f"aws:ResourceTag/{key}"] = (value,)
+        context[f"{service_prefix}:ResourceTag/{key}"] = (value,)
+    return context
+
+
 def role_policies_from_template(template: dict[str, Any], role_logical_id: str, physical: dict[str, Any]) -> Policies:
     """The identity policies a synthesized template attaches to one role, as the suite enforces them.
 
@@ -186,6 +266,8 @@ class FaultInjector:
         self.iam: list[Policies] | None = None
         #: Calls the role's policies did not allow, in the step: "<action> on <resource>".
         self.denials: list[str] = []
+        #: Reads the resources' real ARNs and tags for IAM (made on the first authorized call).
+        self._account: Account | None = None
         session = boto3.DEFAULT_SESSION or boto3.setup_default_session() or boto3.DEFAULT_SESSION
         assert session is not None
         events = session._session.get_component("event_emitter")
@@ -219,18 +301,24 @@ class FaultInjector:
         if call not in CALL_RESOURCES:
             raise AssertionError(f"the suite does not know which resource {call} acts on: add it to CALL_RESOURCES")
         # The IAM prefix is the signing name (SES v2's actions are ses:...).
-        action = f"{model.service_model.signing_name}:{model.name}"
-        resource = CALL_RESOURCES[call](params)
+        prefix = model.service_model.signing_name
+        action = f"{prefix}:{model.name}"
+        if self._account is None:
+            self._account = Account()
+        facts = resource_facts(CALL_RESOURCES[call](params), self._account)
+        resource = facts.arn
+        context = tag_context(prefix, facts.tags)
         for policies in self.iam:
             sources = [PolicySource(name, doc, "identity") for name, doc in policies.items()]
             decision = evaluate(
-                Request(HANDLER_ROLE, action, resource),
+                Request(HANDLER_ROLE, action, resource, context),
                 identity_policies=sources,
                 resource_policies=[],
                 resource_account=ACCOUNT,
             )
             if not (decision.allowed and decision.definite):
-                return f"{action} on {resource} (role policies {sorted(policies)})"
+                tags = f" tagged {facts.tags}" if facts.tags else ""
+                return f"{action} on {resource}{tags} (role policies {sorted(policies)})"
         return None
 
     def _before_call(self, model: Any, context: dict[str, Any], **_: Any) -> Any:

@@ -16,12 +16,19 @@ from aws_cdk.assertions import Template
 from tests.lifecycle.harness import ACCOUNT, REGION
 
 
-def template_of(build: Callable[[cdk.Stack], Any]) -> tuple[dict[str, Any], Any]:
-    """The template of a stack in which ``build`` adds the construct, and what ``build`` returned (logical ids)."""
+def template_of(
+    build: Callable[[cdk.Stack], Any], *, nested: Callable[[Any], cdk.Stack] | None = None
+) -> tuple[dict[str, Any], Any]:
+    """The template of a stack in which ``build`` adds the construct, and what ``build`` returned (logical ids).
+
+    ``nested``: for a construct that puts its resources in a nested stack, which one (from what ``build`` returned);
+    its template is read instead of the parent's.
+    """
     app = cdk.App()
     stack = cdk.Stack(app, "LifecycleStack", env=cdk.Environment(account=ACCOUNT, region=REGION))
     found = build(stack)
-    return dict(Template.from_stack(stack).to_json()), found
+    read = nested(found) if nested is not None else stack
+    return dict(Template.from_stack(read).to_json()), found
 
 
 def logical_id(construct: Any) -> str:

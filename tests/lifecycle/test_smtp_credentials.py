@@ -14,7 +14,8 @@ version's SecretString ... value are the same as those in the request, then the 
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import boto3
 import pytest
@@ -122,28 +123,111 @@ def test_smtp_credentials_conform(sequence: Sequence) -> None:
 
 # -- a person's credentials (sesmail.PeopleSmtpCredentials): rotation in place, the previous key kept ---------------
 
-PERSON = "sesmail-person-jane"
-
 #: Template versions of a person: (rotation token, keep the previous key). 0-2 are the harness's three versions.
 PERSON_VERSIONS = [("1", True), ("2", True), ("2", False), ("3", True), ("4", False)]
+
+
+@dataclass(frozen=True)
+class _People:
+    """What the synthesized ``PeopleSmtpCredentials`` says of its one person, jane."""
+
+    template: dict[str, Any]
+    #: Logical ids (in the nested stack) of the handler's role, jane's user, her secret and the KMS key.
+    role: str
+    user: str
+    secret: str
+    key: str
+    #: jane's IAM user name and path, and the tags of her user and secret, as the template declares them.
+    user_name: str
+    path: str
+    user_tags: dict[str, str]
+    secret_tags: dict[str, str]
+
+
+def _tags(resource: dict[str, Any]) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in resource["Properties"].get("Tags", [])}
+
+
+@cached
+def _people_template() -> _People:
+    """The people construct's nested template (one person), read as the suite enforces it."""
+    from sesmail import PeopleSmtpCredentials as Construct
+    from sesmail import Person
+
+    def build(stack: Any) -> Any:
+        return Construct(
+            stack,
+            "People",
+            people=[Person(name="jane", send_as=["jane@example.com"])],
+            identity="arn:aws:ses:us-east-1:123456789012:identity/example.com",
+        )
+
+    template, people = template_of(build, nested=lambda people: people.nested_stack)
+    user, secret = people.users["jane"], people.secrets["jane"]
+    ids = {
+        "role": logical_id(people.handler_role),
+        "user": logical_id(user),
+        "secret": logical_id(secret),
+        "key": logical_id(people.key),
+    }
+    resources = template["Resources"]
+    user_props = resources[ids["user"]]["Properties"]
+    return _People(
+        template,
+        **ids,
+        user_name=user_props["UserName"],
+        path=user_props["Path"],
+        user_tags=_tags(resources[ids["user"]]),
+        secret_tags=_tags(resources[ids["secret"]]),
+    )
 
 
 class PersonCredentials(SmtpCredentials):
     """One person's user: ``props(1)`` rotates keeping the old key, ``props(2)`` rotates and deletes it at once.
 
     The physical id is the user name, so CloudFormation never sends a Delete for a key: every update is in place.
+    The person's user and secret are made as the people construct's template declares them (the user under the
+    construct's IAM path, the secret with its tags), and the handler is held to that template's role policies,
+    which name the users by path and the secrets by tag, not one by one.
     """
 
     resource_type = "Custom::SesPersonSmtpCredentials"
+    #: The person's IAM path and secret tags; ``None``: as the template declares them (tests of the harness change
+    #: them to see IAM refuse).
+    user_path: str | None = None
+    secret_tags: ClassVar[dict[str, str] | None] = None
 
     def setup(self) -> None:
-        super().setup()
-        self.iam.create_user(UserName=PERSON)
+        super().setup()  # the shared user and its secret stay: they belong to someone else here
+        people = _people_template()
+        self.user = people.user_name
+        self.iam.create_user(
+            UserName=self.user,
+            Path=self.user_path or people.path,
+            Tags=[{"Key": k, "Value": v} for k, v in people.user_tags.items()],
+        )
+        self.user_arn = self.iam.get_user(UserName=self.user)["User"]["Arn"]
+        tags = people.secret_tags if self.secret_tags is None else self.secret_tags
+        self.secret_arn = self.secrets.create_secret(
+            Name=f"{self.user}-secret",
+            SecretString="Zx8!generated-by-cloudformation",
+            Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+        )["ARN"]
+
+    def role_policies(self, version: int) -> Policies:
+        # One template for every version: the rotation token and KeepPreviousKey are not in the role's policy.
+        people = _people_template()
+        physical = {
+            people.user: {"Ref": self.user, "Arn": self.user_arn},
+            people.secret: {"Ref": self.secret_arn},
+            people.key: {"Arn": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555"},
+        }
+        return role_policies_from_template(people.template, people.role, physical)
 
     def props(self, version: int) -> Props:
         token, keep = PERSON_VERSIONS[version]
         return {
-            "UserName": PERSON,
+            "UserName": self.user,
             "SecretId": self.secret_arn,
             "Region": "eu-west-1",
             "RotationToken": token,
@@ -163,14 +247,14 @@ class PersonCredentials(SmtpCredentials):
         return document if isinstance(document, dict) else None
 
     def check_declared(self, props: Props | None, physical_id: str | None) -> None:
-        keys = self.keys(PERSON)
+        keys = self.keys(self.user)
         if props is None:
             assert keys == set(), f"access keys left behind: {keys}"
             return
-        assert physical_id == PERSON, f"physical id {physical_id!r} is not the user name"
+        assert physical_id == self.user, f"physical id {physical_id!r} is not the user name"
         current = self.document("AWSCURRENT")
         assert current is not None, "the secret holds no credentials"
-        assert (current["iamUserName"], current["rotationToken"]) == (PERSON, props["RotationToken"])
+        assert (current["iamUserName"], current["rotationToken"]) == (self.user, props["RotationToken"])
         assert current["username"] in keys, f"the secret names {current['username']}, live keys are {keys}"
         assert current["endpoint"] == "email-smtp.eu-west-1.amazonaws.com" and current["password"]
         previous = self.document("AWSPREVIOUS") or {}
@@ -181,8 +265,8 @@ class PersonCredentials(SmtpCredentials):
         assert self.keys() == set(), "the shared user's keys were touched"
 
     def remove_by_hand(self, props: Props, physical_id: str) -> None:
-        for key in self.keys(PERSON):
-            self.iam.delete_access_key(UserName=PERSON, AccessKeyId=key)
+        for key in self.keys(self.user):
+            self.iam.delete_access_key(UserName=self.user, AccessKeyId=key)
 
 
 def _person_sequence(name: str, versions: tuple[int, ...], later_fails: bool) -> Sequence:
@@ -231,15 +315,56 @@ def test_a_rotation_keeps_the_previous_key_until_the_second_step_or_the_next_rot
             first = person.document("AWSCURRENT")["username"]  # type: ignore[index]
             harness._update(stack, person, 1, None, later_fails=False)  # rotate, keep the previous key
             second = person.document("AWSCURRENT")["username"]  # type: ignore[index]
-            assert person.keys(PERSON) == {first, second}, "the previous key must keep working"
+            assert person.keys(person.user) == {first, second}, "the previous key must keep working"
             previous = person.document("AWSPREVIOUS")
             assert previous is not None and previous["username"] == first and previous["password"]
             harness._update(stack, person, 3, None, later_fails=False)  # the next rotation: the older key goes
             third = person.document("AWSCURRENT")["username"]  # type: ignore[index]
-            assert person.keys(PERSON) == {second, third}
+            assert person.keys(person.user) == {second, third}
             harness._update(stack, person, 4, None, later_fails=False)  # rotate and delete the previous at once
             fourth = person.document("AWSCURRENT")["username"]  # type: ignore[index]
-            assert person.keys(PERSON) == {fourth}
-            assert stack.physical_id == PERSON, "every update was in place"
+            assert person.keys(person.user) == {fourth}
+            assert stack.physical_id == person.user, "every update was in place"
         finally:
             stack.injector.close()
+
+
+def _denied_create(contract: PersonCredentials) -> str:
+    from moto import mock_aws
+
+    with mock_aws():
+        contract.setup()
+        stack = harness.Stack(contract, harness.FaultInjector())
+        try:
+            with pytest.raises(AssertionError, match="IAM denies Create") as denied:
+                harness._create(stack, contract, None)
+        finally:
+            stack.injector.close()
+    return str(denied.value)
+
+
+def test_iam_authorizes_a_users_calls_on_its_arn_with_its_path() -> None:
+    """IAM identifiers, "IAM ARNs": a user with a path is ``arn:aws:iam::123456789012:user/division_abc/
+    subdivision_xyz/Bob`` (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html). The people's
+    handler may touch users under its construct's path only: the same user name at the root path is refused."""
+
+    class Misplaced(PersonCredentials):
+        user_path = "/"
+
+    message = _denied_create(Misplaced())
+    user = _people_template().user_name
+    assert f"iam:ListAccessKeys on arn:aws:iam::{ACCOUNT}:user/{user} " in message
+
+
+def test_iam_compares_a_secrets_tags_with_the_resource_tag_condition() -> None:
+    """Service Authorization Reference, Secrets Manager: ``aws:ResourceTag/${TagKey}`` is a condition key of
+    GetSecretValue, PutSecretValue and UpdateSecretVersionStage on a secret
+    (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecretsmanager.html). The people's
+    handler may read and write only secrets tagged with its construct's label: another label is refused."""
+
+    class Untagged(PersonCredentials):
+        secret_tags: ClassVar[dict[str, str] | None] = {"sesmail:people": "00000000"}
+
+    message = _denied_create(Untagged())
+    assert "secretsmanager:GetSecretValue on arn:aws:secretsmanager:" in message
+    assert "tagged {'sesmail:people': '00000000'}" in message
