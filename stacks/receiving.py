@@ -130,7 +130,11 @@ def build_receiving(
                     rule_name,
                     recipients=recipients,
                     actions=[S3Action(bucket=mail_bucket.bucket, object_key_prefix=routing.prefix)],
-                    tls_required=not beside,
+                    # Never Require here: these rules hold postmaster@ and abuse@, which a mail domain must accept
+                    # (RFC 5321 4.5.1), and RFC 3207 section 4: "A publicly-referenced SMTP server MUST NOT require
+                    # use of the STARTTLS extension in order to deliver mail locally". With Require, "Amazon SES
+                    # bounces emails that are not received over TLS" (SES API reference, ReceiptRule, TlsPolicy).
+                    tls_required=False,
                 )
             )
             book_prefixes.append(routing.prefix)

@@ -78,6 +78,10 @@ def test_short_form_keeps_todays_template_and_adds_postmaster_and_abuse(project_
     rule = after["ReceiptRuleSetRuleaddresses16E9E78CD"]["Properties"]
     assert rule["After"] == "mailbox-register"
     assert rule["Rule"]["Recipients"] == ["postmaster@example.org", "abuse@example.org"]
+    # postmaster@ must be accepted (RFC 5321 4.5.1), also from a server without TLS: RFC 3207 section 4, "A
+    # publicly-referenced SMTP server MUST NOT require use of the STARTTLS extension in order to deliver mail
+    # locally"; SES "bounces emails that are not received over TLS" under Require (API reference, ReceiptRule).
+    assert rule["Rule"]["TlsPolicy"] == "Optional"
     assert rule["Rule"]["Actions"][0]["S3Action"]["ObjectKeyPrefix"] == "address-book/"
     assert "LambdaAction" in rule["Rule"]["Actions"][1]
 
