@@ -15,10 +15,12 @@ import json
 import shutil
 import subprocess
 import sys
+import typing
 from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+import aws_cdk.cx_api as cx_api
 import pytest
 from aws_cdk.assertions import Template
 
@@ -31,7 +33,7 @@ ACCOUNT = "123456789012"
 
 
 @pytest.fixture(scope="module")
-def assembly() -> cdk.CloudAssembly:
+def assembly() -> cx_api.CloudAssembly:
     """One environment beside WorkMail with ``workmail.mailboxExport``, synthesized once with cdk-nag attached
     (an unacknowledged finding fails synth)."""
     environment = dict(cdk_json_context()["environments"]["example-workmail"])
@@ -40,7 +42,7 @@ def assembly() -> cdk.CloudAssembly:
 
 
 @pytest.fixture(scope="module")
-def template(assembly: cdk.CloudAssembly) -> dict[str, Any]:
+def template(assembly: cx_api.CloudAssembly) -> dict[str, Any]:
     return json.loads(Path(assembly.get_stack_by_name("sesmail-corp").template_full_path).read_text())
 
 
@@ -133,7 +135,7 @@ def test_outputs_are_what_the_export_command_reads(template: dict[str, Any]) -> 
     assert outputs[OUTPUT_PREFIX] == "mailbox-export"
 
 
-def test_cfn_lint_and_sesmail_lint_are_clean(assembly: cdk.CloudAssembly) -> None:
+def test_cfn_lint_and_sesmail_lint_are_clean(assembly: cx_api.CloudAssembly) -> None:
     path = assembly.get_stack_by_name("sesmail-corp").template_full_path
     cfn_lint = shutil.which("cfn-lint", path=str(Path(sys.executable).parent))
     assert cfn_lint
@@ -149,7 +151,7 @@ def test_default_is_no_target() -> None:
     """Without ``mailboxExport`` nothing is added (the shipped example-workmail template is unchanged)."""
     environment = dict(cdk_json_context()["environments"]["example-workmail"])
     stack = build_app({"corp": environment}, with_nag=False).node.find_child("sesmail-corp")
-    assert not Template.from_stack(stack).find_outputs("*", {"Description": OUTPUT_BUCKET})
+    assert not Template.from_stack(typing.cast(cdk.Stack, stack)).find_outputs("*", {"Description": OUTPUT_BUCKET})
 
 
 @pytest.mark.parametrize(
@@ -178,6 +180,7 @@ def test_grant_read_lets_a_person_download_and_decrypt() -> None:
     reader = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal())
     grant = target.grant_read(reader)
     assert isinstance(grant, iam.Grant) and grant.success
-    statements = json.dumps(stack.resolve(reader.node.find_child("DefaultPolicy").node.default_child.policy_document))
+    policy = typing.cast(iam.CfnPolicy, reader.node.find_child("DefaultPolicy").node.default_child)
+    statements = json.dumps(stack.resolve(policy.policy_document))
     assert "s3:GetObject*" in statements and "kms:Decrypt" in statements
     assert not Template.from_stack(stack).find_outputs("*")
