@@ -648,6 +648,12 @@ def shared(key: str, make: Callable[[], Any]) -> Any:
     return _SHARED[key]
 
 
+def reset_shared() -> None:
+    """Forget the shared clients: a run outside :func:`conform` with an injector of its own needs clients made after
+    that injector (a client keeps the hooks of the injector it was made under)."""
+    _SHARED.clear()
+
+
 def client(service: str, region: str = "us-east-1") -> Any:
     """A boto3 client shared by the runs of one matrix (see :func:`shared`), for a contract's observations."""
     return shared(f"client:{service}:{region}", lambda: boto3.client(service, region_name=region))

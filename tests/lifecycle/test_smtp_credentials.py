@@ -308,6 +308,7 @@ def test_a_rotation_keeps_the_previous_key_until_the_second_step_or_the_next_rot
 
     with mock_aws():
         person = PersonCredentials()
+        harness.reset_shared()  # clients of an earlier test's injector would bypass this one's checks
         person.setup()
         stack = harness.Stack(person, harness.FaultInjector())
         try:
@@ -333,6 +334,7 @@ def _denied_create(contract: PersonCredentials) -> str:
     from moto import mock_aws
 
     with mock_aws():
+        harness.reset_shared()  # clients made under an earlier test's injector would bypass this one's checks
         contract.setup()
         stack = harness.Stack(contract, harness.FaultInjector())
         try:
@@ -340,6 +342,7 @@ def _denied_create(contract: PersonCredentials) -> str:
                 harness._create(stack, contract, None)
         finally:
             stack.injector.close()
+            harness.reset_shared()
     return str(denied.value)
 
 
