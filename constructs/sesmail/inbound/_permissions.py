@@ -124,3 +124,23 @@ def notify_object_created(scope: Construct, bucket: s3.IBucket, function: lambda
             scope, f"Bucket{len(taken)}", bucket_name=bucket.bucket_name, bucket_arn=bucket.bucket_arn
         )
     target.add_event_notification(s3.EventType.OBJECT_CREATED, s3n.LambdaDestination(function), *filters)
+
+
+def grant_send_as(role: iam.IRole, resources: Sequence[str], mailboxes: Sequence[str], send_as: Sequence[str]) -> None:
+    """``ses:SendEmail``/``ses:SendRawEmail`` on ``resources`` (identities and their configuration sets) as exactly
+    ``mailboxes`` and the plain addresses of ``send_as`` (``StringEquals``: ``ses:FromAddress`` is single-valued, and
+    ``ForAllValues`` would also pass a request without one), and as its ``*@<domain>`` patterns (``StringLike``: one
+    line per domain however large its address book; a routing table decides which address each send is from).
+    SES v2 SendEmail with raw content is authorized as ``ses:SendRawEmail``; ``ses:SendEmail`` covers the simple form.
+    """
+    exact = list(dict.fromkeys([*mailboxes, *(a for a in send_as if "*" not in a)]))
+    patterns = [a for a in send_as if "*" in a]
+    for operator, addresses in (("StringEquals", exact), ("StringLike", patterns)):
+        if addresses:
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["ses:SendEmail", "ses:SendRawEmail"],
+                    resources=list(resources),
+                    conditions={operator: {"ses:FromAddress": addresses}},
+                )
+            )

@@ -22,7 +22,7 @@ from constructs import Construct
 from .._provider import handler_function
 from ..identities import IdentityLike, send_resources
 from ..validation import is_token, strings
-from ._permissions import grant_objects
+from ._permissions import grant_objects, grant_send_as
 from .failures import InboundFailures
 from .forwarder import RECORD_SUFFIX
 
@@ -139,25 +139,7 @@ class DeliveryFeedback(Construct):
         if alarm_topic.master_key is not None:
             alarm_topic.master_key.grant(self.role, "kms:GenerateDataKey", "kms:Decrypt")
         # A notice is sent as the address of the failed message (the forwarder's rule for ses:FromAddress).
-        exact = list(dict.fromkeys([*mailboxes, *(a for a in send_as if "*" not in a)]))
-        patterns = [a for a in send_as if "*" in a]
-        if exact:
-            self.role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=["ses:SendEmail", "ses:SendRawEmail"],
-                    resources=send.all,
-                    conditions={"StringEquals": {"ses:FromAddress": exact}},
-                )
-            )
-        if patterns:
-            # One line per domain, whatever the book's size: the routing table decides who is told.
-            self.role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=["ses:SendEmail", "ses:SendRawEmail"],
-                    resources=send.all,
-                    conditions={"StringLike": {"ses:FromAddress": patterns}},
-                )
-            )
+        grant_send_as(self.role, send.all, mailboxes, send_as)
 
     def _subscribe(self, events: sns.ITopic, failures: InboundFailures) -> None:
         """The function's subscription to ``events``, with the failure queue as its dead-letter queue.

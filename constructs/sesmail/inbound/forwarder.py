@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aws_cdk as cdk
-import aws_cdk.aws_iam as iam
 import aws_cdk.aws_s3 as s3
 from constructs import Construct
 
@@ -20,6 +19,7 @@ from ._permissions import (
     check_configuration_set_arn,
     common_path,
     grant_objects,
+    grant_send_as,
     notify_object_created,
 )
 from .failures import InboundFailures
@@ -229,27 +229,7 @@ class MailForwarder(Construct):
         if bucket.encryption_key is not None:
             # Decrypt to read messages and records; GenerateDataKey for S3 to encrypt the records it writes.
             bucket.encryption_key.grant(self.role, "kms:Decrypt", "kms:GenerateDataKey")
-        # SES v2 SendEmail with raw content is authorized as ses:SendRawEmail; ses:SendEmail covers the simple form.
-        exact = list(dict.fromkeys([*mailboxes, *(a for a in send_as if "*" not in a)]))
-        patterns = [a for a in send_as if "*" in a]
-        if exact:
-            self.role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=["ses:SendEmail", "ses:SendRawEmail"],
-                    resources=send.all,
-                    # FromAddress is single-valued: ForAllValues would also pass a request without one.
-                    conditions={"StringEquals": {"ses:FromAddress": exact}},
-                )
-            )
-        if patterns:
-            # One line per domain: the routing table, not the policy, decides which address each forward is from.
-            self.role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=["ses:SendEmail", "ses:SendRawEmail"],
-                    resources=send.all,
-                    conditions={"StringLike": {"ses:FromAddress": patterns}},
-                )
-            )
+        grant_send_as(self.role, send.all, mailboxes, send_as)
         if key_prefixes is None and routes is None:
             notify_object_created(self, bucket, self.function, prefix)
             acknowledge_notifications_handler(self)
