@@ -151,3 +151,16 @@ def test_endpoint_that_times_out(app_dir: Path, capsys: pytest.CaptureFixture[st
         )
 
     _check(capsys, _run(app_dir, factory, as_json=True), 5, "unreachable", "did not answer in time")
+
+
+@pytest.mark.usefixtures("no_credentials")
+def test_forward_deferred_without_credentials_is_one_line(app_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``sesmail forward-deferred`` maps AWS's failures as the doctor does: botocore's ``NoCredentialsError``
+    ("Unable to locate credentials") is one line and exit status 3, not a traceback."""
+    from sesmail.doctor import deferred
+
+    args = argparse.Namespace(environment="example", app_dir=app_dir, dry_run=True)
+    assert deferred.run(args) == 3
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.strip().splitlines()) == 1
+    assert err.startswith("sesmail forward-deferred: error: no AWS credentials found") and "AWS_PROFILE" in err

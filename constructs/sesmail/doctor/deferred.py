@@ -64,7 +64,22 @@ def event_for(bucket: str, key: str) -> bytes:
 
 
 def run(args: argparse.Namespace, factory: ClientFactory | None = None) -> int:
-    """Find the deferred messages and hand each to the forwarder; returns the exit status."""
+    """Find the deferred messages and hand each to the forwarder; returns the exit status: 0, 2 on bad usage or a
+    stack without a forwarder, and the doctor's 3 (no or expired credentials), 4 (AWS refused a call) and 5 (an
+    endpoint did not answer), each with one line on stderr."""
+    from . import aws_errors
+
+    try:
+        return _run(args, factory)
+    except Exception as error:
+        found = aws_errors.from_exception(error, getattr(args, "_region", "its region"))
+        if found is None:
+            raise
+        print(f"sesmail forward-deferred: error: {found.message}", file=sys.stderr)
+        return found.status
+
+
+def _run(args: argparse.Namespace, factory: ClientFactory | None) -> int:
     from .expected import load_environment
     from .live import connect
 
@@ -73,6 +88,7 @@ def run(args: argparse.Namespace, factory: ClientFactory | None = None) -> int:
     except UsageError as error:
         print(f"sesmail forward-deferred: error: {error}", file=sys.stderr)
         return 2
+    args._region = env.region
     bucket_id = _logical(env.template, "AWS::S3::Bucket", "MailBucket")
     function_id = _logical(env.template, "AWS::Lambda::Function", "MailForwarder")
     if bucket_id is None or function_id is None:
