@@ -63,6 +63,16 @@ def slowest(junit: Path, count: int = SLOWEST) -> list[tuple[float, str]]:
     return sorted(cases, reverse=True)[:count]
 
 
+def slowest_files(junit: Path, count: int = SLOWEST) -> list[tuple[float, int, str]]:
+    """The ``count`` test files whose tests took longest in total, as (seconds, tests, file)."""
+    totals: dict[str, list[float]] = {}
+    for case in ET.parse(junit).iter("testcase"):
+        parts = case.get("classname", "").split(".")
+        module = ".".join(parts[:-1] if parts[-1][:1].isupper() else parts)  # a test class's tests count to its file
+        totals.setdefault(module, []).append(float(case.get("time", 0.0)))
+    return sorted(((sum(t), len(t), name) for name, t in totals.items()), reverse=True)[:count]
+
+
 def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         junit = Path(scratch) / "junit.xml"
@@ -84,6 +94,9 @@ def main(argv: list[str]) -> int:
             print(f"{SLOWEST} slowest tests (setup + call + teardown):")
             for seconds, name in slowest(junit):
                 print(f"{seconds:8.2f} s  {name}")
+            print(f"{SLOWEST} slowest test files (sum over their tests; with two workers they overlap):")
+            for seconds, count, name in slowest_files(junit):
+                print(f"{seconds:8.2f} s  {count:5d} tests  {name}")
     return process.returncode
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import importlib.metadata
 import json
 import os
 import subprocess
@@ -11,6 +13,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from tests.conftest import ROOT
 
@@ -124,40 +128,85 @@ def test_wheel_ships_every_package_and_handler(wheel: Path) -> None:
     assert not [name for name in names if name.startswith("stacks/")]
 
 
-def test_consumer_app_synthesizes_with_installed_wheel(wheel: Path, tmp_path: Path) -> None:
-    env_dir = tmp_path / "venv"
-    venv.EnvBuilder(with_pip=True).create(env_dir)
+def _runtime_closure(wheel: Path) -> dict[str, importlib.metadata.Distribution]:
+    """The distributions the wheel's ``Requires-Dist`` pulls in without extras, transitively, as this venv holds them."""
+    with zipfile.ZipFile(wheel) as archive:
+        (metadata,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        requires = email.message_from_bytes(archive.read(metadata)).get_all("Requires-Dist") or []
+    found: dict[str, importlib.metadata.Distribution] = {}
+    pending = list(requires)
+    while pending:
+        requirement = Requirement(pending.pop())
+        if requirement.marker and not requirement.marker.evaluate({"extra": ""}):
+            continue  # an extra (dev) or another platform's requirement: not installed for a consumer
+        key = canonicalize_name(requirement.name)
+        if key not in found:
+            found[key] = importlib.metadata.distribution(requirement.name)
+            pending += found[key].requires or []
+    return found
+
+
+def _consumer_venv(wheel: Path, root: Path) -> Path:
+    """A fresh venv holding the wheel (installed by pip, not editable) and exactly its runtime dependencies.
+
+    The dependencies are this venv's installed copies, linked into one folder the new venv reads through a ``.pth``
+    file, rather than installed again (reinstalling aws-cdk-lib took most of this file's minute): the dev extra,
+    pytest and moto are not in it, and ``pip check`` proves the wheel's declared requirements are met by them.
+    """
+    deps = root / "runtime-deps"
+    deps.mkdir()
+    for dist in _runtime_closure(wheel).values():
+        base = Path(str(dist.locate_file("")))
+        for top in {Path(str(f)).parts[0] for f in dist.files or [] if not str(f).startswith("..")}:
+            if not (deps / top).exists() and (base / top).exists():
+                (deps / top).symlink_to(base / top)
+    env_dir = root / "venv"
+    venv.EnvBuilder(with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", str(wheel)], check=True, capture_output=True, timeout=900
-    )
+    (site_packages,) = (env_dir / "lib").glob("python*/site-packages")
+    (site_packages / "runtime-deps.pth").write_text(f"{deps}\n")
+    pip = [sys.executable, "-m", "pip", "--python", str(python)]
+    subprocess.run([*pip, "install", "--quiet", "--no-deps", "--no-index", str(wheel)], check=True, timeout=300)
+    check = subprocess.run([*pip, "check"], capture_output=True, text=True, timeout=300)
+    assert check.returncode == 0, check.stdout + check.stderr
+    return python
+
+
+def test_runtime_closure_is_the_declared_dependencies_only(wheel: Path) -> None:
+    """The consumer venv below gets the wheel's own dependencies and theirs, never the dev extra."""
+    names = set(_runtime_closure(wheel))
+    assert {"aws-cdk-lib", "constructs", "boto3", "dnspython", "jsii"} <= names
+    assert not names & {"pytest", "moto", "mypy", "cfn-lint", "syrupy", "cdk-nag"}
+
+
+def test_consumer_app_synthesizes_with_installed_wheel(wheel: Path, tmp_path: Path) -> None:
+    python = _consumer_venv(wheel, tmp_path)
     app_dir = tmp_path / "consumer"
     app_dir.mkdir()
     (app_dir / "app.py").write_text(CONSUMER_APP)
+    # docs/constructs.md's "Using the constructs" example, sesmail with aws_ses in a bare cdk.App, from the wheel.
+    from tests.test_readme_example import _example
+
+    (app_dir / "readme_app.py").write_text(_example().replace("cdk.App()", 'cdk.App(outdir="readme-out")'))
+    (app_dir / "compose_app.py").write_text(COMPOSE_APP)
+    # The three apps run one after another in one interpreter (one jsii runtime to start, not three).
+    (app_dir / "run_all.py").write_text(
+        "import runpy\nfor app in ('app.py', 'readme_app.py', 'compose_app.py'):\n"
+        "    print('running', app, flush=True)\n    runpy.run_path(app, run_name='__main__')\n"
+    )
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    result = subprocess.run([str(python), "app.py"], cwd=app_dir, env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = subprocess.run(
+        [str(python), "run_all.py"], cwd=app_dir, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stdout[-500:] + result.stderr[-3000:]
 
     template = json.loads((app_dir / "out" / "Consumer.template.json").read_text())
     types = sorted({r["Type"] for r in template["Resources"].values()})
     assert "AWS::SES::EmailIdentity" in types and "Custom::SesIdentityPolicy" in types
     (policy,) = [r for r in template["Resources"].values() if r["Type"] == "Custom::SesIdentityPolicy"]
     assert policy["Properties"]["NormalizeAwsPrincipals"] == "true"
-    # docs/constructs.md's "Using the constructs" example, sesmail with aws_ses in a bare cdk.App, from the wheel.
-    from tests.test_readme_example import _example
-
-    (app_dir / "readme_app.py").write_text(_example().replace("cdk.App()", 'cdk.App(outdir="readme-out")'))
-    result = subprocess.run(
-        [str(python), "readme_app.py"], cwd=app_dir, env=env, capture_output=True, text=True, timeout=600
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
     readme_template = json.loads((app_dir / "readme-out" / "Mail.template.json").read_text())
     assert "Custom::SesReceiptRuleSetActivation" in {r["Type"] for r in readme_template["Resources"].values()}
-    (app_dir / "compose_app.py").write_text(COMPOSE_APP)
-    result = subprocess.run(
-        [str(python), "compose_app.py"], cwd=app_dir, env=env, capture_output=True, text=True, timeout=600
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
     # The handler's code came out of the installed wheel into the asset.
     handler_assets = [p for p in (app_dir / "out").glob("asset.*") if (p / "index.py").exists()]
     assert any((p / "principals.py").exists() for p in handler_assets)
