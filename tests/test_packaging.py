@@ -129,7 +129,7 @@ def test_wheel_ships_every_package_and_handler(wheel: Path) -> None:
 
 
 def _runtime_closure(wheel: Path) -> dict[str, importlib.metadata.Distribution]:
-    """The distributions the wheel's ``Requires-Dist`` pulls in without extras, transitively, as this venv holds them."""
+    """The distributions the wheel's ``Requires-Dist`` pulls in without extras, transitively, as this venv has them."""
     with zipfile.ZipFile(wheel) as archive:
         (metadata,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
         requires = email.message_from_bytes(archive.read(metadata)).get_all("Requires-Dist") or []
