@@ -50,6 +50,18 @@ LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
 LOG.addFilter(PrintableLogs())
 
+# "Initialize SDK clients and database connections outside of the function handler" (AWS Lambda, Best practices for
+# working with AWS Lambda functions): made on the first message, reused by every later invocation of the environment.
+_S3: Any = None
+
+
+def _s3() -> Any:
+    global _S3
+    if _S3 is None:
+        _S3 = boto3.client("s3")
+    return _S3
+
+
 JSON_SUFFIX = ".json"
 ATTACHMENTS_SUFFIX = ".attachments/"
 MAX_BYTES = int(os.environ.get("MAX_MESSAGE_BYTES", str(50 * 1024 * 1024)))
@@ -169,7 +181,7 @@ def _parsed(s3: Any, bucket: str, key: str, ses: dict[str, Any] | None, base: di
 
 def handler(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:
     """Lambda entry point: an S3 notification or SES action event; one result per message parsed."""
-    s3 = boto3.client("s3")
+    s3 = _s3()
     results: list[dict[str, Any]] = []
     lost: list[str] = []
     for bucket, key, ses in _targets(event):
