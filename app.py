@@ -1,50 +1,12 @@
 #!/usr/bin/env python3
-"""The sesmail CDK app: one stack per environment in cdk.json's ``environments`` context.
+"""The sesmail CDK app in a clone (cdk.json's ``app``): one stack per environment; see :mod:`stacks.main`.
 
-A bad setting, a construct's refused prop (``ValueError``) and every AWS limit the stacks would hit (checked at synth
-by :mod:`sesmail.limits`, and on the synthesized templates for resources per stack and template size) end synth with
-one line each and exit status 1, never a traceback.
+From the installed wheel the same app is ``python -m sesmail_app`` (a project made by ``sesmail init``).
 """
 
 import sys
 
-import aws_cdk as cdk
-
-from sesmail import limits
-from stacks import SettingsError, build_app
-
-_VALIDATION_FAILED = "Validation failed with the following errors:"
-
-
-def main() -> int:
-    try:
-        app = build_app()
-    except SettingsError as error:
-        print(f"sesmail: bad setting: {error}", file=sys.stderr)
-        return 1
-    except ValueError as error:
-        print(f"sesmail: {error}", file=sys.stderr)
-        return 1
-    for stack in app.node.children:
-        if isinstance(stack, cdk.Stack):
-            limits.watch(stack)  # every stack, also one with no construct that registers the check itself
-    try:
-        assembly = app.synth()
-    except RuntimeError as error:
-        message = str(error)
-        if _VALIDATION_FAILED not in message:
-            raise
-        # CDK lists each construct validation's error as "  [path] message" after the heading.
-        lines = message.split(_VALIDATION_FAILED, 1)[1].strip().splitlines()
-        for line in lines:
-            if line.strip().startswith("["):
-                print(f"sesmail: {line.strip()}", file=sys.stderr)
-        return 1
-    problems = limits.check_assembly(assembly)
-    for problem in problems:
-        print(f"sesmail: {problem}", file=sys.stderr)
-    return 1 if problems else 0
-
+from stacks.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

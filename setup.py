@@ -22,4 +22,4 @@ else:
 
 handlers = [f"sesmail._handlers.{name}" for name in find_namespace_packages("lambda", exclude=["*__pycache__*"])]
 library = find_namespace_packages("constructs", include=["sesmail", "sesmail.*"], exclude=["*__pycache__*"])
-setup(packages=[*library, "sesmail._handlers", *handlers])
+setup(packages=[*library, "sesmail._handlers", *handlers, "sesmail_app"])

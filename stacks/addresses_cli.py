@@ -22,20 +22,29 @@ class _Usage(Exception):
     """One line for stderr, exit 2."""
 
 
-def _load(app_dir: Path, name: str) -> Any:
+def _load(app_dir: Path, name: str, flag: Path | None = None) -> Any:
+    from sesmail.app_config import read_environments, tool_config
+
     from .reader import SettingsError
     from .settings import parse_environment
 
     cdk_json = app_dir / "cdk.json"
+    config = tool_config(app_dir, flag)
+    source = config[0] if config else cdk_json
     try:
-        environments = json.loads(cdk_json.read_text())["context"]["environments"]
+        if config:
+            environments = read_environments(*config)
+        else:
+            environments = json.loads(cdk_json.read_text())["context"]["environments"]
     except FileNotFoundError:
         raise _Usage(f"--app-dir: no cdk.json in {app_dir}") from None
-    except (ValueError, KeyError, TypeError) as error:
+    except ValueError as error:
+        raise _Usage(str(error) if config else f"{cdk_json}: no readable context.environments ({error})") from None
+    except (KeyError, TypeError) as error:
         raise _Usage(f"{cdk_json}: no readable context.environments ({error})") from None
     if not isinstance(environments, dict) or name not in environments:
         known = ", ".join(sorted(environments)) if isinstance(environments, dict) else "none"
-        raise _Usage(f"ENVIRONMENT: {name!r} is not in {cdk_json}'s environments (known: {known or 'none'})")
+        raise _Usage(f"ENVIRONMENT: {name!r} is not in {source}'s environments (known: {known or 'none'})")
     try:
         return parse_environment(name, environments[name])
     except SettingsError as error:
@@ -116,7 +125,7 @@ def _text(described: dict[str, Any]) -> str:
 def run(args: argparse.Namespace) -> int:
     """Print the address book; 0, or 2 with one line on stderr."""
     try:
-        settings = _load(args.app_dir, args.environment)
+        settings = _load(args.app_dir, args.environment, getattr(args, "config", None))
     except _Usage as error:
         print(f"sesmail addresses: error: {error}", file=sys.stderr)
         return 2

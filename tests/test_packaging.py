@@ -125,11 +125,15 @@ def test_wheel_ships_every_package_and_handler(wheel: Path) -> None:
         if "__pycache__" not in path.parts
     }
     assert expected - names == set()
+    # The app ships as sesmail_app (`python -m sesmail_app`, `sesmail init`), never as a top-level `stacks`.
+    app = {f"sesmail_app/{path.relative_to(ROOT / 'stacks').as_posix()}" for path in (ROOT / "stacks").glob("*.py")}
+    assert app | {"sesmail_app/project_template.json"} <= names
     assert not [name for name in names if name.startswith("stacks/")]
 
 
-def _runtime_closure(wheel: Path) -> dict[str, importlib.metadata.Distribution]:
-    """The distributions the wheel's ``Requires-Dist`` pulls in without extras, transitively, as this venv has them."""
+def _runtime_closure(wheel: Path, extra: str = "") -> dict[str, importlib.metadata.Distribution]:
+    """The distributions the wheel's ``Requires-Dist`` pulls in (with ``extra``, e.g. ``app``), transitively, as this
+    venv has them."""
     with zipfile.ZipFile(wheel) as archive:
         (metadata,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
         requires = email.message_from_bytes(archive.read(metadata)).get_all("Requires-Dist") or []
@@ -137,8 +141,8 @@ def _runtime_closure(wheel: Path) -> dict[str, importlib.metadata.Distribution]:
     pending = list(requires)
     while pending:
         requirement = Requirement(pending.pop())
-        if requirement.marker and not requirement.marker.evaluate({"extra": ""}):
-            continue  # an extra (dev) or another platform's requirement: not installed for a consumer
+        if requirement.marker and not requirement.marker.evaluate({"extra": extra}):
+            continue  # another extra (dev) or another platform's requirement: not installed for a consumer
         key = canonicalize_name(requirement.name)
         if key not in found:
             found[key] = importlib.metadata.distribution(requirement.name)
@@ -147,7 +151,8 @@ def _runtime_closure(wheel: Path) -> dict[str, importlib.metadata.Distribution]:
 
 
 def _consumer_venv(wheel: Path, root: Path) -> Path:
-    """A fresh venv holding the wheel (installed by pip, not editable) and exactly its runtime dependencies.
+    """A fresh venv holding the wheel (installed by pip, not editable) and exactly its runtime dependencies with the
+    ``app`` extra (``pip install 'sesmail[app]'``).
 
     The dependencies are this venv's installed copies, linked into one folder the new venv reads through a ``.pth``
     file, rather than installed again (reinstalling aws-cdk-lib took most of this file's minute): the dev extra,
@@ -155,7 +160,7 @@ def _consumer_venv(wheel: Path, root: Path) -> Path:
     """
     deps = root / "runtime-deps"
     deps.mkdir()
-    for dist in _runtime_closure(wheel).values():
+    for dist in _runtime_closure(wheel, "app").values():
         base = Path(str(dist.locate_file("")))
         for top in {Path(str(f)).parts[0] for f in dist.files or [] if not str(f).startswith("..")}:
             if not (deps / top).exists() and (base / top).exists():
@@ -177,10 +182,18 @@ def test_runtime_closure_is_the_declared_dependencies_only(wheel: Path) -> None:
     names = set(_runtime_closure(wheel))
     assert {"aws-cdk-lib", "constructs", "boto3", "dnspython", "jsii"} <= names
     assert not names & {"pytest", "moto", "mypy", "cfn-lint", "syrupy", "cdk-nag"}
+    with_app = set(_runtime_closure(wheel, "app"))
+    assert with_app - names == {"cdk-nag"}
 
 
-def test_consumer_app_synthesizes_with_installed_wheel(wheel: Path, tmp_path: Path) -> None:
-    python = _consumer_venv(wheel, tmp_path)
+@pytest.fixture(scope="module")
+def consumer_python(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The consumer venv's interpreter; the tests below only run apps in it (their own folders), never install."""
+    return _consumer_venv(wheel, tmp_path_factory.mktemp("consumer"))
+
+
+def test_consumer_app_synthesizes_with_installed_wheel(consumer_python: Path, tmp_path: Path) -> None:
+    python = consumer_python
     app_dir = tmp_path / "consumer"
     app_dir.mkdir()
     (app_dir / "app.py").write_text(CONSUMER_APP)
@@ -210,3 +223,41 @@ def test_consumer_app_synthesizes_with_installed_wheel(wheel: Path, tmp_path: Pa
     # The handler's code came out of the installed wheel into the asset.
     handler_assets = [p for p in (app_dir / "out").glob("asset.*") if (p / "index.py").exists()]
     assert any((p / "principals.py").exists() for p in handler_assets)
+
+
+def test_a_project_made_by_sesmail_init_synthesizes_from_the_wheel(consumer_python: Path, tmp_path: Path) -> None:
+    """docs/configuration.md's released-wheel path: `pip install 'sesmail[app]'`, `sesmail init`, edit mail.json,
+    `cdk synth` with the pinned CLI; the project holds only the company's files, and a release's flags are taken with
+    `sesmail init --flags-only` without touching its configuration."""
+    python = consumer_python
+    project = tmp_path / "acme-mail"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "SESMAIL_CONFIG")}
+    env["PATH"] = os.pathsep.join([str(python.parent), str(ROOT / "node_modules" / ".bin"), env.get("PATH", "")])
+
+    def run(*command: str, cwd: Path = project) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, f"{command}: {result.stdout[-1000:]}{result.stderr[-3000:]}"
+        return result
+
+    run("sesmail", "init", str(project), cwd=tmp_path)
+    assert sorted(p.name for p in project.iterdir()) == [".gitignore", "cdk.json", "mail.json", "package.json"]
+    config = json.loads((project / "mail.json").read_text())
+    config["environments"]["prod"]["domain"] = "acme.example"
+    (project / "mail.json").write_text(json.dumps(config))
+
+    run("cdk", "synth", "--quiet")
+    template = json.loads((project / "cdk.out" / "sesmail-prod.template.json").read_text())
+    identities = [r for r in template["Resources"].values() if r["Type"] == "AWS::SES::EmailIdentity"]
+    assert [r["Properties"]["EmailIdentity"] for r in identities] == ["acme.example"]
+    assert "0 finding(s)" in run("sesmail", "lint", "cdk.out").stderr
+    book = json.loads(run("sesmail", "addresses", "prod", "--json").stdout)
+    assert "info@acme.example" in [entry["address"] for entry in book["addresses"]]
+
+    release = json.loads((project / "cdk.json").read_text())
+    release["context"]["@aws-cdk/core:checkSecretUsage"] = False  # an older release's flag value
+    release["context"]["acme:own"] = 1
+    (project / "cdk.json").write_text(json.dumps(release))
+    run("sesmail", "init", "--flags-only", str(project), cwd=tmp_path)
+    updated = json.loads((project / "cdk.json").read_text())["context"]
+    assert updated["@aws-cdk/core:checkSecretUsage"] is True and updated["acme:own"] == 1
+    assert updated["config"] == "mail.json" and json.loads((project / "mail.json").read_text()) == config

@@ -34,6 +34,22 @@ def config_path(context_value: Any = None) -> tuple[Path, str] | None:
     return (Path(value).expanduser(), CONFIG_ENV) if value else None
 
 
+def tool_config(app_dir: Path, flag: Path | None = None) -> tuple[Path, str] | None:
+    """The configuration file the doctor and the offline tools read for the app in ``app_dir``, found as synth finds
+    it: ``--config`` FILE, else the context ``config`` of ``app_dir``'s cdk.json (a project made by ``sesmail init``;
+    relative to ``app_dir``), else ``SESMAIL_CONFIG``; ``None`` when cdk.json's own ``environments`` apply."""
+    if flag is not None:
+        return flag, "--config"
+    try:
+        context = json.loads((app_dir / "cdk.json").read_text(encoding="utf-8")).get("context") or {}
+        named = context.get(CONFIG_CONTEXT_KEY)
+    except (OSError, ValueError, AttributeError):
+        named = None  # no readable cdk.json: the reader of the environments says so in its own words
+    if isinstance(named, str) and named:
+        return app_dir / Path(named).expanduser(), f"cdk.json context {CONFIG_CONTEXT_KEY}"
+    return config_path()
+
+
 def read_environments(path: Path, setting: str = CONFIG_ENV) -> Mapping[str, Any]:
     """The ``environments`` object of the configuration file at ``path``; one-line ``ValueError`` naming ``setting``
     and the path otherwise."""

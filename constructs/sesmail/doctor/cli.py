@@ -81,7 +81,7 @@ def run(
 
 
 def _run(args: argparse.Namespace, factory: ClientFactory | None, today: Callable[[], date] | None) -> int:
-    from sesmail.app_config import config_path
+    from sesmail.app_config import tool_config
 
     from . import (
         alarm_checks,
@@ -101,7 +101,7 @@ def _run(args: argparse.Namespace, factory: ClientFactory | None, today: Callabl
 
     if args.round_trip_timeout <= 0:
         raise UsageError(f"--round-trip-timeout: {args.round_trip_timeout:g} is not a positive number of seconds")
-    config = (args.config, "--config") if getattr(args, "config", None) else config_path()
+    config = tool_config(args.app_dir, getattr(args, "config", None))
     env = load_environment(args.app_dir, args.environment, config)
     resolver = dns_checks.make_resolver(args.nameserver)
     args._region = env.region

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..app_config import tool_config
 from .expected import UsageError
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ def _run(args: argparse.Namespace, factory: ClientFactory | None) -> int:
     from .live import connect
 
     try:
-        env = load_environment(args.app_dir, args.environment)
+        env = load_environment(args.app_dir, args.environment, tool_config(args.app_dir))
     except UsageError as error:
         print(f"sesmail forward-deferred: error: {error}", file=sys.stderr)
         return 2

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+from ..app_config import tool_config
 from .expected import Environment, UsageError
 
 if TYPE_CHECKING:
@@ -204,7 +205,7 @@ def run(args: argparse.Namespace, factory: ClientFactory | None = None, *, now: 
         since = parse_age(args.since)
         if args.lost_after < 0:
             raise UsageError(f"--lost-after: {args.lost_after} is not a number of minutes")
-        env = load_environment(args.app_dir, args.environment)
+        env = load_environment(args.app_dir, args.environment, tool_config(args.app_dir))
         bucket_id = _bucket_id(env)
         if bucket_id is None:
             raise UsageError(f"{env.stack_name} stores no mail (no MailBucket in {env.template_path.name})")

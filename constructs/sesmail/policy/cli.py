@@ -87,6 +87,19 @@ def build_parser(*, with_check: bool = True) -> argparse.ArgumentParser:
     deferred_cli.add_arguments(
         commands.add_parser("forward-deferred", help="forward the messages the hourly forwarding cap deferred")
     )
+    init = commands.add_parser(
+        "init",
+        help="make a company's own project that runs the installed sesmail app (pip install 'sesmail[app]')",
+        description="Write cdk.json, package.json, mail.json and .gitignore into DIR: a project of the company's "
+        "own that synthesizes its environments with the installed sesmail (docs/configuration.md). Never overwrites.",
+    )
+    init.add_argument("directory", metavar="DIR", type=Path, help="the project's folder (created if missing)")
+    init.add_argument(
+        "--flags-only",
+        action="store_true",
+        help="in an existing project: take this release's cdk.json feature flags and package.json pins, keep the rest",
+    )
+    init.set_defaults(handler=_run_init)
     if with_check:
         # The check subcommand (its arguments and its run) lives in sesmail.policy.check; imported only when used.
         from . import check as check_module
@@ -99,20 +112,54 @@ def build_parser(*, with_check: bool = True) -> argparse.ArgumentParser:
 def _add_addresses_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("environment", metavar="ENVIRONMENT", help="an environment of cdk.json's environments context")
     parser.add_argument("--app-dir", default=".", type=Path, help="the app directory with cdk.json (default .)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="the company's configuration file (default: cdk.json's context config, $SESMAIL_CONFIG, else cdk.json)",
+    )
     parser.add_argument("--json", action="store_true", help="print the address book as one JSON object")
     parser.set_defaults(handler=_run_addresses)
 
 
-def _run_addresses(args: argparse.Namespace) -> int:
-    # The app's own settings reader (stacks/ beside its cdk.json, as app.py imports it) reads cdk.json as synth does.
-    app_dir = Path(args.app_dir).resolve()
-    if not (app_dir / "stacks" / "addresses_cli.py").is_file():
-        raise _UsageError(f"--app-dir: {args.app_dir} is not the sesmail app (no stacks/addresses_cli.py)")
-    if str(app_dir) not in sys.path:
-        sys.path.insert(0, str(app_dir))
-    from stacks import addresses_cli
+def _installed_app() -> Any:
+    """The installed sesmail app (``sesmail_app``, the wheel's ``[app]`` extra), or ``None``."""
+    import importlib.util
 
+    return importlib.import_module("sesmail_app") if importlib.util.find_spec("sesmail_app") else None
+
+
+def _run_addresses(args: argparse.Namespace) -> int:
+    # The app's own settings reader reads the environments as synth does: the clone's stacks/ beside its cdk.json
+    # (as app.py imports it), else the installed app (a project made by `sesmail init`).
+    app_dir = Path(args.app_dir).resolve()
+    if (app_dir / "stacks" / "addresses_cli.py").is_file():
+        if str(app_dir) not in sys.path:
+            sys.path.insert(0, str(app_dir))
+        from stacks import addresses_cli
+    elif _installed_app() is not None:
+        from sesmail_app import addresses_cli  # type: ignore[no-redef]
+    else:
+        raise _UsageError(
+            f"--app-dir: {args.app_dir} is not the sesmail app (no stacks/addresses_cli.py) and no sesmail app is "
+            "installed (pip install 'sesmail[app]')"
+        )
     return int(addresses_cli.run(args))
+
+
+def _run_init(args: argparse.Namespace) -> int:
+    app = _installed_app()
+    if app is None:
+        raise _UsageError("init: the sesmail app is not installed (pip install 'sesmail[app]')")
+    from sesmail_app import init_project
+
+    try:
+        written = init_project.init(args.directory, flags_only=args.flags_only)
+    except init_project.InitError as error:
+        raise _UsageError(str(error)) from None
+    for path in written:
+        print(f"wrote {path}")
+    return 0
 
 
 def _add_context_options(parser: argparse.ArgumentParser) -> None:
