@@ -9,10 +9,14 @@ largest sum of resident memory over that process tree, sampled every 20 ms from 
 
     .venv/bin/python benchmarks/synth.py [--sizes 1 5 20] [--addresses 3 50 500] [--people 1 20 100]
     .venv/bin/python benchmarks/synth.py --versus-bare 5
+    .venv/bin/python benchmarks/synth.py --phases
 
 ``--versus-bare N`` (see :func:`versus_bare`): N paired runs, sesmail then bare, and the median of the ratios; beside
 it a second yardstick, the same resources declared one by one as aws-cdk-lib L1 constructs, and each ratio also in CPU
 seconds (Python and Node together), which a busy machine disturbs less than wall time.
+
+``--phases``: where one synth of the shipped environments (the app of ``--versus-bare``) spends its time: wall, Python
+CPU, Node CPU and jsii round trips for import, construct, synth (and of it the limit checks), check_assembly.
 """
 
 from __future__ import annotations
@@ -178,6 +182,97 @@ app.synth()
 """
 
 
+# _SESMAIL_APP with a clock between its steps. jsii's round trips are counted where its Python kernel writes a request
+# to Node (jsii._kernel.providers.process, not a public API: the count reads "n/a" if it moves); Node's CPU is that of
+# the jsii runtime's process tree, from /proc.
+_PHASES_APP = """
+import collections, os, time
+start = time.perf_counter()
+trips = collections.Counter()
+try:
+    from jsii._kernel.providers import process as _process
+    _send = _process._NodeProcess.send
+    def _counted(self, request, response_type):
+        trips["n"] += 1
+        return _send(self, request, response_type)
+    _process._NodeProcess.send = _counted
+except (ImportError, AttributeError):
+    trips = None
+def node_cpu():
+    try:
+        import jsii._runtime
+        stack = [jsii._runtime.kernel.provider._process._process.pid]
+    except Exception:
+        return 0.0
+    total = 0
+    while stack:
+        pid = stack.pop()
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+            for task in os.listdir(f"/proc/{pid}/task"):
+                stack += [int(k) for k in open(f"/proc/{pid}/task/{task}/children").read().split()]
+        except OSError:
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+marks = [("start", start, 0.0, 0.0, 0)]
+def mark(name):
+    marks.append((name, time.perf_counter(), time.process_time(), node_cpu(), trips["n"] if trips is not None else 0))
+import aws_cdk as cdk
+from sesmail import limits
+from stacks import MailStack, environments_of, load_environments
+mark("import")
+checks = [0.0, 0.0, 0]
+_validate = limits._StackLimits.validate
+def _timed(self):
+    began, cpu, n = time.perf_counter(), time.process_time(), trips["n"] if trips is not None else 0
+    try:
+        return _validate(self)
+    finally:
+        checks[0] += time.perf_counter() - began
+        checks[1] += time.process_time() - cpu
+        checks[2] += (trips["n"] if trips is not None else 0) - n
+limits._StackLimits.validate = _timed
+app = cdk.App()
+for settings in load_environments(environments_of(app)):
+    limits.watch(MailStack(app, settings.stack_name, settings=settings))
+mark("construct")
+assembly = app.synth()
+mark("synth")
+assert not limits.check_assembly(assembly)
+mark("check_assembly")
+def row(name, wall, py, node, n):
+    count = f"{n:7d}" if trips is not None else "    n/a"
+    print(f"  {name:24s} {wall:7.2f} {py:8.2f} {node:9.2f} {count}")
+print(f"  {'phase':24s} {'wall s':>7s} {'py cpu s':>8s} {'node cpu s':>9s} {'jsii':>7s}")
+for (_, t0, c0, n0, r0), (name, t1, c1, n1, r1) in zip(marks, marks[1:]):
+    row(name, t1 - t0, c1 - c0, n1 - n0, r1 - r0)
+    if name == "synth":
+        row("  of which limit checks", checks[0], checks[1], 0.0, checks[2])
+row("total", marks[-1][1] - start, marks[-1][2], marks[-1][3], marks[-1][4])
+"""
+
+
+def phases() -> None:
+    """One synth of the shipped environments (``--versus-bare``'s sesmail app), phase by phase."""
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    context["environments"] = {
+        k: v for k, v in context["environments"].items() if k == "example" or k.startswith("example-")
+    }
+    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context)}
+    env.pop("SESMAIL_CONFIG", None)
+    env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{env.get('PATH', '')}"
+    with tempfile.TemporaryDirectory() as out:
+        env["CDK_OUTDIR"] = out
+        result = subprocess.run(
+            [sys.executable, "-c", _PHASES_APP], cwd=ROOT, env=env, capture_output=True, check=False
+        )
+    if result.returncode != 0:
+        raise SystemExit(f"synth failed:\n{result.stderr.decode()[-2000:]}")
+    print(f"shipped environments ({', '.join(context['environments'])}), cdk-nag off, one synth by phase:")
+    print(result.stdout.decode().rstrip())
+
+
 def measure_people(count: int) -> tuple[float, float]:
     """Seconds and peak MiB to synthesize the people test app (tests/inbound/people_app.py, with cdk-nag) with
     ``count`` people: one stack with two domains and a ``PeopleSmtpCredentials`` nested stack."""
@@ -302,7 +397,11 @@ def main() -> None:
     parser.add_argument("--addresses", type=int, nargs="*", default=[3, 50, 500], help="address counts ([] to skip)")
     parser.add_argument("--people", type=int, nargs="*", default=[1, 20, 100], help="people counts ([] to skip)")
     parser.add_argument("--versus-bare", type=int, default=0, metavar="PAIRS", help="only the bare comparison")
+    parser.add_argument("--phases", action="store_true", help="only one synth of the shipped environments by phase")
     args = parser.parse_args()
+    if args.phases:
+        phases()
+        return
     if args.versus_bare:
         versus_bare(args.versus_bare)
         return
