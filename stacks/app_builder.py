@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
-from cdk_nag import AwsSolutionsChecks
 
 from sesmail.app_config import CONFIG_CONTEXT_KEY, config_path, read_environments
 
@@ -26,6 +25,9 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
 
     Raises :class:`SettingsError` on a bad setting before any construct is created.
     """
+    # Loaded here: cdk-nag's jsii assembly is only needed where its checks run, not by every importer of stacks.
+    from cdk_nag import AwsSolutionsChecks
+
     app = app or cdk.App()
     environments = load_environments(environments_of(app))
     for settings in environments:

@@ -49,22 +49,30 @@ class _DependsOnWithoutRole:
     """
 
     def __init__(self, function: cdk.CfnResource, role: cdk.CfnResource) -> None:
-        self._function, self._role = function, role
+        self._function = function
+        # aws-cdk-lib resolves this twice per synth (its references pass, then the template): what does not change
+        # is read once, and constructs are told apart by their jsii references, not by reading their paths.
+        self._stack = cdk.Stack.of(function)
+        self._stack_ref, self._role_ref = _ref(self._stack), _ref(role)
         self.creation_stack: list[str] = []
 
     def resolve(self, _context: cdk.IResolveContext) -> Any:
-        stack = cdk.Stack.of(self._function)
         same_stack = [
             d
             for d in self._function.obtain_dependencies()
-            if isinstance(d, cdk.CfnResource) and cdk.Stack.of(d) is stack
+            if isinstance(d, cdk.CfnResource) and _ref(d.stack) == self._stack_ref
         ]
-        kept = sorted(stack.resolve(d.logical_id) for d in same_stack if d.node.path != self._role.node.path)
         # Never an empty DependsOn: with the role as the only dependency, keep it.
-        return kept or sorted(stack.resolve(d.logical_id) for d in same_stack)
+        kept = [d for d in same_stack if _ref(d) != self._role_ref] or same_stack
+        return sorted(self._stack.resolve([d.logical_id for d in kept])) if kept else []
 
     def to_string(self) -> str:
         return "DependsOn without the role"
+
+
+def _ref(construct: IConstruct) -> str:
+    """The jsii reference of ``construct``: the same object whichever Python proxy of it jsii returned."""
+    return str(construct.__jsii_ref__.ref)  # type: ignore[attr-defined]
 
 
 def without_role_dependency(function: IConstruct, role: iam.IRole) -> None:

@@ -177,6 +177,8 @@ class MailAlarms(Construct):
         An alarm that already has a name must start with the prefix, or CloudWatch would not be allowed to publish.
         """
         stack = cdk.Stack.of(self)
+        stack_path: str | None = None  # read once per call, where an alarm needs a name
+        action: cw_actions.SnsAction | None = None  # one action for every alarm: it only names the topic
         for alarm in alarms:
             if any(alarm is seen for seen in self._watched):
                 continue
@@ -185,7 +187,8 @@ class MailAlarms(Construct):
             # The L2 alarm gives its L1 a lazy physical name that resolves to nothing when no name was chosen.
             current = stack.resolve(cfn.alarm_name)
             if current is None:
-                path = alarm.node.path[len(stack.node.path) :].strip("/").replace("/", "-")
+                stack_path = stack.node.path if stack_path is None else stack_path
+                path = alarm.node.path[len(stack_path) :].strip("/").replace("/", "-")
                 name = f"{self.alarm_name_prefix}{path}"
                 if not is_token(name) and len(name) > MAX_ALARM_NAME:
                     name = f"{self.alarm_name_prefix}{cdk.Names.unique_id(alarm)}"[:MAX_ALARM_NAME]
@@ -199,7 +202,7 @@ class MailAlarms(Construct):
                     f"alarm: {current!r} does not start with {self.alarm_name_prefix!r}, "
                     "so CloudWatch may not publish it to the alarm topic"
                 )
-            action = cw_actions.SnsAction(self.topic)
+            action = cw_actions.SnsAction(self.topic) if action is None else action
             alarm.add_alarm_action(action)
             alarm.add_ok_action(action)
             self._watched.append(alarm)

@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import weakref
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,18 +113,42 @@ def _path(resource: cdk.CfnResource) -> str:
     return path
 
 
-def _cfn_resources(stack: cdk.Stack) -> Iterable[cdk.CfnResource]:
-    for construct in stack.node.find_all():
-        if isinstance(construct, cdk.CfnResource) and cdk.Stack.of(construct) is stack:
-            yield construct
+#: The CloudFormation type of each generated L1 class (``iam.CfnRole`` -> ``AWS::IAM::Role``), read once per class.
+_CLASS_TYPES: dict[type, str | None] = {}
 
 
-def _props(resource: cdk.CfnResource) -> dict[str, Any]:
-    # The properties as the template will hold them (raw overrides aside: sesmail's constructs set none on these).
-    stack = cdk.Stack.of(resource)
-    rendered = resource._render_properties(stack.resolve(resource._cfn_properties))
-    props = stack.resolve(rendered)
-    return props if isinstance(props, dict) else {}
+def _resource_type(resource: cdk.CfnResource) -> str:
+    """``resource.cfn_resource_type`` without a jsii round trip for a generated L1 (its class names the type)."""
+    cls = type(resource)
+    if cls not in _CLASS_TYPES:
+        name = getattr(cls, "CFN_RESOURCE_TYPE_NAME", None)  # a class property: one jsii call per class
+        _CLASS_TYPES[cls] = name if isinstance(name, str) else None
+    return _CLASS_TYPES[cls] or resource.cfn_resource_type
+
+
+def _cfn_resources(stack: cdk.Stack) -> list[cdk.CfnResource]:
+    """The stack's own resources (not those of a nested stack below it), in construct-tree order.
+
+    Two jsii calls for the tree and two for each stack nested in it, rather than one ``Stack.of`` per construct.
+    """
+    constructs = stack.node.find_all()
+    # By jsii reference: each call returns new Python proxies for the objects aws-cdk-lib made.
+    elsewhere: set[str] = set()
+    for construct in constructs:
+        if isinstance(construct, cdk.Stack) and construct is not stack and _ref(construct) not in elsewhere:
+            elsewhere.update(_ref(c) for c in construct.node.find_all())
+    return [c for c in constructs if isinstance(c, cdk.CfnResource) and _ref(c) not in elsewhere]
+
+
+def _ref(construct: IConstruct) -> str:
+    return str(construct.__jsii_ref__.ref)  # type: ignore[attr-defined]
+
+
+def _prop(props: Mapping[str, Any], key: str) -> Any:
+    """Property ``key`` (``PolicyDocument``) of props as a generated L1 holds them (``policyDocument``), or as a
+    plain ``CfnResource`` does (the template's name). A generated L1 renders its props by naming each key so."""
+    camel = key[0].lower() + key[1:]
+    return props[camel] if camel in props else props.get(key)
 
 
 #: Lengths that stand in for values CloudFormation fills in at deploy. Pseudo parameters as AWS writes them (the
@@ -140,13 +164,13 @@ _OTHER = 120
 
 @dataclass(frozen=True)
 class _Lengths:
-    stack_name: str
+    #: the stack name's length; a nested stack's name is a token: CloudFormation makes it from the parent's name and
+    #: more, up to 128 (:func:`_stack_name_length`).
+    stack_name: int
     types: Mapping[str, str]
 
     def name(self, logical_id: str) -> int:
-        # A nested stack's name is a token: CloudFormation makes it from the parent's name and more, up to 128.
-        stack_name = _PSEUDO["AWS::StackName"] if cdk.Token.is_unresolved(self.stack_name) else len(self.stack_name)
-        return min(_NAME_MAX, stack_name + len(logical_id) + 15)
+        return min(_NAME_MAX, self.stack_name + len(logical_id) + 15)
 
     def arn(self, logical_id: str) -> int:
         prefix = 13 if self.types.get(logical_id) == "AWS::S3::Bucket" else _ARN_PREFIX
@@ -175,7 +199,13 @@ class _Lengths:
         return {key: self.deployed(item) for key, item in value.items()}
 
 
-_GENERIC = _Lengths(stack_name="x" * 32, types={})
+_GENERIC = _Lengths(stack_name=32, types={})
+
+
+def _stack_name_length(stack_name: str) -> int:
+    # aws-cdk-lib's own test: a string without "Token[" holds no token (no jsii call for a plain name).
+    unresolved = "Token[" in stack_name and cdk.Token.is_unresolved(stack_name)
+    return _PSEUDO["AWS::StackName"] if unresolved else len(stack_name)
 
 
 def _json_size(value: Any, lengths: _Lengths = _GENERIC) -> int:
@@ -218,42 +248,73 @@ _DOCUMENTS: dict[str, tuple[str, str, int, str, str]] = {
 
 def measure_stack(stack: cdk.Stack) -> list[Measure]:
     """Every policy and environment of ``stack`` that AWS caps, measured (see the module docstring for how)."""
-    measures: list[Measure] = []
-    resources = list(_cfn_resources(stack))
-    lengths = _Lengths(
-        stack_name=stack.stack_name,
-        types={stack.resolve(r.logical_id): r.cfn_resource_type for r in resources},
+    return [pending.measure() for pending in _measure(stack)]
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A :class:`Measure` whose construct path is read (jsii round trips) only when asked for: a check that passes
+    names nothing."""
+
+    owner: cdk.CfnResource | None
+    fallback: str
+    what: str
+    figure: int
+    limit: int
+    unit: str
+    hint: str
+
+    @property
+    def over(self) -> bool:
+        return self.figure > self.limit
+
+    def measure(self) -> Measure:
+        path = _path(self.owner) if self.owner is not None else self.fallback
+        return Measure(path, self.what, self.figure, self.limit, self.unit, self.hint)
+
+
+def _measure(stack: cdk.Stack) -> list[_Pending]:
+    """The stack's measures. The stack is read in one ``resolve``: every resource's logical id and the properties of
+    those measured (the resources and their classes are read without one jsii call per construct)."""
+    resources = [(resource, _resource_type(resource)) for resource in _cfn_resources(stack)]
+    measured = [(resource, kind) for resource, kind in resources if kind in _MEASURED]
+    logical_ids, all_props = stack.resolve(
+        [[r.logical_id for r, _ in resources], [r._cfn_properties for r, _ in measured]]
     )
+    lengths = _Lengths(
+        stack_name=_stack_name_length(stack.stack_name),
+        types={logical_id: kind for logical_id, (_, kind) in zip(logical_ids, resources, strict=True)},
+    )
+    logical_id_of = {id(r): logical_id for logical_id, (r, _) in zip(logical_ids, resources, strict=True)}
 
     def size_of(value: Any) -> int:
         return _json_size(value, lengths)
 
-    lambda_permissions: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+    pending: list[_Pending] = []
+    lambda_permissions: dict[str, list[tuple[cdk.CfnResource, dict[str, Any]]]] = defaultdict(list)
     inline_by_role: dict[str, list[int]] = defaultdict(list)
     inline_by_user: dict[str, list[int]] = defaultdict(list)
-    paths: dict[str, str] = {}  # the construct path of each role and function, by their refs
-    user_paths: dict[str, str] = {}
-    for resource in resources:
-        kind = resource.cfn_resource_type
-        if kind not in _MEASURED:
-            continue
-        props = _props(resource)
-        path = _path(resource)
-        ref = _ref_key(stack.resolve(resource.ref))
+    owners: dict[str, cdk.CfnResource] = {}  # each role and function, by their refs
+    user_owners: dict[str, cdk.CfnResource] = {}
+    for (resource, kind), props in zip(measured, all_props, strict=True):
+        props = props if isinstance(props, dict) else {}
+        logical_id = logical_id_of[id(resource)]
+        ref = _ref_key({"Ref": logical_id})
         if kind in _DOCUMENTS:
             key, what, limit, unit, hint = _DOCUMENTS[kind]
-            measures.append(Measure(path, what, size_of(props.get(key)), limit, unit, hint))
+            pending.append(_Pending(resource, "", what, size_of(_prop(props, key)), limit, unit, hint))
         if kind == "AWS::Lambda::Permission":
-            lambda_permissions[_ref_key(props.get("FunctionName"))].append((resource.node.path, props))
+            lambda_permissions[_ref_key(_prop(props, "FunctionName"))].append((resource, props))
         elif kind == "AWS::Lambda::Function":
             # Permissions name their function by Ref (name) or by Fn::GetAtt Arn.
-            paths.setdefault(ref, path)
-            paths.setdefault(_ref_key({"Fn::GetAtt": [stack.resolve(resource.logical_id), "Arn"]}), path)
-            variables = (props.get("Environment") or {}).get("Variables")
+            owners.setdefault(ref, resource)
+            owners.setdefault(_ref_key({"Fn::GetAtt": [logical_id, "Arn"]}), resource)
+            variables = _prop(_prop(props, "Environment") or {}, "Variables")
             if variables:
-                measures.append(
-                    Measure(
-                        path,
+                pending.append(
+                    _Pending(
+                        resource,
+                        "",
                         "Lambda environment",
                         size_of(variables),
                         LAMBDA_ENVIRONMENT,
@@ -262,24 +323,25 @@ def measure_stack(stack: cdk.Stack) -> list[Measure]:
                     )
                 )
         elif kind == "AWS::IAM::Role":
-            paths[ref] = path
-            for policy in props.get("Policies") or []:
-                inline_by_role[ref].append(size_of(policy.get("PolicyDocument")))
+            owners[ref] = resource
+            for policy in _prop(props, "Policies") or []:
+                inline_by_role[ref].append(size_of(_prop(policy, "PolicyDocument")))
         elif kind == "AWS::IAM::User":
-            user_paths[ref] = path
-            for policy in props.get("Policies") or []:
-                inline_by_user[ref].append(size_of(policy.get("PolicyDocument")))
+            user_owners[ref] = resource
+            for policy in _prop(props, "Policies") or []:
+                inline_by_user[ref].append(size_of(_prop(policy, "PolicyDocument")))
         elif kind == "AWS::IAM::Policy":
-            document = size_of(props.get("PolicyDocument"))
-            for role in props.get("Roles") or []:
+            document = size_of(_prop(props, "PolicyDocument"))
+            for role in _prop(props, "Roles") or []:
                 inline_by_role[_ref_key(role)].append(document)
-            for user in props.get("Users") or []:
+            for user in _prop(props, "Users") or []:
                 inline_by_user[_ref_key(user)].append(document)
         elif kind == "AWS::SES::ReceiptRule":
-            actions = (props.get("Rule") or {}).get("Actions") or []
-            measures.append(
-                Measure(
-                    path,
+            actions = _prop(_prop(props, "Rule") or {}, "Actions") or []
+            pending.append(
+                _Pending(
+                    resource,
+                    "",
                     "receipt rule's actions",
                     len(actions),
                     SES_ACTIONS_PER_RULE,
@@ -288,9 +350,10 @@ def measure_stack(stack: cdk.Stack) -> list[Measure]:
                 )
             )
     for ref, sizes in inline_by_role.items():
-        measures.append(
-            Measure(
-                paths.get(ref, ref),
+        pending.append(
+            _Pending(
+                owners.get(ref),
+                ref,
                 "IAM role's inline policies",
                 sum(sizes),
                 IAM_ROLE_INLINE,
@@ -299,9 +362,10 @@ def measure_stack(stack: cdk.Stack) -> list[Measure]:
             )
         )
     for ref, sizes in inline_by_user.items():
-        measures.append(
-            Measure(
-                user_paths.get(ref, ref),
+        pending.append(
+            _Pending(
+                user_owners.get(ref),
+                ref,
                 "IAM user's inline policies",
                 sum(sizes),
                 IAM_USER_INLINE,
@@ -310,17 +374,20 @@ def measure_stack(stack: cdk.Stack) -> list[Measure]:
             )
         )
     for function, permissions in lambda_permissions.items():
-        measures.append(
-            Measure(
-                paths.get(function, permissions[0][0].rsplit("/", 1)[0]),
+        # Each statement's Sid is its permission's construct id (one jsii call each, Lambda permissions only).
+        named = [(permission.node.path, props) for permission, props in permissions]
+        pending.append(
+            _Pending(
+                owners.get(function),
+                named[0][0].rsplit("/", 1)[0],
                 f"Lambda function policy ({len(permissions)} permissions)",
-                _function_policy_size(permissions, lengths),
+                _function_policy_size(named, lengths),
                 LAMBDA_FUNCTION_POLICY,
                 "bytes",
                 "Lambda allows 20 KB per function policy",
             )
         )
-    return measures
+    return pending
 
 
 _MEASURED = frozenset(
@@ -343,17 +410,17 @@ def _function_policy_size(permissions: list[tuple[str, dict[str, Any]]], lengths
     statements = []
     for path, props in permissions:
         condition: dict[str, Any] = {}
-        if props.get("SourceAccount") is not None:
-            condition["StringEquals"] = {"AWS:SourceAccount": props["SourceAccount"]}
-        if props.get("SourceArn") is not None:
-            condition["ArnLike"] = {"AWS:SourceArn": props["SourceArn"]}
+        if _prop(props, "SourceAccount") is not None:
+            condition["StringEquals"] = {"AWS:SourceAccount": _prop(props, "SourceAccount")}
+        if _prop(props, "SourceArn") is not None:
+            condition["ArnLike"] = {"AWS:SourceArn": _prop(props, "SourceArn")}
         statements.append(
             {
                 "Sid": path.rsplit("/", 1)[-1],
                 "Effect": "Allow",
-                "Principal": {"Service": props.get("Principal")},
-                "Action": props.get("Action"),
-                "Resource": props.get("FunctionName"),
+                "Principal": {"Service": _prop(props, "Principal")},
+                "Action": _prop(props, "Action"),
+                "Resource": _prop(props, "FunctionName"),
                 **({"Condition": condition} if condition else {}),
             }
         )
@@ -366,7 +433,7 @@ class _StackLimits:
         self._stack = stack
 
     def validate(self) -> list[str]:
-        return [measure.line() for measure in measure_stack(self._stack) if measure.over]
+        return [pending.measure().line() for pending in _measure(self._stack) if pending.over]
 
 
 def watch(scope: IConstruct) -> None:

@@ -45,8 +45,10 @@ def is_token(value: object) -> bool:
 
     Only aws-cdk-lib makes tokens: while it is not loaded (settings read on their own), no value is one.
     """
+    if not isinstance(value, str) or "Token[" not in value:
+        return False  # aws-cdk-lib's own first test (every token marker holds "Token["): no jsii call
     cdk = sys.modules.get("aws_cdk")
-    return cdk is not None and isinstance(value, str) and cdk.Token.is_unresolved(value)
+    return cdk is not None and cdk.Token.is_unresolved(value)
 
 
 def check_domain(prop: str, value: str) -> None:
