@@ -53,8 +53,9 @@ a user with a path is ``arn:aws:iam::123456789012:user/division_abc/subdivision_
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html); and a policy's
 ``aws:ResourceTag/${TagKey}`` condition (listed for the Secrets Manager actions on a secret and for IAM's actions on a
 user in the Service Authorization Reference, list_awssecretsmanager.html and list_identityandaccessmanagement.html) is
-compared with the tags the resource has. :data:`RESOURCE_FACTS` looks both up in moto, through a session of its own
-(so the lookups are neither counted nor faulted), just before each call.
+compared with the tags the resource has. :data:`RESOURCE_FACTS` reads both from moto's backend models, just before each
+call: the state the API would answer from, without an API call (so the lookups are neither counted nor faulted, and
+cost microseconds instead of a request through botocore and moto's HTTP layer).
 
 The matrix is enumerated, not sampled: CloudFormation's sequences are a short, known list and a single fault at each
 call index of each step covers every place a call can fail; a stateful property-based search would sample the same
@@ -138,56 +139,48 @@ class Facts:
     tags: dict[str, str] = field(default_factory=dict)
 
 
-class Account:
-    """Reads the account (moto) through a boto3 session of its own: the handler's hooks never see these calls."""
-
-    def __init__(self) -> None:
-        self._session = boto3.session.Session(region_name=REGION)
-        self._clients: dict[str, Any] = {}
-
-    def client(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = self._session.client(service)
-        return self._clients[service]
-
-
-def _iam_user_facts(arn: str, account: Account) -> Facts:
+def _iam_user_facts(arn: str) -> Facts:
     # The request names the user; IAM authorizes its ARN, path included, and its tags (aws:ResourceTag).
+    from moto.backends import get_backend
+    from moto.iam.exceptions import NoSuchEntity
+
     name = arn.rsplit("/", 1)[1]
-    iam = account.client("iam")
     try:
-        user = iam.get_user(UserName=name)["User"]
-    except iam.exceptions.NoSuchEntityException:
+        user = get_backend("iam")[ACCOUNT]["aws"].get_user(name)
+    except NoSuchEntity:
         return Facts(arn)  # no such user: the call fails on its own, authorized on the name it gave
-    return Facts(user["Arn"], {t["Key"]: t["Value"] for t in user.get("Tags", [])})
+    return Facts(user.arn, {t["Key"]: t["Value"] for t in user.tags or []})
 
 
-def _secret_facts(arn: str, account: Account) -> Facts:
+def _secret_facts(arn: str) -> Facts:
     # A secret named by name or partial ARN is authorized on its full ARN (with the random suffix), and its tags.
-    secrets = account.client("secretsmanager")
+    from moto.backends import get_backend
+    from moto.secretsmanager.exceptions import SecretNotFoundException
+
+    backend = get_backend("secretsmanager")[ACCOUNT][REGION]
     # The request gave the full ARN, or a name that CALL_RESOURCES made into an ARN without the suffix.
     for secret_id in (arn, arn.split(":secret:", 1)[1]):
         try:
-            found = secrets.describe_secret(SecretId=secret_id)
-        except secrets.exceptions.ResourceNotFoundException:
+            found = backend.describe_secret(secret_id).to_dict()  # what DescribeSecret answers
+        except SecretNotFoundException:
             continue
-        return Facts(found["ARN"], {t["Key"]: t["Value"] for t in found.get("Tags", [])})
+        return Facts(found["ARN"], {t["Key"]: t["Value"] for t in found.get("Tags") or []})
     return Facts(arn)
 
 
 #: ARN prefix (after ``arn:aws:``) -> how the account's own view of such a resource is read; other resources are
 #: authorized on the ARN the request names, without tags.
-RESOURCE_FACTS: dict[str, Callable[[str, Account], Facts]] = {
+RESOURCE_FACTS: dict[str, Callable[[str], Facts]] = {
     f"iam::{ACCOUNT}:user/": _iam_user_facts,
     f"secretsmanager:{REGION}:{ACCOUNT}:secret:": _secret_facts,
 }
 
 
-def resource_facts(arn: str, account: Account) -> Facts:
+def resource_facts(arn: str) -> Facts:
     """The ARN IAM authorizes for the resource a request names as ``arn``, and the resource's tags."""
     for prefix, read in RESOURCE_FACTS.items():
         if arn.startswith(f"arn:aws:{prefix}"):
-            return read(arn, account)
+            return read(arn)
     return Facts(arn)
 
 
@@ -201,13 +194,31 @@ def tag_context(service_prefix: str, tags: dict[str, str]) -> dict[str, tuple[st
     return context
 
 
+#: role_policies_from_template's results: (id of the template, role, physical as JSON) -> (the template, policies).
+#: The template is held so that its id is never reused by another object while the entry lives.
+_ROLE_POLICIES: dict[tuple[int, str, str], tuple[dict[str, Any], Policies]] = {}
+
+
 def role_policies_from_template(template: dict[str, Any], role_logical_id: str, physical: dict[str, Any]) -> Policies:
     """The identity policies a synthesized template attaches to one role, as the suite enforces them.
 
     ``physical`` maps a logical id to what the account holds for it (``{"Ref": ..., "Arn": ...}``, any attribute): the
     template's ``Ref``/``Fn::GetAtt`` of those resources are replaced by them, so that the policy names the very
     user, secret or identity the contract created in moto. Keys: ``<policy logical id>/<policy name>``.
+
+    A pure function of its arguments (templates are synthesized once and never changed), so its result is kept: the
+    matrices ask for the same policies at every step of every run. Callers get a dict of their own; the documents are
+    shared and only read.
     """
+    import json
+
+    key = (id(template), role_logical_id, json.dumps(physical, sort_keys=True))
+    if key not in _ROLE_POLICIES:
+        _ROLE_POLICIES[key] = (template, _role_policies(template, role_logical_id, physical))
+    return dict(_ROLE_POLICIES[key][1])
+
+
+def _role_policies(template: dict[str, Any], role_logical_id: str, physical: dict[str, Any]) -> Policies:
     import json
     import tempfile
     from pathlib import Path
@@ -266,8 +277,6 @@ class FaultInjector:
         self.iam: list[Policies] | None = None
         #: Calls the role's policies did not allow, in the step: "<action> on <resource>".
         self.denials: list[str] = []
-        #: Reads the resources' real ARNs and tags for IAM (made on the first authorized call).
-        self._account: Account | None = None
         session = boto3.DEFAULT_SESSION or boto3.setup_default_session() or boto3.DEFAULT_SESSION
         assert session is not None
         events = session._session.get_component("event_emitter")
@@ -303,9 +312,7 @@ class FaultInjector:
         # The IAM prefix is the signing name (SES v2's actions are ses:...).
         prefix = model.service_model.signing_name
         action = f"{prefix}:{model.name}"
-        if self._account is None:
-            self._account = Account()
-        facts = resource_facts(CALL_RESOURCES[call](params), self._account)
+        facts = resource_facts(CALL_RESOURCES[call](params))
         resource = facts.arn
         context = tag_context(prefix, facts.tags)
         for policies in self.iam:
