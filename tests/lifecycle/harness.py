@@ -70,7 +70,7 @@ import itertools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 from botocore.exceptions import ReadTimeoutError
@@ -266,7 +266,14 @@ class _FakeHttp:
 
 
 class FaultInjector:
-    """Counts the AWS calls made through boto3's default session and injects one fault at a chosen call."""
+    """Counts the AWS calls made through boto3's default session and injects one fault at a chosen call.
+
+    One is registered at a time (a new one closes the one before): a client copies the session's hooks when it is
+    made, so two registered injectors would both see its calls. Outside :meth:`step` the hooks do nothing.
+    """
+
+    #: The injector registered on boto3's default session, if any.
+    _live: ClassVar[FaultInjector | None] = None
 
     def __init__(self) -> None:
         self.calls: list[str] = []
@@ -277,18 +284,41 @@ class FaultInjector:
         self.iam: list[Policies] | None = None
         #: Calls the role's policies did not allow, in the step: "<action> on <resource>".
         self.denials: list[str] = []
+        if FaultInjector._live is not None:
+            FaultInjector._live.close()
         session = boto3.DEFAULT_SESSION or boto3.setup_default_session() or boto3.DEFAULT_SESSION
         assert session is not None
         events = session._session.get_component("event_emitter")
         events.register("before-call", self._before_call, unique_id="sesmail-lifecycle-before")
         events.register("after-call", self._after_call, unique_id="sesmail-lifecycle-after")
         events.register("before-parameter-build", self._params, unique_id="sesmail-lifecycle-params")
+        self.session: boto3.session.Session | None = session
         self._events = events
+        FaultInjector._live = self
+        _SHARED.clear()  # clients made before this injector do not call it
+
+    @classmethod
+    def current(cls) -> FaultInjector:
+        """Inside ``mock_aws``: the injector of an earlier matrix, with its boto3 session made the default session
+        again, or a new one on the default session. (moto starts each mock without a default session, so that no
+        session keeps credentials from outside; the injector's session was made inside an earlier mock and holds
+        moto's fake ones. When the mock stops, moto puts back the default session it found.)"""
+        live = cls._live
+        if live is not None and live.session is not None:
+            boto3.DEFAULT_SESSION = live.session
+            return live
+        return cls()
 
     def close(self) -> None:
+        if self.session is None:
+            return
         self._events.unregister("before-parameter-build", unique_id="sesmail-lifecycle-params")
         self._events.unregister("before-call", unique_id="sesmail-lifecycle-before")
         self._events.unregister("after-call", unique_id="sesmail-lifecycle-after")
+        self.session = None
+        if FaultInjector._live is self:
+            FaultInjector._live = None
+            _SHARED.clear()  # the shared clients call this injector, which no longer counts or checks anything
 
     @contextmanager
     def step(self, fault: tuple[int, str] | None = None) -> Iterator[None]:
@@ -300,7 +330,8 @@ class FaultInjector:
             self.armed = False
 
     def _params(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        context["sesmail_api_params"] = copy.deepcopy(params)
+        if self.armed:
+            context["sesmail_api_params"] = copy.deepcopy(params)
 
     def _authorize(self, model: Any, params: dict[str, Any]) -> str | None:
         """``None`` if every policy set in force allows the call, else "<action> on <resource>"."""
@@ -647,17 +678,20 @@ _SHARED: dict[str, Any] = {}
 
 
 def shared(key: str, make: Callable[[], Any]) -> Any:
-    """``make()``'s result, made once per matrix (:func:`conform`): boto3 clients, whose creation costs more than the
-    requests of a whole run. Clients hold no account state (moto's backends do, and are reset before each run), and
-    those made inside :func:`conform` see its fault injector, which is registered before any of them."""
+    """``make()``'s result, made once while the same :class:`FaultInjector` is registered (usually once per test
+    process): boto3 clients, whose creation costs more than the requests of a whole run. Clients hold no account
+    state (moto's backends do, and are reset before each run); each one calls the injector registered when it was
+    made, and a new injector forgets them all. ``key`` names what is made across the whole suite (one key per
+    handler module: another module's contract would get the wrong handler clients)."""
     if key not in _SHARED:
         _SHARED[key] = make()
     return _SHARED[key]
 
 
 def reset_shared() -> None:
-    """Forget the shared clients: a run outside :func:`conform` with an injector of its own needs clients made after
-    that injector (a client keeps the hooks of the injector it was made under)."""
+    """Forget the shared clients (making a :class:`FaultInjector` does it too): a run outside :func:`conform` with an
+    injector of its own needs clients made after that injector (a client keeps the hooks of the injector it was made
+    under)."""
     _SHARED.clear()
 
 
@@ -698,9 +732,9 @@ def fault_plans(step_calls: int) -> list[tuple[int, str]]:
 def conform(contract_factory: Callable[[], Contract], sequence: Sequence) -> None:
     """The whole matrix for one sequence: without a fault, then every fault at every call; all failures reported.
 
-    One moto mock, one fault injector and one set of boto3 clients (:func:`shared`) serve the matrix; before each run
-    the backends the contract uses are reset, so every run starts from an empty account (resetting a backend is far
-    cheaper than starting moto again, and reusing a client than making one).
+    One moto mock serves the matrix, and the process's fault injector and boto3 clients (:func:`shared`) serve every
+    matrix; before each run the backends the contract uses are reset, so every run starts from an empty account
+    (resetting a backend is far cheaper than starting moto again, and reusing a client than making one).
     """
     from moto import mock_aws
     from moto.backends import get_backend
@@ -718,14 +752,9 @@ def conform(contract_factory: Callable[[], Contract], sequence: Sequence) -> Non
             return 0
 
     with mock_aws():
-        _SHARED.clear()
-        injector = FaultInjector()  # before any shared client is made, so that each of them sees it
-        try:
-            calls = one(NO_FAULT)
-            assert calls or failures, f"{sequence.name}: the step under test made no AWS call"
-            for fault in fault_plans(calls):
-                one(fault)
-        finally:
-            injector.close()
-            _SHARED.clear()
+        injector = FaultInjector.current()  # the shared clients were made under it
+        calls = one(NO_FAULT)
+        assert calls or failures, f"{sequence.name}: the step under test made no AWS call"
+        for fault in fault_plans(calls):
+            one(fault)
     assert not failures, "\n".join(failures)

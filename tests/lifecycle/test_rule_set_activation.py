@@ -87,7 +87,7 @@ class Activation(Contract):
 
     def on_event(self, event: dict[str, Any]) -> dict[str, Any]:
         # The handler's own clients, made once per matrix after the harness hooked boto3 (client creation is slow).
-        return index.on_event(event, *shared("handler", index._clients), sleep=no_sleep)
+        return index.on_event(event, *shared("handler:rule_set_activation", index._clients), sleep=no_sleep)
 
     def active(self) -> str | None:
         return self.ses.describe_active_receipt_rule_set().get("Metadata", {}).get("Name")

@@ -90,7 +90,7 @@ class SmtpCredentials(Contract):
 
     def on_event(self, event: dict[str, Any]) -> dict[str, Any]:
         # The handler's own clients, made once per matrix after the harness hooked boto3 (client creation is slow).
-        clients = shared("handler", lambda: (boto3.client("iam"), boto3.client("secretsmanager")))
+        clients = shared("handler:smtp_credentials", lambda: (boto3.client("iam"), boto3.client("secretsmanager")))
         return index.on_event(event, *clients, sleep=no_sleep)
 
     def keys(self, user: str = USER) -> set[str]:
