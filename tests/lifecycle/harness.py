@@ -66,7 +66,7 @@ from __future__ import annotations
 
 import abc
 import copy
-import itertools
+import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -468,12 +468,14 @@ class Stack:
     log: list[str] = field(default_factory=list)
     #: AWS calls the step under test made (its invocation that was given the fault plan).
     step_calls: int = 0
-    _requests: Iterator[int] = field(default_factory=itertools.count)
+    #: The next request's number (request ids are unique within a run).
+    next_request: int = 0
 
     def event(self, request: str, props: Props, physical_id: str | None = None, old: Props | None = None) -> dict:
+        self.next_request += 1
         event: dict[str, Any] = {
             "RequestType": request,
-            "RequestId": f"request-{next(self._requests)}",
+            "RequestId": f"request-{self.next_request - 1}",
             "StackId": STACK_ID,
             "LogicalResourceId": "Resource",
             "ResourceType": self.contract.resource_type,
@@ -532,12 +534,23 @@ class Stack:
             return self.invoke(event, iam=iam)
 
 
+def _no_prefix(stack: Stack, c: Contract) -> None:
+    """Nothing before the step under test."""
+
+
 @dataclass(frozen=True)
 class Sequence:
-    """One of CloudFormation's sequences; ``step`` is the index (in ``play``'s order) where the fault goes."""
+    """One of CloudFormation's sequences: ``prefix`` plays its fault-free steps (the create, earlier updates, someone's
+    change by hand), then ``step`` plays the step under test with the fault and whatever CloudFormation does after it
+    (rollback, cleanup, the operator's retry)."""
 
     name: str
-    play: Callable[[Stack, Contract, tuple[int, str] | None], None]
+    step: Callable[[Stack, Contract, tuple[int, str] | None], None]
+    prefix: Callable[[Stack, Contract], None] = _no_prefix
+
+    def play(self, stack: Stack, c: Contract, fault: tuple[int, str] | None) -> None:
+        self.prefix(stack, c)
+        self.step(stack, c, fault)
 
 
 def _create(stack: Stack, c: Contract, fault: tuple[int, str] | None, *, retried: bool = False) -> bool:
@@ -620,57 +633,56 @@ def _then_delete(stack: Stack, c: Contract) -> None:
         stack.physical_id, stack.props, stack.version = None, None, None
 
 
-def _seq_create(stack: Stack, c: Contract, fault: Any) -> None:
-    _create(stack, c, fault)
-
-
-def _seq_create_retried(stack: Stack, c: Contract, fault: Any) -> None:
-    _create(stack, c, fault, retried=True)
-
-
-def _updater(version: int, later_fails: bool) -> Callable[[Stack, Contract, Any], None]:
-    def play(stack: Stack, c: Contract, fault: Any) -> None:
-        assert _create(stack, c, None)
-        _update(stack, c, version, fault, later_fails=later_fails)
-
-    return play
-
-
-def _seq_delete(stack: Stack, c: Contract, fault: Any) -> None:
+def _created(stack: Stack, c: Contract) -> None:
     assert _create(stack, c, None)
-    _delete(stack, c, fault)
 
 
-def _seq_delete_retried(stack: Stack, c: Contract, fault: Any) -> None:
-    assert _create(stack, c, None)
-    _delete(stack, c, fault, retried=True)
-
-
-def _seq_delete_after_removed_by_hand(stack: Stack, c: Contract, fault: Any) -> None:
+def _created_then_removed_by_hand(stack: Stack, c: Contract) -> None:
     assert _create(stack, c, None)
     assert stack.props is not None and stack.physical_id is not None
     c.remove_by_hand(stack.props, stack.physical_id)
+
+
+def _created_then_updated_in_place(stack: Stack, c: Contract) -> None:
+    assert _create(stack, c, None)
+    _update(stack, c, 1, None, later_fails=False)
+
+
+def _updater(version: int, later_fails: bool) -> Callable[[Stack, Contract, Any], None]:
+    def step(stack: Stack, c: Contract, fault: Any) -> None:
+        _update(stack, c, version, fault, later_fails=later_fails)
+
+    return step
+
+
+def _step_create(stack: Stack, c: Contract, fault: Any) -> None:
+    _create(stack, c, fault)
+
+
+def _step_create_retried(stack: Stack, c: Contract, fault: Any) -> None:
+    _create(stack, c, fault, retried=True)
+
+
+def _step_delete(stack: Stack, c: Contract, fault: Any) -> None:
     _delete(stack, c, fault)
 
 
-def _seq_update_twice_with_rollback(stack: Stack, c: Contract, fault: Any) -> None:
-    """An in-place update, then a replacing one that is rolled back: the stack must be back at version 1."""
-    assert _create(stack, c, None)
-    _update(stack, c, 1, None, later_fails=False)
-    _update(stack, c, 2, fault, later_fails=True)
+def _step_delete_retried(stack: Stack, c: Contract, fault: Any) -> None:
+    _delete(stack, c, fault, retried=True)
 
 
 SEQUENCES = (
-    Sequence("create", _seq_create),
-    Sequence("create-retried", _seq_create_retried),
-    Sequence("update-in-place", _updater(1, later_fails=False)),
-    Sequence("update-in-place-then-rollback", _updater(1, later_fails=True)),
-    Sequence("update-replacing", _updater(2, later_fails=False)),
-    Sequence("update-replacing-then-rollback", _updater(2, later_fails=True)),
-    Sequence("update-then-replacing-rollback", _seq_update_twice_with_rollback),
-    Sequence("delete", _seq_delete),
-    Sequence("delete-retried", _seq_delete_retried),
-    Sequence("delete-after-removed-by-hand", _seq_delete_after_removed_by_hand),
+    Sequence("create", _step_create),
+    Sequence("create-retried", _step_create_retried),
+    Sequence("update-in-place", _updater(1, later_fails=False), _created),
+    Sequence("update-in-place-then-rollback", _updater(1, later_fails=True), _created),
+    Sequence("update-replacing", _updater(2, later_fails=False), _created),
+    Sequence("update-replacing-then-rollback", _updater(2, later_fails=True), _created),
+    # An in-place update, then a replacing one that is rolled back: the stack must be back at version 1.
+    Sequence("update-then-replacing-rollback", _updater(2, later_fails=True), _created_then_updated_in_place),
+    Sequence("delete", _step_delete, _created),
+    Sequence("delete-retried", _step_delete_retried, _created),
+    Sequence("delete-after-removed-by-hand", _step_delete, _created_then_removed_by_hand),
 )
 
 
@@ -704,7 +716,7 @@ def run(contract: Contract, sequence: Sequence, fault: tuple[int, str], injector
     """Play ``sequence`` with ``fault`` on a fresh account; check every invariant; return the step's AWS calls.
 
     The caller provides a fresh moto account (``mock_aws``) and a new contract for each run, and may provide the
-    injector (one per matrix); without one, the run registers its own.
+    injector; without one, the run registers its own.
     """
     own_injector = injector is None
     injector = injector or FaultInjector()
@@ -712,16 +724,22 @@ def run(contract: Contract, sequence: Sequence, fault: tuple[int, str], injector
     try:
         before = contract.others()
         stack = Stack(contract, injector)
-        sequence.play(stack, contract, fault)
-        contract.check_declared(stack.props, stack.physical_id)
-        assert contract.others() == before, "something that belongs to someone else changed"
-        _then_delete(stack, contract)
-        contract.check_declared(None, None)
-        assert contract.others() == before, "the stack's delete changed something that belongs to someone else"
-        return stack.step_calls
+        sequence.prefix(stack, contract)
+        return _finish(stack, contract, sequence, fault, before)
     finally:
         if own_injector:
             injector.close()
+
+
+def _finish(stack: Stack, contract: Contract, sequence: Sequence, fault: tuple[int, str], before: Any) -> int:
+    """The step under test with ``fault``, then every invariant; returns the step's AWS calls."""
+    sequence.step(stack, contract, fault)
+    contract.check_declared(stack.props, stack.physical_id)
+    assert contract.others() == before, "something that belongs to someone else changed"
+    _then_delete(stack, contract)
+    contract.check_declared(None, None)
+    assert contract.others() == before, "the stack's delete changed something that belongs to someone else"
+    return stack.step_calls
 
 
 def fault_plans(step_calls: int) -> list[tuple[int, str]]:
@@ -729,30 +747,144 @@ def fault_plans(step_calls: int) -> list[tuple[int, str]]:
     return [(n, kind) for n in range(1, step_calls + 1) for kind in FAULT_KINDS]
 
 
+def _reduce_defaultdict_subclass(obj: Any) -> tuple[Any, ...]:
+    # defaultdict's own __reduce__ drops the instance's attributes (a subclass's): keep them.
+    return (_new_defaultdict, (type(obj), obj.default_factory), dict(vars(obj)), None, iter(dict.items(obj)))
+
+
+def _new_defaultdict(cls: Any, factory: Any) -> Any:
+    new = cls.__new__(cls)
+    new.default_factory = factory
+    return new
+
+
+class AccountSnapshot:
+    """The state of every moto backend of the suite's account, to play the same account again.
+
+    Taken once per matrix after the sequence's fault-free prefix (the account's setup, the create, earlier updates):
+    each run then starts from a copy of that state instead of replaying the prefix with API calls. It is the same
+    account state the replay would build (only moto's random ids are the same in every run instead of new ones),
+    and the step under test, its rollback or cleanup, the checks and the stack's delete are played for real.
+
+    The state is copied with :func:`copy.deepcopy`, the backend objects themselves kept (moto's models and others
+    look them up, and references to them inside the state stay references). A class whose own ``__reduce__`` would
+    lose an instance's attributes in the copy fails the snapshot, naming it, unless it is a ``defaultdict`` subclass
+    (moto's SSM parameters), which is copied with its attributes.
+    """
+
+    def __init__(self) -> None:
+        self._backends = self._live()
+        self._state = self._copy({key: backend.__dict__ for key, backend in self._backends.items()}, check=True)
+
+    @staticmethod
+    def _live() -> dict[tuple[str, str], Any]:
+        from moto.core.base_backend import BackendDict
+
+        found = {}
+        instances: list[Any] = BackendDict._instances  # type: ignore[misc]
+        for backend_dict in instances:
+            if ACCOUNT in backend_dict:
+                for region, backend in backend_dict[ACCOUNT].items():
+                    found[(backend_dict.service_name, region)] = backend
+        return found
+
+    def _copy(self, state: Any, *, check: bool = False) -> Any:
+        if check:
+            _check_copyable(state, set(map(id, self._backends.values())))
+        memo = {id(backend): backend for backend in self._backends.values()}
+        return copy.deepcopy(state, memo)
+
+    def restore(self) -> None:
+        """Put the account back as it was when the snapshot was taken."""
+        for key, backend in self._live().items():
+            if key not in self._backends:
+                backend.reset()  # made after the snapshot: it held nothing then
+        state = self._copy(self._state)
+        for key, backend in self._backends.items():
+            backend.__dict__ = state[key]
+
+
+def _check_copyable(root: Any, skip: set[int]) -> None:
+    """Walk the state: register the defaultdict subclasses' reducer, refuse other classes deepcopy would truncate."""
+    import copyreg
+    from collections import defaultdict
+
+    seen: set[int] = set(skip)
+    todo = [root]
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen or isinstance(obj, (str, bytes, int, float, bool, type(None), type)):
+            continue
+        seen.add(id(obj))
+        cls = type(obj)
+        attrs = getattr(obj, "__dict__", None)
+        if isinstance(obj, defaultdict) and cls is not defaultdict and attrs:
+            copyreg.pickle(cls, _reduce_defaultdict_subclass)
+        elif attrs and cls not in copyreg.dispatch_table and not hasattr(obj, "__deepcopy__"):
+            owner = next(k for k in cls.__mro__ if "__reduce_ex__" in vars(k) or "__reduce__" in vars(k))
+            assert owner is object, (
+                f"AccountSnapshot: {cls.__qualname__} reduces itself ({owner.__qualname__}): teach it"
+            )
+        if isinstance(obj, dict):
+            todo.extend(obj.keys())
+            todo.extend(obj.values())
+        elif isinstance(obj, (list, tuple, set, frozenset)):
+            todo.extend(obj)
+        if attrs:
+            todo.extend(attrs.values())
+
+
+#: Instance attributes a contract may hold and the suite may share between copies of it (see :func:`_copy_contract`).
+_IMMUTABLE = (str, bytes, int, float, bool, type(None), tuple, frozenset)
+
+
+def _copy_contract(contract: Contract) -> Contract:
+    """A copy of the contract for one run: its clients shared, its own attributes (set by setup, the prefix and
+    the step: names, ARNs, flags) immutable values, so that one run's changes never reach another's."""
+    from botocore.client import BaseClient
+
+    for name, value in vars(contract).items():
+        assert isinstance(value, (*_IMMUTABLE, BaseClient)), (
+            f"{type(contract).__name__}.{name} is a {type(value).__name__}: a contract's attributes must be immutable "
+            "or clients (each run plays a copy of the contract)"
+        )
+    return copy.copy(contract)
+
+
 def conform(contract_factory: Callable[[], Contract], sequence: Sequence) -> None:
     """The whole matrix for one sequence: without a fault, then every fault at every call; all failures reported.
 
-    One moto mock serves the matrix, and the process's fault injector and boto3 clients (:func:`shared`) serve every
-    matrix; before each run the backends the contract uses are reset, so every run starts from an empty account
-    (resetting a backend is far cheaper than starting moto again, and reusing a client than making one).
+    The account is set up and the sequence's fault-free prefix played once; every run then starts from that account
+    (:class:`AccountSnapshot`), a copy of the contract and of CloudFormation's view of the stack, and plays the step
+    under test with its fault. One moto mock serves the matrix, and the process's fault injector and boto3 clients
+    (:func:`shared`) serve every matrix (reusing a client is far cheaper than making one).
     """
     from moto import mock_aws
     from moto.backends import get_backend
 
     failures: list[str] = []
 
-    def one(fault: tuple[int, str]) -> int:
+    with mock_aws():
+        injector = FaultInjector.current()  # the shared clients were made under it
         contract = contract_factory()
         for backend in contract.backends:
             get_backend(backend).reset()  # type: ignore[call-overload]
-        try:
-            return run(contract, sequence, fault, injector)
-        except (AssertionError, StepFailed) as error:
-            failures.append(f"{sequence.name} fault={fault}: {type(error).__name__}: {error}")
-            return 0
+        contract.setup()
+        before = contract.others()
+        played = Stack(contract, injector)
+        sequence.prefix(played, contract)
+        snapshot = AccountSnapshot()
 
-    with mock_aws():
-        injector = FaultInjector.current()  # the shared clients were made under it
+        def one(fault: tuple[int, str]) -> int:
+            snapshot.restore()
+            run_contract = _copy_contract(contract)
+            stack = dataclasses.replace(played, contract=run_contract, log=list(played.log))
+            try:
+                return _finish(stack, run_contract, sequence, fault, before)
+            except (AssertionError, StepFailed) as error:
+                failures.append(f"{sequence.name} fault={fault}: {type(error).__name__}: {error}")
+                return 0
+
         calls = one(NO_FAULT)
         assert calls or failures, f"{sequence.name}: the step under test made no AWS call"
         for fault in fault_plans(calls):

@@ -272,14 +272,17 @@ class PersonCredentials(SmtpCredentials):
 def _person_sequence(name: str, versions: tuple[int, ...], later_fails: bool) -> Sequence:
     """Create at version 0, update through ``versions`` without a fault, then to the last one with the fault."""
 
-    def play(stack: Any, c: Contract, fault: Any) -> None:
+    *before, last = versions
+
+    def prefix(stack: Any, c: Contract) -> None:
         assert harness._create(stack, c, None)
-        *before, last = versions
         for version in before:
             harness._update(stack, c, version, None, later_fails=False)
+
+    def step(stack: Any, c: Contract, fault: Any) -> None:
         harness._update(stack, c, last, fault, later_fails=later_fails)
 
-    return Sequence(name, play)
+    return Sequence(name, step, prefix)
 
 
 PERSON_SEQUENCES = (
