@@ -59,7 +59,9 @@ cost microseconds instead of a request through botocore and moto's HTTP layer).
 
 The matrix is enumerated, not sampled: CloudFormation's sequences are a short, known list and a single fault at each
 call index of each step covers every place a call can fail; a stateful property-based search would sample the same
-space at random and could miss an index. ``sequences()`` lists them; ``run()`` plays one.
+space at random and could miss an index. :data:`SEQUENCES` lists them; :func:`run` plays one; :func:`conform`
+plays a sequence's fault-free prefix once and starts every run of its matrix from the account as that prefix left it
+(:class:`AccountSnapshot`), then plays the step under test for real.
 """
 
 from __future__ import annotations
@@ -408,6 +410,10 @@ class Contract(abc.ABC):
 
     ``props(0)`` is the first template; ``props(1)`` an update the handler makes in place (same physical id) and
     ``props(2)`` one that changes what the resource is (a new physical id, if the handler replaces on it).
+
+    Each run of a matrix plays a shallow copy of the contract made after the sequence's prefix: its instance attributes
+    must be immutable values (names, ARNs, flags, rebound when they change) or boto3 clients; :func:`conform` refuses
+    anything else.
     """
 
     resource_type = "Custom::Resource"
