@@ -53,23 +53,26 @@ a user with a path is ``arn:aws:iam::123456789012:user/division_abc/subdivision_
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html); and a policy's
 ``aws:ResourceTag/${TagKey}`` condition (listed for the Secrets Manager actions on a secret and for IAM's actions on a
 user in the Service Authorization Reference, list_awssecretsmanager.html and list_identityandaccessmanagement.html) is
-compared with the tags the resource has. :data:`RESOURCE_FACTS` looks both up in moto, through a session of its own
-(so the lookups are neither counted nor faulted), just before each call.
+compared with the tags the resource has. :data:`RESOURCE_FACTS` reads both from moto's backend models, just before each
+call: the state the API would answer from, without an API call (so the lookups are neither counted nor faulted, and
+cost microseconds instead of a request through botocore and moto's HTTP layer).
 
 The matrix is enumerated, not sampled: CloudFormation's sequences are a short, known list and a single fault at each
 call index of each step covers every place a call can fail; a stateful property-based search would sample the same
-space at random and could miss an index. ``sequences()`` lists them; ``run()`` plays one.
+space at random and could miss an index. :data:`SEQUENCES` lists them; :func:`run` plays one; :func:`conform`
+plays a sequence's fault-free prefix once and starts every run of its matrix from the account as that prefix left it
+(:class:`AccountSnapshot`), then plays the step under test for real.
 """
 
 from __future__ import annotations
 
 import abc
 import copy
-import itertools
+import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 from botocore.exceptions import ReadTimeoutError
@@ -138,56 +141,48 @@ class Facts:
     tags: dict[str, str] = field(default_factory=dict)
 
 
-class Account:
-    """Reads the account (moto) through a boto3 session of its own: the handler's hooks never see these calls."""
-
-    def __init__(self) -> None:
-        self._session = boto3.session.Session(region_name=REGION)
-        self._clients: dict[str, Any] = {}
-
-    def client(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = self._session.client(service)
-        return self._clients[service]
-
-
-def _iam_user_facts(arn: str, account: Account) -> Facts:
+def _iam_user_facts(arn: str) -> Facts:
     # The request names the user; IAM authorizes its ARN, path included, and its tags (aws:ResourceTag).
+    from moto.backends import get_backend
+    from moto.iam.exceptions import NoSuchEntity
+
     name = arn.rsplit("/", 1)[1]
-    iam = account.client("iam")
     try:
-        user = iam.get_user(UserName=name)["User"]
-    except iam.exceptions.NoSuchEntityException:
+        user = get_backend("iam")[ACCOUNT]["aws"].get_user(name)
+    except NoSuchEntity:
         return Facts(arn)  # no such user: the call fails on its own, authorized on the name it gave
-    return Facts(user["Arn"], {t["Key"]: t["Value"] for t in user.get("Tags", [])})
+    return Facts(user.arn, {t["Key"]: t["Value"] for t in user.tags or []})
 
 
-def _secret_facts(arn: str, account: Account) -> Facts:
+def _secret_facts(arn: str) -> Facts:
     # A secret named by name or partial ARN is authorized on its full ARN (with the random suffix), and its tags.
-    secrets = account.client("secretsmanager")
+    from moto.backends import get_backend
+    from moto.secretsmanager.exceptions import SecretNotFoundException
+
+    backend = get_backend("secretsmanager")[ACCOUNT][REGION]
     # The request gave the full ARN, or a name that CALL_RESOURCES made into an ARN without the suffix.
     for secret_id in (arn, arn.split(":secret:", 1)[1]):
         try:
-            found = secrets.describe_secret(SecretId=secret_id)
-        except secrets.exceptions.ResourceNotFoundException:
+            found = backend.describe_secret(secret_id).to_dict()  # what DescribeSecret answers
+        except SecretNotFoundException:
             continue
-        return Facts(found["ARN"], {t["Key"]: t["Value"] for t in found.get("Tags", [])})
+        return Facts(found["ARN"], {t["Key"]: t["Value"] for t in found.get("Tags") or []})
     return Facts(arn)
 
 
 #: ARN prefix (after ``arn:aws:``) -> how the account's own view of such a resource is read; other resources are
 #: authorized on the ARN the request names, without tags.
-RESOURCE_FACTS: dict[str, Callable[[str, Account], Facts]] = {
+RESOURCE_FACTS: dict[str, Callable[[str], Facts]] = {
     f"iam::{ACCOUNT}:user/": _iam_user_facts,
     f"secretsmanager:{REGION}:{ACCOUNT}:secret:": _secret_facts,
 }
 
 
-def resource_facts(arn: str, account: Account) -> Facts:
+def resource_facts(arn: str) -> Facts:
     """The ARN IAM authorizes for the resource a request names as ``arn``, and the resource's tags."""
     for prefix, read in RESOURCE_FACTS.items():
         if arn.startswith(f"arn:aws:{prefix}"):
-            return read(arn, account)
+            return read(arn)
     return Facts(arn)
 
 
@@ -201,13 +196,31 @@ def tag_context(service_prefix: str, tags: dict[str, str]) -> dict[str, tuple[st
     return context
 
 
+#: role_policies_from_template's results: (id of the template, role, physical as JSON) -> (the template, policies).
+#: The template is held so that its id is never reused by another object while the entry lives.
+_ROLE_POLICIES: dict[tuple[int, str, str], tuple[dict[str, Any], Policies]] = {}
+
+
 def role_policies_from_template(template: dict[str, Any], role_logical_id: str, physical: dict[str, Any]) -> Policies:
     """The identity policies a synthesized template attaches to one role, as the suite enforces them.
 
     ``physical`` maps a logical id to what the account holds for it (``{"Ref": ..., "Arn": ...}``, any attribute): the
     template's ``Ref``/``Fn::GetAtt`` of those resources are replaced by them, so that the policy names the very
     user, secret or identity the contract created in moto. Keys: ``<policy logical id>/<policy name>``.
+
+    A pure function of its arguments (templates are synthesized once and never changed), so its result is kept: the
+    matrices ask for the same policies at every step of every run. Callers get a dict of their own; the documents are
+    shared and only read.
     """
+    import json
+
+    key = (id(template), role_logical_id, json.dumps(physical, sort_keys=True))
+    if key not in _ROLE_POLICIES:
+        _ROLE_POLICIES[key] = (template, _role_policies(template, role_logical_id, physical))
+    return dict(_ROLE_POLICIES[key][1])
+
+
+def _role_policies(template: dict[str, Any], role_logical_id: str, physical: dict[str, Any]) -> Policies:
     import json
     import tempfile
     from pathlib import Path
@@ -255,7 +268,14 @@ class _FakeHttp:
 
 
 class FaultInjector:
-    """Counts the AWS calls made through boto3's default session and injects one fault at a chosen call."""
+    """Counts the AWS calls made through boto3's default session and injects one fault at a chosen call.
+
+    One is registered at a time (a new one closes the one before): a client copies the session's hooks when it is
+    made, so two registered injectors would both see its calls. Outside :meth:`step` the hooks do nothing.
+    """
+
+    #: The injector registered on boto3's default session, if any.
+    _live: ClassVar[FaultInjector | None] = None
 
     def __init__(self) -> None:
         self.calls: list[str] = []
@@ -266,20 +286,41 @@ class FaultInjector:
         self.iam: list[Policies] | None = None
         #: Calls the role's policies did not allow, in the step: "<action> on <resource>".
         self.denials: list[str] = []
-        #: Reads the resources' real ARNs and tags for IAM (made on the first authorized call).
-        self._account: Account | None = None
+        if FaultInjector._live is not None:
+            FaultInjector._live.close()
         session = boto3.DEFAULT_SESSION or boto3.setup_default_session() or boto3.DEFAULT_SESSION
         assert session is not None
         events = session._session.get_component("event_emitter")
         events.register("before-call", self._before_call, unique_id="sesmail-lifecycle-before")
         events.register("after-call", self._after_call, unique_id="sesmail-lifecycle-after")
         events.register("before-parameter-build", self._params, unique_id="sesmail-lifecycle-params")
+        self.session: boto3.session.Session | None = session
         self._events = events
+        FaultInjector._live = self
+        _SHARED.clear()  # clients made before this injector do not call it
+
+    @classmethod
+    def current(cls) -> FaultInjector:
+        """Inside ``mock_aws``: the injector of an earlier matrix, with its boto3 session made the default session
+        again, or a new one on the default session. (moto starts each mock without a default session, so that no
+        session keeps credentials from outside; the injector's session was made inside an earlier mock and holds
+        moto's fake ones. When the mock stops, moto puts back the default session it found.)"""
+        live = cls._live
+        if live is not None and live.session is not None:
+            boto3.DEFAULT_SESSION = live.session
+            return live
+        return cls()
 
     def close(self) -> None:
+        if self.session is None:
+            return
         self._events.unregister("before-parameter-build", unique_id="sesmail-lifecycle-params")
         self._events.unregister("before-call", unique_id="sesmail-lifecycle-before")
         self._events.unregister("after-call", unique_id="sesmail-lifecycle-after")
+        self.session = None
+        if FaultInjector._live is self:
+            FaultInjector._live = None
+            _SHARED.clear()  # the shared clients call this injector, which no longer counts or checks anything
 
     @contextmanager
     def step(self, fault: tuple[int, str] | None = None) -> Iterator[None]:
@@ -291,7 +332,8 @@ class FaultInjector:
             self.armed = False
 
     def _params(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        context["sesmail_api_params"] = copy.deepcopy(params)
+        if self.armed:
+            context["sesmail_api_params"] = copy.deepcopy(params)
 
     def _authorize(self, model: Any, params: dict[str, Any]) -> str | None:
         """``None`` if every policy set in force allows the call, else "<action> on <resource>"."""
@@ -303,9 +345,7 @@ class FaultInjector:
         # The IAM prefix is the signing name (SES v2's actions are ses:...).
         prefix = model.service_model.signing_name
         action = f"{prefix}:{model.name}"
-        if self._account is None:
-            self._account = Account()
-        facts = resource_facts(CALL_RESOURCES[call](params), self._account)
+        facts = resource_facts(CALL_RESOURCES[call](params))
         resource = facts.arn
         context = tag_context(prefix, facts.tags)
         for policies in self.iam:
@@ -370,6 +410,10 @@ class Contract(abc.ABC):
 
     ``props(0)`` is the first template; ``props(1)`` an update the handler makes in place (same physical id) and
     ``props(2)`` one that changes what the resource is (a new physical id, if the handler replaces on it).
+
+    Each run of a matrix plays a shallow copy of the contract made after the sequence's prefix: its instance attributes
+    must be immutable values (names, ARNs, flags, rebound when they change) or boto3 clients; :func:`conform` refuses
+    anything else.
     """
 
     resource_type = "Custom::Resource"
@@ -430,12 +474,14 @@ class Stack:
     log: list[str] = field(default_factory=list)
     #: AWS calls the step under test made (its invocation that was given the fault plan).
     step_calls: int = 0
-    _requests: Iterator[int] = field(default_factory=itertools.count)
+    #: The next request's number (request ids are unique within a run).
+    next_request: int = 0
 
     def event(self, request: str, props: Props, physical_id: str | None = None, old: Props | None = None) -> dict:
+        self.next_request += 1
         event: dict[str, Any] = {
             "RequestType": request,
-            "RequestId": f"request-{next(self._requests)}",
+            "RequestId": f"request-{self.next_request - 1}",
             "StackId": STACK_ID,
             "LogicalResourceId": "Resource",
             "ResourceType": self.contract.resource_type,
@@ -494,12 +540,23 @@ class Stack:
             return self.invoke(event, iam=iam)
 
 
+def _no_prefix(stack: Stack, c: Contract) -> None:
+    """Nothing before the step under test."""
+
+
 @dataclass(frozen=True)
 class Sequence:
-    """One of CloudFormation's sequences; ``step`` is the index (in ``play``'s order) where the fault goes."""
+    """One of CloudFormation's sequences: ``prefix`` plays its fault-free steps (the create, earlier updates, someone's
+    change by hand), then ``step`` plays the step under test with the fault and whatever CloudFormation does after it
+    (rollback, cleanup, the operator's retry)."""
 
     name: str
-    play: Callable[[Stack, Contract, tuple[int, str] | None], None]
+    step: Callable[[Stack, Contract, tuple[int, str] | None], None]
+    prefix: Callable[[Stack, Contract], None] = _no_prefix
+
+    def play(self, stack: Stack, c: Contract, fault: tuple[int, str] | None) -> None:
+        self.prefix(stack, c)
+        self.step(stack, c, fault)
 
 
 def _create(stack: Stack, c: Contract, fault: tuple[int, str] | None, *, retried: bool = False) -> bool:
@@ -582,57 +639,56 @@ def _then_delete(stack: Stack, c: Contract) -> None:
         stack.physical_id, stack.props, stack.version = None, None, None
 
 
-def _seq_create(stack: Stack, c: Contract, fault: Any) -> None:
-    _create(stack, c, fault)
-
-
-def _seq_create_retried(stack: Stack, c: Contract, fault: Any) -> None:
-    _create(stack, c, fault, retried=True)
-
-
-def _updater(version: int, later_fails: bool) -> Callable[[Stack, Contract, Any], None]:
-    def play(stack: Stack, c: Contract, fault: Any) -> None:
-        assert _create(stack, c, None)
-        _update(stack, c, version, fault, later_fails=later_fails)
-
-    return play
-
-
-def _seq_delete(stack: Stack, c: Contract, fault: Any) -> None:
+def _created(stack: Stack, c: Contract) -> None:
     assert _create(stack, c, None)
-    _delete(stack, c, fault)
 
 
-def _seq_delete_retried(stack: Stack, c: Contract, fault: Any) -> None:
-    assert _create(stack, c, None)
-    _delete(stack, c, fault, retried=True)
-
-
-def _seq_delete_after_removed_by_hand(stack: Stack, c: Contract, fault: Any) -> None:
+def _created_then_removed_by_hand(stack: Stack, c: Contract) -> None:
     assert _create(stack, c, None)
     assert stack.props is not None and stack.physical_id is not None
     c.remove_by_hand(stack.props, stack.physical_id)
+
+
+def _created_then_updated_in_place(stack: Stack, c: Contract) -> None:
+    assert _create(stack, c, None)
+    _update(stack, c, 1, None, later_fails=False)
+
+
+def _updater(version: int, later_fails: bool) -> Callable[[Stack, Contract, Any], None]:
+    def step(stack: Stack, c: Contract, fault: Any) -> None:
+        _update(stack, c, version, fault, later_fails=later_fails)
+
+    return step
+
+
+def _step_create(stack: Stack, c: Contract, fault: Any) -> None:
+    _create(stack, c, fault)
+
+
+def _step_create_retried(stack: Stack, c: Contract, fault: Any) -> None:
+    _create(stack, c, fault, retried=True)
+
+
+def _step_delete(stack: Stack, c: Contract, fault: Any) -> None:
     _delete(stack, c, fault)
 
 
-def _seq_update_twice_with_rollback(stack: Stack, c: Contract, fault: Any) -> None:
-    """An in-place update, then a replacing one that is rolled back: the stack must be back at version 1."""
-    assert _create(stack, c, None)
-    _update(stack, c, 1, None, later_fails=False)
-    _update(stack, c, 2, fault, later_fails=True)
+def _step_delete_retried(stack: Stack, c: Contract, fault: Any) -> None:
+    _delete(stack, c, fault, retried=True)
 
 
 SEQUENCES = (
-    Sequence("create", _seq_create),
-    Sequence("create-retried", _seq_create_retried),
-    Sequence("update-in-place", _updater(1, later_fails=False)),
-    Sequence("update-in-place-then-rollback", _updater(1, later_fails=True)),
-    Sequence("update-replacing", _updater(2, later_fails=False)),
-    Sequence("update-replacing-then-rollback", _updater(2, later_fails=True)),
-    Sequence("update-then-replacing-rollback", _seq_update_twice_with_rollback),
-    Sequence("delete", _seq_delete),
-    Sequence("delete-retried", _seq_delete_retried),
-    Sequence("delete-after-removed-by-hand", _seq_delete_after_removed_by_hand),
+    Sequence("create", _step_create),
+    Sequence("create-retried", _step_create_retried),
+    Sequence("update-in-place", _updater(1, later_fails=False), _created),
+    Sequence("update-in-place-then-rollback", _updater(1, later_fails=True), _created),
+    Sequence("update-replacing", _updater(2, later_fails=False), _created),
+    Sequence("update-replacing-then-rollback", _updater(2, later_fails=True), _created),
+    # An in-place update, then a replacing one that is rolled back: the stack must be back at version 1.
+    Sequence("update-then-replacing-rollback", _updater(2, later_fails=True), _created_then_updated_in_place),
+    Sequence("delete", _step_delete, _created),
+    Sequence("delete-retried", _step_delete_retried, _created),
+    Sequence("delete-after-removed-by-hand", _step_delete, _created_then_removed_by_hand),
 )
 
 
@@ -640,17 +696,20 @@ _SHARED: dict[str, Any] = {}
 
 
 def shared(key: str, make: Callable[[], Any]) -> Any:
-    """``make()``'s result, made once per matrix (:func:`conform`): boto3 clients, whose creation costs more than the
-    requests of a whole run. Clients hold no account state (moto's backends do, and are reset before each run), and
-    those made inside :func:`conform` see its fault injector, which is registered before any of them."""
+    """``make()``'s result, made once while the same :class:`FaultInjector` is registered (usually once per test
+    process): boto3 clients, whose creation costs more than the requests of a whole run. Clients hold no account
+    state (moto's backends do, and are reset before each run); each one calls the injector registered when it was
+    made, and a new injector forgets them all. ``key`` names what is made across the whole suite (one key per
+    handler module: another module's contract would get the wrong handler clients)."""
     if key not in _SHARED:
         _SHARED[key] = make()
     return _SHARED[key]
 
 
 def reset_shared() -> None:
-    """Forget the shared clients: a run outside :func:`conform` with an injector of its own needs clients made after
-    that injector (a client keeps the hooks of the injector it was made under)."""
+    """Forget the shared clients (making a :class:`FaultInjector` does it too): a run outside :func:`conform` with an
+    injector of its own needs clients made after that injector (a client keeps the hooks of the injector it was made
+    under)."""
     _SHARED.clear()
 
 
@@ -663,7 +722,7 @@ def run(contract: Contract, sequence: Sequence, fault: tuple[int, str], injector
     """Play ``sequence`` with ``fault`` on a fresh account; check every invariant; return the step's AWS calls.
 
     The caller provides a fresh moto account (``mock_aws``) and a new contract for each run, and may provide the
-    injector (one per matrix); without one, the run registers its own.
+    injector; without one, the run registers its own.
     """
     own_injector = injector is None
     injector = injector or FaultInjector()
@@ -671,16 +730,22 @@ def run(contract: Contract, sequence: Sequence, fault: tuple[int, str], injector
     try:
         before = contract.others()
         stack = Stack(contract, injector)
-        sequence.play(stack, contract, fault)
-        contract.check_declared(stack.props, stack.physical_id)
-        assert contract.others() == before, "something that belongs to someone else changed"
-        _then_delete(stack, contract)
-        contract.check_declared(None, None)
-        assert contract.others() == before, "the stack's delete changed something that belongs to someone else"
-        return stack.step_calls
+        sequence.prefix(stack, contract)
+        return _finish(stack, contract, sequence, fault, before)
     finally:
         if own_injector:
             injector.close()
+
+
+def _finish(stack: Stack, contract: Contract, sequence: Sequence, fault: tuple[int, str], before: Any) -> int:
+    """The step under test with ``fault``, then every invariant; returns the step's AWS calls."""
+    sequence.step(stack, contract, fault)
+    contract.check_declared(stack.props, stack.physical_id)
+    assert contract.others() == before, "something that belongs to someone else changed"
+    _then_delete(stack, contract)
+    contract.check_declared(None, None)
+    assert contract.others() == before, "the stack's delete changed something that belongs to someone else"
+    return stack.step_calls
 
 
 def fault_plans(step_calls: int) -> list[tuple[int, str]]:
@@ -688,37 +753,146 @@ def fault_plans(step_calls: int) -> list[tuple[int, str]]:
     return [(n, kind) for n in range(1, step_calls + 1) for kind in FAULT_KINDS]
 
 
+def _reduce_defaultdict_subclass(obj: Any) -> tuple[Any, ...]:
+    # defaultdict's own __reduce__ drops the instance's attributes (a subclass's): keep them.
+    return (_new_defaultdict, (type(obj), obj.default_factory), dict(vars(obj)), None, iter(dict.items(obj)))
+
+
+def _new_defaultdict(cls: Any, factory: Any) -> Any:
+    new = cls.__new__(cls)
+    new.default_factory = factory
+    return new
+
+
+class AccountSnapshot:
+    """The state of every moto backend of the suite's account, to play the same account again.
+
+    Taken once per matrix after the sequence's fault-free prefix (the account's setup, the create, earlier updates):
+    each run then starts from a copy of that state instead of replaying the prefix with API calls. It is the same
+    account state the replay would build (only moto's random ids are the same in every run instead of new ones),
+    and the step under test, its rollback or cleanup, the checks and the stack's delete are played for real.
+
+    The state is copied with :func:`copy.deepcopy`, the backend objects themselves kept (moto's models and others
+    look them up, and references to them inside the state stay references). A class whose own ``__reduce__`` would
+    lose an instance's attributes in the copy fails the snapshot, naming it, unless it is a ``defaultdict`` subclass
+    (moto's SSM parameters), which is copied with its attributes.
+    """
+
+    def __init__(self) -> None:
+        self._backends = self._live()
+        self._state = self._copy({key: backend.__dict__ for key, backend in self._backends.items()}, check=True)
+
+    @staticmethod
+    def _live() -> dict[tuple[str, str], Any]:
+        from moto.core.base_backend import BackendDict
+
+        found = {}
+        instances: list[Any] = BackendDict._instances  # type: ignore[misc]
+        for backend_dict in instances:
+            if ACCOUNT in backend_dict:
+                for region, backend in backend_dict[ACCOUNT].items():
+                    found[(backend_dict.service_name, region)] = backend
+        return found
+
+    def _copy(self, state: Any, *, check: bool = False) -> Any:
+        if check:
+            _check_copyable(state, set(map(id, self._backends.values())))
+        memo = {id(backend): backend for backend in self._backends.values()}
+        return copy.deepcopy(state, memo)
+
+    def restore(self) -> None:
+        """Put the account back as it was when the snapshot was taken."""
+        for key, backend in self._live().items():
+            if key not in self._backends:
+                backend.reset()  # made after the snapshot: it held nothing then
+        state = self._copy(self._state)
+        for key, backend in self._backends.items():
+            backend.__dict__ = state[key]
+
+
+def _check_copyable(root: Any, skip: set[int]) -> None:
+    """Walk the state: register the defaultdict subclasses' reducer, refuse other classes deepcopy would truncate."""
+    import copyreg
+    from collections import defaultdict
+
+    seen: set[int] = set(skip)
+    todo = [root]
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen or isinstance(obj, (str, bytes, int, float, bool, type(None), type)):
+            continue
+        seen.add(id(obj))
+        cls = type(obj)
+        attrs = getattr(obj, "__dict__", None)
+        if isinstance(obj, defaultdict) and cls is not defaultdict and attrs:
+            copyreg.pickle(cls, _reduce_defaultdict_subclass)
+        elif attrs and cls not in copyreg.dispatch_table and not hasattr(obj, "__deepcopy__"):
+            owner = next(k for k in cls.__mro__ if "__reduce_ex__" in vars(k) or "__reduce__" in vars(k))
+            assert owner is object, (
+                f"AccountSnapshot: {cls.__qualname__} reduces itself ({owner.__qualname__}): teach it"
+            )
+        if isinstance(obj, dict):
+            todo.extend(obj.keys())
+            todo.extend(obj.values())
+        elif isinstance(obj, (list, tuple, set, frozenset)):
+            todo.extend(obj)
+        if attrs:
+            todo.extend(attrs.values())
+
+
+#: Instance attributes a contract may hold and the suite may share between copies of it (see :func:`_copy_contract`).
+_IMMUTABLE = (str, bytes, int, float, bool, type(None), tuple, frozenset)
+
+
+def _copy_contract(contract: Contract) -> Contract:
+    """A copy of the contract for one run: its clients shared, its own attributes (set by setup, the prefix and
+    the step: names, ARNs, flags) immutable values, so that one run's changes never reach another's."""
+    from botocore.client import BaseClient
+
+    for name, value in vars(contract).items():
+        assert isinstance(value, (*_IMMUTABLE, BaseClient)), (
+            f"{type(contract).__name__}.{name} is a {type(value).__name__}: a contract's attributes must be immutable "
+            "or clients (each run plays a copy of the contract)"
+        )
+    return copy.copy(contract)
+
+
 def conform(contract_factory: Callable[[], Contract], sequence: Sequence) -> None:
     """The whole matrix for one sequence: without a fault, then every fault at every call; all failures reported.
 
-    One moto mock, one fault injector and one set of boto3 clients (:func:`shared`) serve the matrix; before each run
-    the backends the contract uses are reset, so every run starts from an empty account (resetting a backend is far
-    cheaper than starting moto again, and reusing a client than making one).
+    The account is set up and the sequence's fault-free prefix played once; every run then starts from that account
+    (:class:`AccountSnapshot`), a copy of the contract and of CloudFormation's view of the stack, and plays the step
+    under test with its fault. One moto mock serves the matrix, and the process's fault injector and boto3 clients
+    (:func:`shared`) serve every matrix (reusing a client is far cheaper than making one).
     """
     from moto import mock_aws
     from moto.backends import get_backend
 
     failures: list[str] = []
 
-    def one(fault: tuple[int, str]) -> int:
+    with mock_aws():
+        injector = FaultInjector.current()  # the shared clients were made under it
         contract = contract_factory()
         for backend in contract.backends:
             get_backend(backend).reset()  # type: ignore[call-overload]
-        try:
-            return run(contract, sequence, fault, injector)
-        except (AssertionError, StepFailed) as error:
-            failures.append(f"{sequence.name} fault={fault}: {type(error).__name__}: {error}")
-            return 0
+        contract.setup()
+        before = contract.others()
+        played = Stack(contract, injector)
+        sequence.prefix(played, contract)
+        snapshot = AccountSnapshot()
 
-    with mock_aws():
-        _SHARED.clear()
-        injector = FaultInjector()  # before any shared client is made, so that each of them sees it
-        try:
-            calls = one(NO_FAULT)
-            assert calls or failures, f"{sequence.name}: the step under test made no AWS call"
-            for fault in fault_plans(calls):
-                one(fault)
-        finally:
-            injector.close()
-            _SHARED.clear()
+        def one(fault: tuple[int, str]) -> int:
+            snapshot.restore()
+            run_contract = _copy_contract(contract)
+            stack = dataclasses.replace(played, contract=run_contract, log=list(played.log))
+            try:
+                return _finish(stack, run_contract, sequence, fault, before)
+            except (AssertionError, StepFailed) as error:
+                failures.append(f"{sequence.name} fault={fault}: {type(error).__name__}: {error}")
+                return 0
+
+        calls = one(NO_FAULT)
+        assert calls or failures, f"{sequence.name}: the step under test made no AWS call"
+        for fault in fault_plans(calls):
+            one(fault)
     assert not failures, "\n".join(failures)

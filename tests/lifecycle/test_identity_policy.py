@@ -114,7 +114,7 @@ class IdentityPolicy(Contract):
 
     def on_event(self, event: dict[str, Any]) -> dict[str, Any]:
         # The handler's own client, made once per matrix after the harness hooked boto3 (client creation is slow).
-        return index.on_event(event, shared("handler", index._client), sleep=no_sleep)
+        return index.on_event(event, shared("handler:identity_policy", index._client), sleep=no_sleep)
 
     def ours(self) -> dict[str, Any]:
         policies = self.ses.get_email_identity_policies(EmailIdentity=DOMAIN)["Policies"]

@@ -14,6 +14,8 @@ import pytest
 
 from tests.conftest import load_handler, no_sleep
 from tests.lifecycle.harness import (
+    ACCOUNT,
+    REGION,
     SEQUENCES,
     STACK_ID,
     Contract,
@@ -87,14 +89,26 @@ class Activation(Contract):
 
     def on_event(self, event: dict[str, Any]) -> dict[str, Any]:
         # The handler's own clients, made once per matrix after the harness hooked boto3 (client creation is slow).
-        return index.on_event(event, *shared("handler", index._clients), sleep=no_sleep)
+        return index.on_event(event, *shared("handler:rule_set_activation", index._clients), sleep=no_sleep)
+
+    # The observations read moto's models, the state DescribeActiveReceiptRuleSet and GetParametersByPath answer
+    # from: they are not calls of the handler's (nothing to fault or authorize) and each costs microseconds instead
+    # of a request (the matrices make thousands). The handler's calls and the contract's own changes use the API.
 
     def active(self) -> str | None:
-        return self.ses.describe_active_receipt_rule_set().get("Metadata", {}).get("Name")
+        """What DescribeActiveReceiptRuleSet answers as Metadata.Name (``None``: no set is active)."""
+        from moto.backends import get_backend
+
+        found = get_backend("ses")[ACCOUNT][REGION].describe_active_receipt_rule_set()
+        return found.name if found is not None else None
 
     def records(self) -> dict[str, dict[str, str]]:
-        found = self.ssm.get_parameters_by_path(Path=index.RECORD_PREFIX.rstrip("/"), Recursive=True)["Parameters"]
-        return {p["Name"].removeprefix(index.RECORD_PREFIX): json.loads(p["Value"]) for p in found}
+        """What GetParametersByPath(Path=<records' prefix>, Recursive=True) answers, by rule-set name."""
+        from moto.backends import get_backend
+
+        backend = get_backend("ssm")[ACCOUNT][REGION]
+        found, _ = backend.get_parameters_by_path(index.RECORD_PREFIX.rstrip("/"), recursive=True)
+        return {p.name.removeprefix(index.RECORD_PREFIX): json.loads(p.value) for p in found}
 
     def ours(self) -> dict[str, dict[str, str]]:
         return {name: r for name, r in self.records().items() if r["stackId"] == STACK_ID}

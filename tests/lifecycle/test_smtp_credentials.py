@@ -41,6 +41,34 @@ index = load_handler("smtp_credentials")
 USER, OTHER_USER, SECRET = "sesmail-smtp", "someone-else", "sesmail-smtp-secret"
 
 
+# The contracts' observations of the account (access keys, the secret's versions) read moto's models, the state
+# ListAccessKeys and GetSecretValue answer from: they are not calls of the handler's (nothing to fault or authorize)
+# and each costs microseconds instead of a request (the matrices make thousands). The handler's calls, and the
+# contract's own changes (setup, a removal by hand), go through the API.
+
+
+def _live_keys(user: str) -> set[str]:
+    """What ListAccessKeys answers for ``user``: its access key ids."""
+    from moto.backends import get_backend
+
+    return {key.access_key_id for key in get_backend("iam")[ACCOUNT]["aws"].list_access_keys(user)}
+
+
+def _secret_string(secret_arn: str, stage: str) -> str | None:
+    """What GetSecretValue(SecretId, VersionStage) answers as SecretString; ``None`` where it answers
+    ResourceNotFoundException (no version has that stage)."""
+    from moto.backends import get_backend
+    from moto.secretsmanager.exceptions import ResourceNotFoundException, SecretNotFoundException
+
+    backend = get_backend("secretsmanager")[ACCOUNT]["us-east-1"]
+    try:
+        # moto annotates version_id as str; GetSecretValue without a VersionId passes None.
+        value: str | None = backend.get_secret_value(secret_arn, None, stage).get("SecretString")  # type: ignore[arg-type]
+    except (ResourceNotFoundException, SecretNotFoundException):
+        return None
+    return value
+
+
 @cached
 def _template() -> tuple[dict[str, Any], dict[str, str]]:
     """The construct's template, and the logical ids of its handler role, IAM user and secret."""
@@ -90,11 +118,11 @@ class SmtpCredentials(Contract):
 
     def on_event(self, event: dict[str, Any]) -> dict[str, Any]:
         # The handler's own clients, made once per matrix after the harness hooked boto3 (client creation is slow).
-        clients = shared("handler", lambda: (boto3.client("iam"), boto3.client("secretsmanager")))
+        clients = shared("handler:smtp_credentials", lambda: (boto3.client("iam"), boto3.client("secretsmanager")))
         return index.on_event(event, *clients, sleep=no_sleep)
 
     def keys(self, user: str = USER) -> set[str]:
-        return {k["AccessKeyId"] for k in self.iam.list_access_keys(UserName=user)["AccessKeyMetadata"]}
+        return _live_keys(user)
 
     def check_declared(self, props: Props | None, physical_id: str | None) -> None:
         if props is None:
@@ -103,8 +131,9 @@ class SmtpCredentials(Contract):
         assert self.keys() == {physical_id}, f"live keys {self.keys()}, declared {physical_id}"
         # AWS returns AWSCURRENT when no stage is given; moto 5.2 then returns its first version after
         # UpdateSecretVersionStage, so the stage is named here.
-        current = self.secrets.get_secret_value(SecretId=self.secret_arn, VersionStage="AWSCURRENT")
-        document = json.loads(current["SecretString"])
+        current = _secret_string(self.secret_arn, "AWSCURRENT")
+        assert current is not None, "the secret has no current version"
+        document = json.loads(current)
         assert document["username"] == physical_id, "the secret names another key than the one declared"
         assert (document["iamUserName"], document["rotationToken"]) == (USER, props["RotationToken"])
         assert document["endpoint"] == "email-smtp.eu-west-1.amazonaws.com" and document["password"]
@@ -236,12 +265,11 @@ class PersonCredentials(SmtpCredentials):
         }
 
     def document(self, stage: str) -> dict[str, Any] | None:
-        try:
-            got = self.secrets.get_secret_value(SecretId=self.secret_arn, VersionStage=stage)
-        except self.secrets.exceptions.ResourceNotFoundException:
+        text = _secret_string(self.secret_arn, stage)
+        if text is None:
             return None
         try:
-            document = json.loads(got["SecretString"])
+            document = json.loads(text)
         except ValueError:
             return None
         return document if isinstance(document, dict) else None
@@ -272,14 +300,17 @@ class PersonCredentials(SmtpCredentials):
 def _person_sequence(name: str, versions: tuple[int, ...], later_fails: bool) -> Sequence:
     """Create at version 0, update through ``versions`` without a fault, then to the last one with the fault."""
 
-    def play(stack: Any, c: Contract, fault: Any) -> None:
+    *before, last = versions
+
+    def prefix(stack: Any, c: Contract) -> None:
         assert harness._create(stack, c, None)
-        *before, last = versions
         for version in before:
             harness._update(stack, c, version, None, later_fails=False)
+
+    def step(stack: Any, c: Contract, fault: Any) -> None:
         harness._update(stack, c, last, fault, later_fails=later_fails)
 
-    return Sequence(name, play)
+    return Sequence(name, step, prefix)
 
 
 PERSON_SEQUENCES = (

@@ -33,13 +33,22 @@ def _props(name: str = OURS, take_over: bool = False, **extra: str) -> dict[str,
     return {"RuleSetName": name, "TakeOverActiveRuleSet": "true" if take_over else "false", **extra}
 
 
-@pytest.fixture()
-def aws() -> Iterator[tuple[Any, Any]]:
+@pytest.fixture(scope="module")
+def clients() -> tuple[Any, Any]:
+    """SES and SSM clients for the module's tests: making a client costs more than a test's requests. Sharing them is
+    safe: a client holds no account state (moto's backends do, and each test's ``mock_aws`` starts them empty), no
+    test stubs or changes these two, and they are made inside a mock so that they hold moto's fake credentials."""
     with mock_aws():
-        ses = boto3.client("ses", region_name="us-east-1")
+        return boto3.client("ses", region_name="us-east-1"), boto3.client("ssm", region_name="us-east-1")
+
+
+@pytest.fixture()
+def aws(clients: tuple[Any, Any]) -> Iterator[tuple[Any, Any]]:
+    with mock_aws():
+        ses, ssm = clients
         for name in (OURS, "sesmail-renamed", WORKMAIL, "sesmail-staging"):
             ses.create_receipt_rule_set(RuleSetName=name)
-        yield ses, boto3.client("ssm", region_name="us-east-1")
+        yield ses, ssm
 
 
 def active(ses: Any) -> str | None:
