@@ -46,9 +46,7 @@ def is_token(value: object) -> bool:
     Only aws-cdk-lib makes tokens: while it is not loaded (settings read on their own), no value is one.
     """
     cdk = sys.modules.get("aws_cdk")
-    # aws-cdk-lib's own test of a string starts with ``includes("Token[")`` (``unresolved`` in its
-    # core/lib/private/encoding.js): a string without it is answered here, without a call into the jsii runtime.
-    return cdk is not None and isinstance(value, str) and "Token[" in value and cdk.Token.is_unresolved(value)
+    return cdk is not None and isinstance(value, str) and cdk.Token.is_unresolved(value)
 
 
 def check_domain(prop: str, value: str) -> None:
