@@ -113,6 +113,26 @@ def _build_without_nag(app: cdk.App) -> cdk.App:
     return app
 
 
+def synth_warnings(stack: cdk.Stack, path: str = "*") -> list[str]:
+    """The warnings of ``stack``'s construct at ``path`` (``"*"``: every construct of the stack), as their text, from
+    its app's synthesized cloud assembly.
+
+    The same messages as ``assertions.Annotations.from_stack(stack).find_warning(path, ...)``, read from the app's
+    cached synthesis (``Stage.synth()``, which synthesizes the app the first time only): ``Annotations.from_stack``
+    synthesizes the whole app again on every call (aws-cdk-lib's ``synth({force: true})``), seconds per call for an
+    app of several stacks checked by cdk-nag. Only for an app whose construct tree no longer changes.
+    """
+    import aws_cdk as cdk
+    from aws_cdk import cx_api
+
+    artifact = cdk.Stage.of(stack).synth().get_stack_artifact(stack.artifact_id)  # type: ignore[union-attr]
+    return [
+        str(message.entry.data)
+        for message in artifact.messages
+        if message.level == cx_api.SynthesisMessageLevel.WARNING and path in ("*", message.id)
+    ]
+
+
 @pytest.fixture(scope="session")
 def project_app() -> cdk.App:
     """The app with the shipped example environments and cdk-nag; synthesized once for the whole session."""

@@ -159,7 +159,13 @@ def stacks() -> dict[int, MailStack]:
     return {n: _stack(n) for n in (3, 500)}
 
 
-def test_500_addresses_fit_every_limit(stacks: dict[int, MailStack]) -> None:
+@pytest.fixture(scope="module")
+def measures(stacks: dict[int, MailStack]) -> dict[int, list[limits.Measure]]:
+    """``limits.measure_stack`` of each stack, once: the tests only read the stacks, so their figures do not change."""
+    return {n: limits.measure_stack(stack) for n, stack in stacks.items()}
+
+
+def test_500_addresses_fit_every_limit(stacks: dict[int, MailStack], measures: dict[int, list[limits.Measure]]) -> None:
     """SES quotas (SES Developer Guide, "Service quotas in Amazon SES"): 200 rules per rule set, 100 recipients per
     rule; Lambda: "Function environment variables | 4 KB"; IAM: "Role policy size can't exceed 10,240 characters";
     CloudFormation: 500 resources per template. 500 entries with an alias each (1,002 recipients) fit them all."""
@@ -168,35 +174,39 @@ def test_500_addresses_fit_every_limit(stacks: dict[int, MailStack]) -> None:
     recipients = [len(r.resource.rule.recipients or ()) for r in rules]  # type: ignore[union-attr]
     assert len(rules) <= MAX_RULES_PER_RULE_SET and max(recipients) <= MAX_RECIPIENTS_PER_RULE
     assert sum(recipients) == 1001 + 2
-    assert [m.what for m in limits.measure_stack(stack) if m.over] == []
+    assert [m.what for m in measures[500] if m.over] == []
     resources = sum(1 for c in stack.node.find_all() if isinstance(c, cdk.CfnResource))
     assert resources < limits.CFN_RESOURCES
 
 
-def test_the_forwarders_environment_and_policy_do_not_grow_with_the_book(stacks: dict[int, MailStack]) -> None:
-    def figures(stack: MailStack) -> dict[str, int]:
+def test_the_forwarders_environment_and_policy_do_not_grow_with_the_book(
+    measures: dict[int, list[limits.Measure]],
+) -> None:
+    def figures(stack_measures: list[limits.Measure]) -> dict[str, int]:
         return {
             m.what: m.figure
-            for m in limits.measure_stack(stack)
+            for m in stack_measures
             if "MailForwarder" in m.path and ("environment" in m.what or "inline" in m.what)
         }
 
-    small, large = figures(stacks[3]), figures(stacks[500])
+    small, large = figures(measures[3]), figures(measures[500])
     assert small and small == large
 
 
-def test_delivery_feedbacks_environment_and_policy_do_not_grow_with_the_book(stacks: dict[int, MailStack]) -> None:
+def test_delivery_feedbacks_environment_and_policy_do_not_grow_with_the_book(
+    measures: dict[int, list[limits.Measure]],
+) -> None:
     """The book switches delivery feedback on; its routing table is a file of its code and its send grant is
     ``*@<domain>``, so 500 addresses measure as 3 do (Lambda's 4 KB of environment, IAM's 10,240 characters)."""
 
-    def figures(stack: MailStack) -> dict[str, int]:
+    def figures(stack_measures: list[limits.Measure]) -> dict[str, int]:
         return {
             m.what: m.figure
-            for m in limits.measure_stack(stack)
+            for m in stack_measures
             if "DeliveryFeedback" in m.path and ("environment" in m.what or "inline" in m.what)
         }
 
-    small, large = figures(stacks[3]), figures(stacks[500])
+    small, large = figures(measures[3]), figures(measures[500])
     assert small and small == large
 
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 from botocore.stub import Stubber
 from moto.ses.exceptions import InvalidParameterValue
 from moto.ses.models import SESBackend
@@ -50,6 +52,21 @@ class Scenario:
     dns_records: dict[str, list[str]] = field(default_factory=dict)
 
 
+#: botocore's loader of the API models (the JSON it parses on a session's first client of each service), shared by every
+#: deployment's session: the models are the same files for every test, and parsing them again for each test's new
+#: session took about a third of a doctor test. Each session still resolves its own credentials and configuration.
+_MODELS = botocore.loaders.create_loader()
+
+
+def _session(region: str) -> boto3.session.Session:
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _MODELS)
+    session = boto3.session.Session(region_name=region, botocore_session=core)
+    # boto3 appends its own data folder to the loader's search paths for each session: once is enough.
+    _MODELS.search_paths[:] = list(dict.fromkeys(_MODELS.search_paths))
+    return session
+
+
 def dkim_records(_domain: str) -> list[str]:
     """The three DKIM CNAMEs (relative to the domain's zone), as SES's tokens ask."""
     return [f"{t}._domainkey IN CNAME {t}.dkim.amazonses.com." for t in DKIM_TOKENS]
@@ -72,7 +89,7 @@ class Deployment:
     def __init__(self, env: Environment, scenario: Scenario) -> None:
         self.env, self.scenario = env, scenario
         region = env.region
-        self.session = boto3.session.Session(region_name=region)
+        self.session = _session(region)
         self.physical: dict[str, str] = {}
         self.types: dict[str, str] = {}
         self.stubbed: dict[str, tuple[Any, Stubber]] = {}

@@ -7,9 +7,9 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk.assertions import Annotations, Match, Template
+from aws_cdk.assertions import Template
 
-from tests.conftest import build_app
+from tests.conftest import build_app, synth_warnings
 
 ACCOUNT = "111122223333"
 OTHER = "999988887777"
@@ -84,7 +84,10 @@ ORDER = ["block", "archive", "mailbox-info", "mailbox-support", "addresses-1", "
 
 
 class Built:
-    """The app with both environments and cdk-nag, synthesized once: any unacknowledged finding fails synth."""
+    """The app with both environments and cdk-nag, synthesized once: any unacknowledged finding fails synth.
+
+    The tests only read its templates and its assembly's warnings (``synth_warnings``), so they share one synthesis.
+    """
 
     def __init__(self) -> None:
         self.app = build_app(ENVIRONMENTS, with_nag=True)
@@ -264,10 +267,8 @@ def test_same_account_function_gets_a_permission_scoped_to_its_rule(built: Built
 
 
 def _policy_warnings(built: Built, rule: str) -> list[str]:
-    found = Annotations.from_stack(built.stacks["prod"]).find_warning(  # type: ignore[arg-type]
-        f"/sesmail-prod/ReceiptRuleSet/Rule-{rule}", Match.string_like_regexp("cannot add SES's permission")
-    )
-    return sorted(str(message.entry.data) for message in found)
+    found = synth_warnings(built.stacks["prod"], f"/sesmail-prod/ReceiptRuleSet/Rule-{rule}")  # type: ignore[arg-type]
+    return sorted(warning for warning in found if "cannot add SES's permission" in warning)
 
 
 def test_other_accounts_function_and_topic_get_a_warning_with_the_statement(built: Built) -> None:
@@ -301,8 +302,8 @@ def test_imported_bucket_and_key_get_a_warning_with_the_statement(built: Built) 
 
 def test_same_account_topic_and_function_need_no_warning(built: Built) -> None:
     assert _policy_warnings(built, "last") == []
-    everything = Annotations.from_stack(built.stacks["prod"]).find_warning("*", Match.any_value())  # type: ignore[arg-type]
-    assert not [m for m in everything if OUR_FUNCTION in str(m.entry.data) or OUR_TOPIC in str(m.entry.data)]
+    everything = synth_warnings(built.stacks["prod"])  # type: ignore[arg-type]
+    assert not [warning for warning in everything if OUR_FUNCTION in warning or OUR_TOPIC in warning]
     for rule in ("block", "mailbox-info", "mailbox-support"):
         assert _policy_warnings(built, rule) == []
 

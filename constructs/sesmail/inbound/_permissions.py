@@ -106,13 +106,14 @@ def notify_object_created(scope: Construct, bucket: s3.IBucket, function: lambda
     notification custom resource, so synth refuses it and names the construct holding the other prefix.
     """
     taken = _NOTIFIED.setdefault(bucket, [])
+    here = scope.node.path  # read once: each read is a call into the jsii runtime, and ``taken`` grows per prefix
     for other_prefix, other_path in taken:
-        if other_path != scope.node.path and (prefix.startswith(other_prefix) or other_prefix.startswith(prefix)):
+        if other_path != here and (prefix.startswith(other_prefix) or other_prefix.startswith(prefix)):
             raise ValueError(
                 f"prefix: {prefix!r} overlaps {other_prefix!r}, which {other_path} is already notified of on this "
                 "bucket; S3 refuses overlapping ObjectCreated filters (give them disjoint prefixes)"
             )
-    taken.append((prefix, scope.node.path))
+    taken.append((prefix, here))
     # S3 rejects an empty key filter: without a prefix the notification covers the whole bucket.
     filters = [s3.NotificationKeyFilter(prefix=prefix)] if prefix else []
     target = bucket

@@ -231,15 +231,21 @@ class S3WriteRole(Construct):
     @property
     def object_resources(self) -> list[str]:
         """The object ARNs the role may put: each prefix's objects, or the bucket's past :data:`MAX_LISTED_PREFIXES`."""
-        if "" in self._prefixes or len(self._prefixes) > MAX_LISTED_PREFIXES:
+        if self._whole_bucket:
             return [self.bucket.arn_for_objects("*")]
         return [self.bucket.arn_for_objects(f"{prefix}*") for prefix in self._prefixes]
+
+    @property
+    def _whole_bucket(self) -> bool:
+        return "" in self._prefixes or len(self._prefixes) > MAX_LISTED_PREFIXES
 
     def add_prefix(self, prefix: str) -> None:
         """Let the role put objects under ``prefix``."""
         if prefix not in self._prefixes:
+            unchanged = self._whole_bucket  # already the bucket's objects: another prefix changes no statement
             self._prefixes.append(prefix)
-            self._render()
+            if not unchanged:
+                self._render()
 
     def add_key(self, key: kms.IKey, *, through_s3: bool) -> None:
         """Let the role use ``key``: as the bucket's SSE-KMS key (through S3 only) or to encrypt messages itself."""
