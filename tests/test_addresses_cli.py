@@ -89,11 +89,22 @@ def test_bad_input_is_one_line_and_exit_2(
     assert err.startswith(expected) and err.count("\n") == 1
 
 
-def test_an_app_dir_without_the_app_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_app_dir_without_the_app_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A folder with neither the clone's stacks/ nor a project's cdk.json: the installed app (sesmail_app) reads it.
     status, _, err = run(capsys, "prod", "--app-dir", str(tmp_path))
     assert status == 2
-    assert (
-        err == f"sesmail addresses: error: --app-dir: {tmp_path} is not the sesmail app (no stacks/addresses_cli.py)\n"
+    assert err == f"sesmail addresses: error: --app-dir: no cdk.json in {tmp_path}\n"
+    # Without an installed app either (a wheel older than sesmail_app): one line saying so.
+    from sesmail.policy import cli
+
+    monkeypatch.setattr(cli, "_installed_app", lambda: None)
+    status, _, err = run(capsys, "prod", "--app-dir", str(tmp_path))
+    assert status == 2
+    assert err == (
+        f"sesmail addresses: error: --app-dir: {tmp_path} is not the sesmail app (no stacks/addresses_cli.py) and no "
+        "sesmail app is installed (pip install 'sesmail[app]')\n"
     )
 
 
