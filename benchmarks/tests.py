@@ -35,23 +35,28 @@ def _children(pid: int) -> list[int]:
     return kids
 
 
-def tree_rss_kib(pid: int) -> int:
-    """Resident memory of ``pid`` and all its descendants, in KiB."""
-    total, stack, seen = 0, [pid], set()
+def tree_rss(pid: int) -> list[tuple[int, str]]:
+    """Resident memory (KiB) and command line of ``pid`` and of each of its descendants."""
+    rows, stack, seen = [], [pid], set()
     while stack:
         current = stack.pop()
         if current in seen:
             continue
         seen.add(current)
         try:
-            for line in Path(f"/proc/{current}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-                    break
+            status = Path(f"/proc/{current}/status").read_text()
+            command = Path(f"/proc/{current}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
+        rss = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+        rows.append((rss, command.strip()))
         stack += _children(current)
-    return total
+    return rows
+
+
+def tree_rss_kib(pid: int) -> int:
+    """Resident memory of ``pid`` and all its descendants, in KiB."""
+    return sum(rss for rss, _ in tree_rss(pid))
 
 
 def slowest(junit: Path, count: int = SLOWEST) -> list[tuple[float, str]]:
@@ -80,9 +85,11 @@ def main(argv: list[str]) -> int:
         extra = " ".join([f"--junitxml={junit}", "-p", "no:cacheprovider", *map(shlex.quote, argv)])
         start = time.perf_counter()
         process = subprocess.Popen(["make", "--no-print-directory", "test", f"PYTEST_ARGS={extra}"], cwd=ROOT)
-        peak = 0
+        peak, at_peak = 0, []
         while process.poll() is None:
-            peak = max(peak, tree_rss_kib(process.pid))
+            rows = tree_rss(process.pid)
+            if sum(rss for rss, _ in rows) > peak:
+                peak, at_peak = sum(rss for rss, _ in rows), rows
             time.sleep(0.05)
         wall = time.perf_counter() - start
         print()
@@ -90,6 +97,10 @@ def main(argv: list[str]) -> int:
             f"make test: exit {process.returncode}, wall {wall:.1f} s, peak memory {peak / 1024:.0f} MiB "
             f"(process tree), {os.cpu_count()} CPUs"
         )
+        print("processes at the peak (RSS, command):")
+        for rss, command in sorted(at_peak, reverse=True):
+            if rss >= 20 * 1024:
+                print(f"{rss / 1024:8.0f} MiB  {command[:110]}")
         if junit.exists():
             print(f"{SLOWEST} slowest tests (setup + call + teardown):")
             for seconds, name in slowest(junit):
