@@ -28,6 +28,13 @@ if TYPE_CHECKING:
 # The tests synthesize the shipped examples only, never a company's configuration file (see docs/configuration.md).
 os.environ.pop("SESMAIL_CONFIG", None)
 
+# aws-cdk-lib (2.262+) runs its built-in CloudFormation validation (a WASM rule engine in the jsii runtime) at every
+# synth unless CDK_VALIDATION=false: starting it cost about 10 s and 350 MB of each process's Node, more than the
+# synth it checks. The tests synthesize without it (the jsii runtime inherits this environment); one test,
+# tests/test_checks.py::test_builtin_cloudformation_validation_reports_nothing, runs the shipped examples with it on
+# (and a canary it must flag), and `make synth` always runs it.
+os.environ["CDK_VALIDATION"] = "false"
+
 # AWS SDK calls in tests never reach AWS: moto and Stubber intercept them; these keep boto3 from looking further.
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")

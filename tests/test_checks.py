@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -41,9 +43,59 @@ def test_cdk_nag_is_active_and_fails_synth_on_a_finding() -> None:
         app.synth()
 
 
-def test_cfn_lint_reports_nothing(project_app: cdk.App, tmp_path: Path) -> None:
-    assembly = project_app.synth()
-    templates = [Path(assembly.directory) / artifact.template_file for artifact in assembly.stacks]
+#: The shipped examples synthesized as `cdk synth` runs app.py (with aws-cdk-lib's built-in CloudFormation validation,
+#: which the other tests turn off, see tests/conftest.py), then a canary app in the same process that it must flag.
+_VALIDATED_SYNTH = """
+import json, sys
+import aws_cdk as cdk
+from stacks import build_app
+outdir = sys.argv[1]
+build_app(cdk.App(outdir=outdir + "/shipped", context=json.loads(sys.argv[2]))).synth()
+canary = cdk.App(outdir=outdir + "/canary")
+cdk.CfnResource(cdk.Stack(canary, "Canary"), "Bucket", type="AWS::S3::Bucket", properties={"BucketName": "Not Valid"})
+canary.synth()
+"""
+
+
+@pytest.fixture(scope="module")
+def validated_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("validated")
+    env = {k: v for k, v in os.environ.items() if k not in ("CDK_VALIDATION", "CDK_OUTDIR", "CDK_CONTEXT_JSON")}
+    context = json.dumps(cdk_json_context())
+    result = subprocess.run(
+        [sys.executable, "-c", _VALIDATED_SYNTH, str(out), context],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out
+
+
+def _violations(report: Path) -> list[str]:
+    plugins = json.loads(report.read_text())["pluginReports"]
+    return [f"{p['pluginName']}: {v['ruleName']} {v['description']}" for p in plugins for v in p["violations"]]
+
+
+def test_builtin_cloudformation_validation_reports_nothing(validated_out: Path) -> None:
+    """aws-cdk-lib's AppProps.builtinCloudFormationValidation: "CDK ships with a CloudFormation template validation
+    plugin that is enabled by default" (its findings are warnings unless @aws-cdk/core:validateAgainstDefaultRules is
+    set). The shipped examples give it nothing to report; the canary's bucket name proves it ran in that process."""
+    assert _violations(validated_out / "shipped" / "validation-report.json") == []
+    canary = _violations(validated_out / "canary" / "validation-report.json")
+    assert any("BucketName: 'Not Valid'" in line for line in canary), canary
+
+
+def test_cfn_lint_reports_nothing(validated_out: Path) -> None:
+    manifest = json.loads((validated_out / "shipped" / "manifest.json").read_text())
+    templates = [
+        validated_out / "shipped" / artifact["properties"]["templateFile"]
+        for artifact in manifest["artifacts"].values()
+        if artifact["type"] == "aws:cloudformation:stack"
+    ]
+    assert len(templates) == len(cdk_json_context()["environments"])
     cfn_lint = shutil.which("cfn-lint", path=str(Path(sys.executable).parent))
     assert cfn_lint, "cfn-lint is installed with the dev extra"
     result = subprocess.run([cfn_lint, *map(str, templates)], cwd=ROOT, capture_output=True, text=True, timeout=300)
