@@ -68,9 +68,10 @@ def stdlib_view(raw: bytes) -> dict[str, Any]:
     }
 
 
-def parser_view(raw: bytes | bytearray) -> dict[str, Any]:
-    """The same shape from the inbound parser (attachments decoded and measured as the handler does)."""
-    parsed = mime.parse(raw)
+def parser_view(raw: bytes | bytearray, parsed: Any = None) -> dict[str, Any]:
+    """The same shape from the inbound parser (attachments decoded and measured as the handler does); ``parsed``:
+    ``mime.parse(raw)`` if the caller has it already (the document's attachments get their size and sha256)."""
+    parsed = mime.parse(raw) if parsed is None else parsed
     attachments: list[tuple[Any, ...]] = []
     for attachment, described in zip(parsed.attachments, parsed.document["attachments"], strict=True):
         payload = mime.measured(attachment, described)
