@@ -10,16 +10,19 @@ attributes and is never verified; and moto's CloudFormation cannot create this s
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any
+from unittest import mock
 
 import boto3
 import botocore.loaders
 import botocore.session
 from botocore.stub import Stubber
+from moto.kms import models as kms_models
 from moto.ses.exceptions import InvalidParameterValue
 from moto.ses.models import SESBackend
 
@@ -67,6 +70,18 @@ def _session(region: str) -> boto3.session.Session:
     return session
 
 
+#: moto's CreateKey makes an RSA-2048 private key for every key, even a symmetric one (about 90 ms each; a deployment
+#: holds 3 or 4 keys). Only moto's Sign/Verify use that material, which neither the doctor nor these tests call: the
+#: keys of a deployment share one generated private key per key spec. Every key still has its own id, ARN, policy and
+#: metadata, and CreateKey's request and response are moto's, unchanged.
+_PRIVATE_KEY = functools.cache(kms_models.generate_private_key)
+
+#: The moto-backed clients, shared by every deployment (making a client costs about 30 ms): they are plain clients
+#: of a session with the ``aws`` fixture's test credentials, and moto answers them in whichever test they are used.
+#: Stubbed clients stay per deployment (their Stubber holds that test's answers).
+_CLIENTS: dict[tuple[str, str], Any] = {}
+
+
 def dkim_records(_domain: str) -> list[str]:
     """The three DKIM CNAMEs (relative to the domain's zone), as SES's tokens ask."""
     return [f"{t}._domainkey IN CNAME {t}.dkim.amazonses.com." for t in DKIM_TOKENS]
@@ -93,8 +108,9 @@ class Deployment:
         self.physical: dict[str, str] = {}
         self.types: dict[str, str] = {}
         self.stubbed: dict[str, tuple[Any, Stubber]] = {}
-        self._clients: dict[str, Any] = {}
-        self._create_resources()
+        self._function_role: str | None = None
+        with mock.patch.object(kms_models, "generate_private_key", _PRIVATE_KEY):
+            self._create_resources()
         self.resolver = LiveResolver(env, Stack(env.stack_name, "CREATE_COMPLETE", physical=self.physical))
         self._configure()
 
@@ -164,12 +180,15 @@ class Deployment:
                 {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
             ]
         }
-        try:
-            role = iam.get_role(RoleName="doctor-test-functions")["Role"]["Arn"]
-        except iam.exceptions.NoSuchEntityException:
-            role = iam.create_role(RoleName="doctor-test-functions", AssumeRolePolicyDocument=json.dumps(trust))[
-                "Role"
-            ]["Arn"]
+        role = self._function_role
+        if role is None:  # one role for every function of the deployment, looked up or created once
+            try:
+                role = iam.get_role(RoleName="doctor-test-functions")["Role"]["Arn"]
+            except iam.exceptions.NoSuchEntityException:
+                role = iam.create_role(RoleName="doctor-test-functions", AssumeRolePolicyDocument=json.dumps(trust))[
+                    "Role"
+                ]["Arn"]
+            self._function_role = role
         archive = io.BytesIO()
         with zipfile.ZipFile(archive, "w") as zipped:
             zipped.writestr("index.py", "def handler(event, context):\n    return None\n")
@@ -416,10 +435,11 @@ class Deployment:
         )
 
     def client(self, service: str) -> Any:
-        """The moto-backed client of ``service`` (one per service: making clients is slow)."""
-        if service not in self._clients:
-            self._clients[service] = self.session.client(service)
-        return self._clients[service]
+        """The moto-backed client of ``service`` (one per service and region, shared: making clients is slow)."""
+        key = (self.env.region, service)
+        if key not in _CLIENTS:
+            _CLIENTS[key] = self.session.client(service)
+        return _CLIENTS[key]
 
     def stubber(self, service: str) -> Stubber:
         """An active Stubber on a new client of ``service``, which the factory returns from now on."""
