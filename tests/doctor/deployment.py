@@ -19,8 +19,6 @@ from typing import Any
 from unittest import mock
 
 import boto3
-import botocore.loaders
-import botocore.session
 from botocore.stub import Stubber
 from moto.kms import models as kms_models
 from moto.ses.exceptions import InvalidParameterValue
@@ -28,6 +26,7 @@ from moto.ses.models import SESBackend
 
 from sesmail.doctor.expected import Environment, email_identities, identity_policies, rule_set
 from sesmail.doctor.live import LiveResolver, Stack
+from tests import boto_models
 
 DKIM_TOKENS = ["tokenonea1b2c3d4e5f6", "tokentwoa1b2c3d4e5f6", "tokenthreea1b2c3d4e5"]
 WORKMAIL_USER = "arn:aws:iam::123456789012:user/amazon-workmail-us-east-1"
@@ -55,19 +54,8 @@ class Scenario:
     dns_records: dict[str, list[str]] = field(default_factory=dict)
 
 
-#: botocore's loader of the API models (the JSON it parses on a session's first client of each service), shared by every
-#: deployment's session: the models are the same files for every test, and parsing them again for each test's new
-#: session took about a third of a doctor test. Each session still resolves its own credentials and configuration.
-_MODELS = botocore.loaders.create_loader()
-
-
 def _session(region: str) -> boto3.session.Session:
-    core = botocore.session.get_session()
-    core.register_component("data_loader", _MODELS)
-    session = boto3.session.Session(region_name=region, botocore_session=core)
-    # boto3 appends its own data folder to the loader's search paths for each session: once is enough.
-    _MODELS.search_paths[:] = list(dict.fromkeys(_MODELS.search_paths))
-    return session
+    return boto_models.session(region)  # the process's shared API models (tests/boto_models.py)
 
 
 #: moto's CreateKey makes an RSA-2048 private key for every key, even a symmetric one (about 90 ms each; a deployment

@@ -16,6 +16,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from tests import boto_models
 from tests.conftest import load_handler, no_sleep
 
 fwd = load_handler("mail_forwarder")
@@ -81,6 +82,7 @@ class Mail:
     """moto's S3 and SES v2 with the mail bucket and a verified domain; records what the handler sends."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        boto_models.use_as_default()  # made inside mock_aws: the shared API models (tests/boto_models.py)
         self.s3 = boto3.client("s3", region_name="eu-west-1")
         self.s3.create_bucket(Bucket="mail", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
         boto3.client("sesv2", region_name="eu-west-1").create_email_identity(EmailIdentity="example.com")
