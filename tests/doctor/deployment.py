@@ -66,8 +66,11 @@ _PRIVATE_KEY = functools.cache(kms_models.generate_private_key)
 
 #: The moto-backed clients, shared by every deployment (making a client costs about 30 ms): they are plain clients
 #: of a session with the ``aws`` fixture's test credentials, and moto answers them in whichever test they are used.
-#: Stubbed clients stay per deployment (their Stubber holds that test's answers).
 _CLIENTS: dict[tuple[str, str], Any] = {}
+#: The clients the Stubbers answer for, apart from the moto-backed ones (a Stubbed client never reaches moto), with the
+#: Stubber last activated on each: a deployment deactivates it and activates its own (botocore lets one Stubber at a
+#: time answer a client). A deployment that stubs no answers for a service never returns that service's stubbed client.
+_STUBBED: dict[tuple[str, str], tuple[Any, Stubber]] = {}
 
 
 def dkim_records(_domain: str) -> list[str]:
@@ -430,10 +433,18 @@ class Deployment:
         return _CLIENTS[key]
 
     def stubber(self, service: str) -> Stubber:
-        """An active Stubber on a new client of ``service``, which the factory returns from now on."""
-        client = self.session.client(service)
+        """An active Stubber of this deployment on the stubbed client of ``service``, which the factory returns from
+        now on. The client is shared by the deployments (see ``_STUBBED``); the previous deployment's Stubber on it is
+        deactivated first, so only this one's answers are queued and checked."""
+        key = (self.env.region, service)
+        if key in _STUBBED:
+            client, previous = _STUBBED[key]
+            previous.deactivate()
+        else:
+            client = self.session.client(service)
         stubber = Stubber(client)
         stubber.activate()
+        _STUBBED[key] = (client, stubber)
         self.stubbed[service] = (client, stubber)
         return stubber
 
