@@ -10,21 +10,23 @@ attributes and is never verified; and moto's CloudFormation cannot create this s
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any
+from unittest import mock
 
 import boto3
-import botocore.loaders
-import botocore.session
 from botocore.stub import Stubber
+from moto.kms import models as kms_models
 from moto.ses.exceptions import InvalidParameterValue
 from moto.ses.models import SESBackend
 
 from sesmail.doctor.expected import Environment, email_identities, identity_policies, rule_set
 from sesmail.doctor.live import LiveResolver, Stack
+from tests import boto_models
 
 DKIM_TOKENS = ["tokenonea1b2c3d4e5f6", "tokentwoa1b2c3d4e5f6", "tokenthreea1b2c3d4e5"]
 WORKMAIL_USER = "arn:aws:iam::123456789012:user/amazon-workmail-us-east-1"
@@ -52,19 +54,23 @@ class Scenario:
     dns_records: dict[str, list[str]] = field(default_factory=dict)
 
 
-#: botocore's loader of the API models (the JSON it parses on a session's first client of each service), shared by every
-#: deployment's session: the models are the same files for every test, and parsing them again for each test's new
-#: session took about a third of a doctor test. Each session still resolves its own credentials and configuration.
-_MODELS = botocore.loaders.create_loader()
-
-
 def _session(region: str) -> boto3.session.Session:
-    core = botocore.session.get_session()
-    core.register_component("data_loader", _MODELS)
-    session = boto3.session.Session(region_name=region, botocore_session=core)
-    # boto3 appends its own data folder to the loader's search paths for each session: once is enough.
-    _MODELS.search_paths[:] = list(dict.fromkeys(_MODELS.search_paths))
-    return session
+    return boto_models.session(region)  # the process's shared API models (tests/boto_models.py)
+
+
+#: moto's CreateKey makes an RSA-2048 private key for every key, even a symmetric one (about 90 ms each; a deployment
+#: holds 3 or 4 keys). Only moto's Sign/Verify use that material, which neither the doctor nor these tests call: the
+#: keys of a deployment share one generated private key per key spec. Every key still has its own id, ARN, policy and
+#: metadata, and CreateKey's request and response are moto's, unchanged.
+_PRIVATE_KEY = functools.cache(kms_models.generate_private_key)
+
+#: The moto-backed clients, shared by every deployment (making a client costs about 30 ms): they are plain clients
+#: of a session with the ``aws`` fixture's test credentials, and moto answers them in whichever test they are used.
+_CLIENTS: dict[tuple[str, str], Any] = {}
+#: The clients the Stubbers answer for, apart from the moto-backed ones (a Stubbed client never reaches moto), with the
+#: Stubber last activated on each: a deployment deactivates it and activates its own (botocore lets one Stubber at a
+#: time answer a client). A deployment that stubs no answers for a service never returns that service's stubbed client.
+_STUBBED: dict[tuple[str, str], tuple[Any, Stubber]] = {}
 
 
 def dkim_records(_domain: str) -> list[str]:
@@ -93,8 +99,9 @@ class Deployment:
         self.physical: dict[str, str] = {}
         self.types: dict[str, str] = {}
         self.stubbed: dict[str, tuple[Any, Stubber]] = {}
-        self._clients: dict[str, Any] = {}
-        self._create_resources()
+        self._function_role: str | None = None
+        with mock.patch.object(kms_models, "generate_private_key", _PRIVATE_KEY):
+            self._create_resources()
         self.resolver = LiveResolver(env, Stack(env.stack_name, "CREATE_COMPLETE", physical=self.physical))
         self._configure()
 
@@ -164,12 +171,15 @@ class Deployment:
                 {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
             ]
         }
-        try:
-            role = iam.get_role(RoleName="doctor-test-functions")["Role"]["Arn"]
-        except iam.exceptions.NoSuchEntityException:
-            role = iam.create_role(RoleName="doctor-test-functions", AssumeRolePolicyDocument=json.dumps(trust))[
-                "Role"
-            ]["Arn"]
+        role = self._function_role
+        if role is None:  # one role for every function of the deployment, looked up or created once
+            try:
+                role = iam.get_role(RoleName="doctor-test-functions")["Role"]["Arn"]
+            except iam.exceptions.NoSuchEntityException:
+                role = iam.create_role(RoleName="doctor-test-functions", AssumeRolePolicyDocument=json.dumps(trust))[
+                    "Role"
+                ]["Arn"]
+            self._function_role = role
         archive = io.BytesIO()
         with zipfile.ZipFile(archive, "w") as zipped:
             zipped.writestr("index.py", "def handler(event, context):\n    return None\n")
@@ -416,16 +426,25 @@ class Deployment:
         )
 
     def client(self, service: str) -> Any:
-        """The moto-backed client of ``service`` (one per service: making clients is slow)."""
-        if service not in self._clients:
-            self._clients[service] = self.session.client(service)
-        return self._clients[service]
+        """The moto-backed client of ``service`` (one per service and region, shared: making clients is slow)."""
+        key = (self.env.region, service)
+        if key not in _CLIENTS:
+            _CLIENTS[key] = self.session.client(service)
+        return _CLIENTS[key]
 
     def stubber(self, service: str) -> Stubber:
-        """An active Stubber on a new client of ``service``, which the factory returns from now on."""
-        client = self.session.client(service)
+        """An active Stubber of this deployment on the stubbed client of ``service``, which the factory returns from
+        now on. The client is shared by the deployments (see ``_STUBBED``); the previous deployment's Stubber on it is
+        deactivated first, so only this one's answers are queued and checked."""
+        key = (self.env.region, service)
+        if key in _STUBBED:
+            client, previous = _STUBBED[key]
+            previous.deactivate()
+        else:
+            client = self.session.client(service)
         stubber = Stubber(client)
         stubber.activate()
+        _STUBBED[key] = (client, stubber)
         self.stubbed[service] = (client, stubber)
         return stubber
 

@@ -12,10 +12,11 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-import dns.resolver
+import dns.message
+import dns.query
 import pytest
 
 NSD = shutil.which("nsd") or ("/usr/sbin/nsd" if Path("/usr/sbin/nsd").exists() else None)
@@ -78,21 +79,44 @@ def serve(directory: Path, zones: dict[str, str]) -> Iterator[str]:
 
 
 def _wait_until_serving(port: int, origin: str, process: subprocess.Popen, directory: Path) -> None:
-    resolver = dns.resolver.Resolver(configure=False)
-    resolver.nameservers = ["127.0.0.1"]
-    resolver.port = port
-    resolver.lifetime = 0.2
+    # One bare UDP query per try (a Resolver's resolve() backs off between its own retries, which cost most of the
+    # wait while nsd starts).
+    query = dns.message.make_query(origin, "SOA")
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if process.poll() is not None:
             log = (directory / "nsd.log").read_text() if (directory / "nsd.log").exists() else ""
             raise RuntimeError(f"nsd exited with {process.returncode}: {log}")
         try:
-            resolver.resolve(origin, "SOA")
-            return
+            if dns.query.udp(query, "127.0.0.1", port=port, timeout=0.2).answer:
+                return
         except Exception:
-            time.sleep(0.05)
+            pass
+        time.sleep(0.01)
     raise RuntimeError("nsd did not answer within 10 s")
+
+
+class Nameservers:
+    """NSD servers shared by the tests of a module: one per distinct set of zones, started on first use, stopped by
+    ``close``. Sharing is safe because a test only reads what a server serves (the doctor sends queries, never updates),
+    and two tests asking for different zone data get different servers."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._stack = ExitStack()
+        self._servers: dict[tuple[tuple[str, str], ...], str] = {}
+
+    def address(self, zones: dict[str, str]) -> str:
+        """``127.0.0.1:PORT`` of a server answering exactly ``zones`` (origin -> zone file text)."""
+        key = tuple(sorted(zones.items()))
+        if key not in self._servers:
+            directory = self.directory / f"nsd{len(self._servers)}"
+            directory.mkdir()
+            self._servers[key] = self._stack.enter_context(serve(directory, zones))
+        return self._servers[key]
+
+    def close(self) -> None:
+        self._stack.close()
 
 
 def zone(origin: str, records: list[str]) -> str:

@@ -1,10 +1,15 @@
-"""``sesmail doctor`` against the shipped example environments: moto (+ Stubber where moto lacks the API) and NSD."""
+"""``sesmail doctor`` against the shipped example environments: moto (+ Stubber where moto lacks the API) and NSD.
+
+The NSD servers are shared by the module's tests (``nameservers``): one per distinct zone data, which the doctor only
+queries. moto's state is each test's own (the ``aws`` fixture).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +20,22 @@ from sesmail.doctor.expected import email_identities, load_environment
 from sesmail.policy.cli import main as sesmail_main
 
 from .deployment import Deployment, Scenario, dkim_records, good_zone_records
-from .nsd import serve, zone
+from .nsd import Nameservers, zone
 
 REGION = "us-east-1"
 
 
+@pytest.fixture(scope="module")
+def nameservers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nameservers]:
+    """The module's NSD servers, one per distinct zone data (see the module docstring)."""
+    servers = Nameservers(tmp_path_factory.mktemp("nsd"))
+    yield servers
+    servers.close()
+
+
 def run_doctor(
     app_dir: Path,
-    tmp_path: Path,
+    nameservers: Nameservers,
     scenario: Scenario,
     records: list[str] | None = None,
     *,
@@ -36,16 +49,15 @@ def run_doctor(
     deployment.stub_responses()
     domain = next(props["EmailIdentity"] for _, props in email_identities(env))
     zones = {domain: zone(domain, good_zone_records(env.region) if records is None else records)}
-    with serve(tmp_path, zones) as nameserver:
-        args = argparse.Namespace(
-            environment=environment,
-            app_dir=app_dir,
-            json=as_json,
-            round_trip=False,
-            round_trip_timeout=300.0,
-            nameserver=nameserver,
-        )
-        status = cli.run(args, factory=deployment.factory)
+    args = argparse.Namespace(
+        environment=environment,
+        app_dir=app_dir,
+        json=as_json,
+        round_trip=False,
+        round_trip_timeout=300.0,
+        nameserver=nameservers.address(zones),
+    )
+    status = cli.run(args, factory=deployment.factory)
     deployment.assert_all_answered()
     return status
 
@@ -63,14 +75,14 @@ def failing(report: dict[str, Any]) -> set[str]:
 
 
 @pytest.mark.usefixtures("aws")
-def test_everything_right(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_everything_right(app_dir: Path, nameservers: Nameservers, capsys: pytest.CaptureFixture[str]) -> None:
     """A stack deployed as synthesized, DNS published as the outputs say, production access: nothing fails, exit 0.
 
     The WorkMail check rests on the WorkMail Administrator Guide's statement that WorkMail calls SES as the service
     principal ``workmail.<region>.amazonaws.com`` with ``aws:SourceArn`` = the organization ARN (DESIGN.md, checked
     2026-12).
     """
-    status = run_doctor(app_dir, tmp_path, Scenario())
+    status = run_doctor(app_dir, nameservers, Scenario())
     report = report_of(capsys)
     assert failing(report) == set(), report
     assert status == 0
@@ -90,9 +102,11 @@ def test_everything_right(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureF
 
 
 @pytest.mark.usefixtures("aws")
-def test_everything_right_text(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_everything_right_text(
+    app_dir: Path, nameservers: Nameservers, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The text report: one line per check starting with its status, a summary line last (README's sample)."""
-    status = run_doctor(app_dir, tmp_path, Scenario(), as_json=False)
+    status = run_doctor(app_dir, nameservers, Scenario(), as_json=False)
     captured = capsys.readouterr()
     out = captured.out.splitlines()
     assert status == 0
@@ -128,11 +142,11 @@ def _documented_samples() -> list[list[str]]:
 
 
 @pytest.mark.usefixtures("aws")
-def test_dkim_cname_missing(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_dkim_cname_missing(app_dir: Path, nameservers: Nameservers, capsys: pytest.CaptureFixture[str]) -> None:
     """SES's Easy DKIM needs all three CNAMEs ``<token>._domainkey.<domain>`` -> ``<token>.dkim.amazonses.com``
     (SES Developer Guide, "Easy DKIM in Amazon SES"); one missing fails that record's check."""
     records = [r for r in good_zone_records(REGION) if not r.startswith("tokentwo")]
-    status = run_doctor(app_dir, tmp_path, Scenario(), records)
+    status = run_doctor(app_dir, nameservers, Scenario(), records)
     report = report_of(capsys)
     assert status == 1
     assert failing(report) == {"tokentwoa1b2c3d4e5f6._domainkey.example.com CNAME"}
@@ -141,13 +155,13 @@ def test_dkim_cname_missing(app_dir: Path, tmp_path: Path, capsys: pytest.Captur
 
 
 @pytest.mark.usefixtures("aws")
-def test_mx_pointing_elsewhere(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_mx_pointing_elsewhere(app_dir: Path, nameservers: Nameservers, capsys: pytest.CaptureFixture[str]) -> None:
     """SES receives only mail that reaches ``inbound-smtp.<region>.amazonaws.com`` (SES Developer Guide, "Publishing an
     MX record for Amazon SES email receiving"); an MX elsewhere fails, and the other host is named."""
     records = [r for r in good_zone_records(REGION) if not r.startswith("@ IN MX")] + [
         "@ IN MX 10 mx.elsewhere.example."
     ]
-    status = run_doctor(app_dir, tmp_path, Scenario(), records)
+    status = run_doctor(app_dir, nameservers, Scenario(), records)
     report = report_of(capsys)
     assert status == 1
     assert failing(report) == {"example.com MX", "example.com other MX"}
@@ -155,11 +169,11 @@ def test_mx_pointing_elsewhere(app_dir: Path, tmp_path: Path, capsys: pytest.Cap
 
 
 @pytest.mark.usefixtures("aws")
-def test_foreign_mx(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_foreign_mx(app_dir: Path, nameservers: Nameservers, capsys: pytest.CaptureFixture[str]) -> None:
     """A sender tries the MX hosts of a domain by preference and may deliver to any of them (RFC 5321 section 5.1):
     SES's MX being present is not enough when a foreign MX stays beside it."""
     records = [*good_zone_records(REGION), "@ IN MX 20 mx.old-provider.example."]
-    status = run_doctor(app_dir, tmp_path, Scenario(), records)
+    status = run_doctor(app_dir, nameservers, Scenario(), records)
     report = report_of(capsys)
     assert status == 1
     checks = by_subject(report)
@@ -169,10 +183,10 @@ def test_foreign_mx(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 @pytest.mark.usefixtures("aws")
-def test_account_in_sandbox(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_account_in_sandbox(app_dir: Path, nameservers: Nameservers, capsys: pytest.CaptureFixture[str]) -> None:
     """GetAccount's ``ProductionAccessEnabled``: "If the value is false, then your account is in the sandbox. When your
     account is in the sandbox, you can only send email to verified identities" (SES API Reference, GetAccount)."""
-    status = run_doctor(app_dir, tmp_path, Scenario(production_access=False))
+    status = run_doctor(app_dir, nameservers, Scenario(production_access=False))
     report = report_of(capsys)
     assert status == 1
     assert failing(report) == {"production access"}
@@ -180,21 +194,25 @@ def test_account_in_sandbox(app_dir: Path, tmp_path: Path, capsys: pytest.Captur
 
 
 @pytest.mark.usefixtures("aws")
-def test_alarm_subscription_confirmed(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_alarm_subscription_confirmed(
+    app_dir: Path, nameservers: Nameservers, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The shipped environment subscribes ``alarms.email`` to its alarm topic; once confirmed (moto confirms at once),
     ``ListSubscriptionsByTopic`` lists it with its ARN and the check passes."""
-    run_doctor(app_dir, tmp_path, Scenario())
+    run_doctor(app_dir, nameservers, Scenario())
     check = by_subject(report_of(capsys))["alarm topic AlarmsTopic3A2DFEBA subscribers"]
     assert check["status"] == "ok" and "email:ops@corp.example" in check["found"]
 
 
 @pytest.mark.usefixtures("aws")
-def test_alarm_subscription_pending(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_alarm_subscription_pending(
+    app_dir: Path, nameservers: Nameservers, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Subscribe: the response's SubscriptionArn is "The ARN of the subscription if it is confirmed, or the string
     'pending confirmation' if the subscription requires confirmation", and ListSubscriptionsByTopic lists an
     unconfirmed subscription as ``PendingConfirmation`` (SNS API reference; Stubber, since moto confirms every
     subscription at once). An e-mail subscription delivers nothing until confirmed: the doctor fails (issue 22)."""
-    status = run_doctor(app_dir, tmp_path, Scenario(alarm_subscriptions_pending=True))
+    status = run_doctor(app_dir, nameservers, Scenario(alarm_subscriptions_pending=True))
     report = report_of(capsys)
     assert status == 1
     assert failing(report) == {"alarm topic AlarmsTopic3A2DFEBA subscribers"}
@@ -204,9 +222,11 @@ def test_alarm_subscription_pending(app_dir: Path, tmp_path: Path, capsys: pytes
 
 
 @pytest.mark.usefixtures("aws")
-def test_alarm_topic_without_subscribers(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_alarm_topic_without_subscribers(
+    app_dir: Path, nameservers: Nameservers, capsys: pytest.CaptureFixture[str]
+) -> None:
     """No subscription on the alarm topic (deleted by hand): alarms reach nobody, the doctor fails."""
-    status = run_doctor(app_dir, tmp_path, Scenario(alarm_subscriptions_missing=True))
+    status = run_doctor(app_dir, nameservers, Scenario(alarm_subscriptions_missing=True))
     report = report_of(capsys)
     assert status == 1
     assert failing(report) == {"alarm topic AlarmsTopic3A2DFEBA subscribers"}
@@ -215,12 +235,12 @@ def test_alarm_topic_without_subscribers(app_dir: Path, tmp_path: Path, capsys: 
 
 @pytest.mark.usefixtures("aws")
 def test_sandbox_fails_naming_forwarding_and_send_as(
-    app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    app_dir: Path, nameservers: Nameservers, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """GetAccount ``ProductionAccessEnabled`` false: "When your account is in the sandbox, you can only send email to
     verified identities" (SES API Reference, GetAccount). ``example`` forwards to staff and has SMTP credentials: the
     doctor fails (not warns) and says which of the flow cannot work."""
-    status = run_doctor(app_dir, tmp_path, Scenario(production_access=False), environment="example")
+    status = run_doctor(app_dir, nameservers, Scenario(production_access=False), environment="example")
     report = report_of(capsys)
     assert status == 1
     check = by_subject(report)["production access"]
@@ -230,13 +250,13 @@ def test_sandbox_fails_naming_forwarding_and_send_as(
 
 @pytest.mark.usefixtures("aws")
 def test_staff_address_on_the_suppression_list(
-    app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    app_dir: Path, nameservers: Nameservers, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """An address on the account-level suppression list: SES "accepts the message, but doesn't send it" (SES
     Developer Guide, "Using the Amazon SES account-level suppression list"); GetSuppressedDestination returns it
     (SES v2 API reference). A staff address there would lose every forward: the doctor fails and names the fix."""
     scenario = Scenario(suppressed_staff=("staff@corp.example",))
-    status = run_doctor(app_dir, tmp_path, scenario, environment="example")
+    status = run_doctor(app_dir, nameservers, scenario, environment="example")
     report = report_of(capsys)
     assert status == 1
     assert failing(report) == {"staff address staff@corp.example not suppressed"}
@@ -246,10 +266,10 @@ def test_staff_address_on_the_suppression_list(
 
 
 @pytest.mark.usefixtures("aws")
-def test_rule_set_not_active(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_rule_set_not_active(app_dir: Path, nameservers: Nameservers, capsys: pytest.CaptureFixture[str]) -> None:
     """ "You can have only one active receipt rule set per AWS Region" and SES rejects mail when none applies (SES
     Developer Guide, "Receipt rule sets"): a rule set that exists but is not active fails."""
-    status = run_doctor(app_dir, tmp_path, Scenario(activate_rule_set=False))
+    status = run_doctor(app_dir, nameservers, Scenario(activate_rule_set=False))
     report = report_of(capsys)
     assert status == 1
     assert failing(report) == {"active rule set"}
@@ -257,10 +277,10 @@ def test_rule_set_not_active(app_dir: Path, tmp_path: Path, capsys: pytest.Captu
 
 
 @pytest.mark.usefixtures("aws")
-def test_identity_unverified(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_identity_unverified(app_dir: Path, nameservers: Nameservers, capsys: pytest.CaptureFixture[str]) -> None:
     """GetEmailIdentity's ``VerifiedForSendingStatus``: "if you can use the identity to send email" and its
     ``VerificationStatus`` ``PENDING`` while SES has not seen the DNS records (SES API Reference, GetEmailIdentity)."""
-    status = run_doctor(app_dir, tmp_path, Scenario(verified=False))
+    status = run_doctor(app_dir, nameservers, Scenario(verified=False))
     report = report_of(capsys)
     assert status == 1
     assert failing(report) == {"example.com verified"}
@@ -269,11 +289,11 @@ def test_identity_unverified(app_dir: Path, tmp_path: Path, capsys: pytest.Captu
 
 @pytest.mark.usefixtures("aws")
 def test_identity_policy_missing_workmail_principal(
-    app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    app_dir: Path, nameservers: Nameservers, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The seed's policy names an IAM user, not the service principal WorkMail calls SES as: the live policy differs
     from the declared one, and evaluating WorkMail's send against it gives the seed's 403 (DENY)."""
-    status = run_doctor(app_dir, tmp_path, Scenario(seed_principal=True))
+    status = run_doctor(app_dir, nameservers, Scenario(seed_principal=True))
     report = report_of(capsys)
     assert status == 1
     assert failing(report) == {"example.com identity policy sesmail-workmail-send", "example.com WorkMail may send"}
@@ -299,10 +319,10 @@ def test_dkim_records_helper() -> None:
 
 
 @pytest.mark.usefixtures("aws")
-def test_workmail_free_environment(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_workmail_free_environment(app_dir: Path, nameservers: Nameservers, capsys: pytest.CaptureFixture[str]) -> None:
     """``example`` (parse, forward, SMTP credentials): the SMTP secret exists and the access key the custom resource
     made (its physical id) is ``Active`` in IAM's ListAccessKeys; no WorkMail check runs."""
-    status = run_doctor(app_dir, tmp_path, Scenario(), environment="example")
+    status = run_doctor(app_dir, nameservers, Scenario(), environment="example")
     report = report_of(capsys)
     assert failing(report) == set(), report
     assert status == 0
@@ -313,7 +333,7 @@ def test_workmail_free_environment(app_dir: Path, tmp_path: Path, capsys: pytest
 
 
 @pytest.mark.usefixtures("aws")
-def test_smtp_key_inactive(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_smtp_key_inactive(app_dir: Path, nameservers: Nameservers, capsys: pytest.CaptureFixture[str]) -> None:
     """An SMTP user's access key made ``Inactive`` (IAM UpdateAccessKey) no longer authenticates: the check fails."""
     original = Deployment.stub_responses
 
@@ -325,7 +345,7 @@ def test_smtp_key_inactive(app_dir: Path, tmp_path: Path, capsys: pytest.Capture
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Deployment, "stub_responses", deactivate)
-        status = run_doctor(app_dir, tmp_path, Scenario(), environment="example")
+        status = run_doctor(app_dir, nameservers, Scenario(), environment="example")
     report = report_of(capsys)
     assert status == 1
     (subject,) = failing(report)
@@ -431,12 +451,12 @@ def test_doctor_does_not_load_aws_cdk() -> None:
     [(["example.com"], "ok"), (["info@example.com", "support@example.com"], "fail")],
 )
 def test_workmail_rule_must_deliver_every_mailbox(
-    app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], recipients: list[str], status: str
+    app_dir: Path, nameservers: Nameservers, capsys: pytest.CaptureFixture[str], recipients: list[str], status: str
 ) -> None:
     """Beside WorkMail the stack's rules only store: WorkMail's own rule must deliver every mailbox (a domain in a
     rule's recipients matches every address at it, SES Developer Guide "Receipt rules": "example.com" matches all
     addresses in the domain); a mailbox it does not deliver fails, naming the address."""
-    run_doctor(app_dir, tmp_path, Scenario(workmail_rule_set_recipients=recipients))
+    run_doctor(app_dir, nameservers, Scenario(workmail_rule_set_recipients=recipients))
     check = by_subject(report_of(capsys))["active rule set"]
     assert check["status"] == status
     assert check["found"].startswith("INBOUND_MAIL")
@@ -445,11 +465,11 @@ def test_workmail_rule_must_deliver_every_mailbox(
 
 
 @pytest.mark.usefixtures("aws")
-def test_dmarc_differs(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_dmarc_differs(app_dir: Path, nameservers: Nameservers, capsys: pytest.CaptureFixture[str]) -> None:
     """A published DMARC policy stricter than synthesized warns and names each differing tag."""
     records = [r for r in good_zone_records(REGION) if not r.startswith("_dmarc")]
     records.append('_dmarc IN TXT "v=DMARC1; p=reject; rua=mailto:d@example.com"')
-    assert run_doctor(app_dir, tmp_path, Scenario(), records) == 0
+    assert run_doctor(app_dir, nameservers, Scenario(), records) == 0
     check = by_subject(report_of(capsys))["_dmarc.example.com TXT"]
     assert check["status"] == "warn"
     assert "p=reject (synth: none)" in check["found"] and "rua=mailto:d@example.com (synth: (absent))" in check["found"]
@@ -486,11 +506,13 @@ def test_failure_queue_not_empty(app_dir: Path) -> None:
 
 
 @pytest.mark.usefixtures("aws")
-def test_workmail_end_of_support_warning(app_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_workmail_end_of_support_warning(
+    app_dir: Path, nameservers: Nameservers, capsys: pytest.CaptureFixture[str]
+) -> None:
     """While an environment has ``workmail`` settings the doctor warns with the days left until AWS ends WorkMail
     ("On March 31, 2027, AWS will end support for Amazon WorkMail", the notice on every WorkMail page); the clock is
     the conftest's pinned date (2026-12-07). A warning leaves the exit status alone."""
-    status = run_doctor(app_dir, tmp_path, Scenario())
+    status = run_doctor(app_dir, nameservers, Scenario())
     check = by_subject(report_of(capsys))["end of support"]
     assert status == 0
     assert check["status"] == "warn" and check["area"] == "workmail"

@@ -30,7 +30,7 @@ from botocore.stub import Stubber
 
 from sesmail.doctor import cli
 
-NO_RETRY = Config(retries={"mode": "standard", "max_attempts": 1}, connect_timeout=2, read_timeout=1)
+NO_RETRY = Config(retries={"mode": "standard", "max_attempts": 1}, connect_timeout=2, read_timeout=0.5)
 
 
 def _run(app_dir: Path, factory: Any, *, as_json: bool) -> int:
@@ -122,7 +122,7 @@ def silent_endpoint() -> Iterator[str]:
     stop = threading.Event()
 
     def accept() -> None:
-        server.settimeout(0.2)
+        server.settimeout(0.05)
         while not stop.is_set():
             try:
                 accepted.append(server.accept()[0])

@@ -21,6 +21,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from tests import boto_models
 from tests.conftest import load_handler
 
 feedback = load_handler("delivery_feedback")
@@ -83,6 +84,7 @@ class World:
     """moto's S3 (claims), SES v2 (a verified domain) and SNS (the alarm topic, read through an SQS queue)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, staff: list[str]) -> None:
+        boto_models.use_as_default()  # made inside mock_aws: the shared API models (tests/boto_models.py)
         self.s3 = boto3.client("s3", region_name=REGION)
         self.s3.create_bucket(Bucket="mail", CreateBucketConfiguration={"LocationConstraint": REGION})
         boto3.client("sesv2", region_name=REGION).create_email_identity(EmailIdentity="example.com")

@@ -3,7 +3,9 @@ retries and failures, oversize messages; S3 and SES through moto (SES errors thr
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
@@ -16,6 +18,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from tests import boto_models
 from tests.conftest import load_handler, no_sleep
 
 fwd = load_handler("mail_forwarder")
@@ -81,6 +84,7 @@ class Mail:
     """moto's S3 and SES v2 with the mail bucket and a verified domain; records what the handler sends."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        boto_models.use_as_default()  # made inside mock_aws: the shared API models (tests/boto_models.py)
         self.s3 = boto3.client("s3", region_name="eu-west-1")
         self.s3.create_bucket(Bucket="mail", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
         boto3.client("sesv2", region_name="eu-west-1").create_email_identity(EmailIdentity="example.com")
@@ -515,14 +519,42 @@ def test_handler_tries_every_message_then_raises_naming_the_failed_ones(mail: Ma
 
 
 def _large(attachment_bytes: int, body: str = "See the scans.") -> bytes:
+    """A message with a PDF attachment of ``attachment_bytes`` zero bytes, base64-encoded.
+
+    Built with a short stand-in attachment whose encoding is then replaced by the real one: the same bytes the email
+    package writes (76-character base64 lines, as ``base64.encodebytes``), without its line-by-line encoding and
+    writing of a 40 MB body, which took over a second."""
     msg = EmailMessage()
     msg["From"] = "Jane Doe <jane@customer.example>"
     msg["To"] = "info@example.com"
     msg["Subject"] = "Scans"
     msg["Message-ID"] = "<big@customer.example>"
     msg.set_content(body)
-    msg.add_attachment(b"\0" * attachment_bytes, maintype="application", subtype="pdf", filename="scan.pdf")
-    return msg.as_bytes()
+    stand_in = b"the attachment goes here"
+    msg.add_attachment(stand_in, maintype="application", subtype="pdf", filename="scan.pdf")
+    raw = msg.as_bytes()
+    assert raw.count(base64.encodebytes(stand_in)) == 1
+    return raw.replace(base64.encodebytes(stand_in), base64.encodebytes(b"\0" * attachment_bytes))
+
+
+def test_large_helper_writes_what_the_email_package_writes() -> None:
+    """``_large`` gives the bytes of the message the email package builds and writes itself (boundaries aside)."""
+
+    def by_email_package(attachment_bytes: int) -> bytes:
+        msg = EmailMessage()
+        msg["From"] = "Jane Doe <jane@customer.example>"
+        msg["To"] = "info@example.com"
+        msg["Subject"] = "Scans"
+        msg["Message-ID"] = "<big@customer.example>"
+        msg.set_content("See the scans.")
+        msg.add_attachment(b"\0" * attachment_bytes, maintype="application", subtype="pdf", filename="scan.pdf")
+        return msg.as_bytes()
+
+    def unbounded(raw: bytes) -> bytes:
+        return re.sub(rb"={15}[0-9]+==", b"(boundary)", raw)
+
+    for size in (1, 56, 57, 58, 100, 10_000, 100_001):
+        assert unbounded(_large(size)) == unbounded(by_email_package(size)), size
 
 
 def test_above_40_mb_the_attachments_are_left_out_and_listed(mail: Mail) -> None:
