@@ -29,7 +29,10 @@ def _load(app_dir: Path, name: str, flag: Path | None = None) -> Any:
     from .settings import parse_environment
 
     cdk_json = app_dir / "cdk.json"
-    config = tool_config(app_dir, flag)
+    try:
+        config = tool_config(app_dir, flag)
+    except ValueError as error:
+        raise _Usage(str(error)) from None
     source = config[0] if config else cdk_json
     try:
         if config:

@@ -3,8 +3,9 @@
 The project holds only what is the company's: its configuration file (``mail.json``), a ``cdk.json`` whose ``app`` is
 ``python -m sesmail_app`` and whose context names that file and carries the CDK feature flags this sesmail release was
 tested with, and a ``package.json`` pinning the CDK CLI and Node it was tested with. Taking a newer release is ``pip
-install -U 'sesmail[app]'`` (then ``sesmail init --flags-only DIR`` to take its feature flags and pins): nothing of
-sesmail's is copied into the project, so nothing merges. Existing files are never overwritten.
+install -U`` of the new wheel with its ``[app]`` extra, then ``sesmail init --flags-only DIR`` to set its feature flags
+and pins, keeping every other key): nothing of sesmail's code is copied into the project, so nothing merges. A new
+project's files are never written over existing ones.
 """
 
 from __future__ import annotations
@@ -42,8 +43,8 @@ def template() -> dict[str, Any]:
     return document
 
 
-def project_files(flags_only: bool = False) -> dict[str, str]:
-    """File name -> text of a new project (``flags_only``: cdk.json and package.json, the files a release updates)."""
+def project_files() -> dict[str, str]:
+    """File name -> text of a new project."""
     release = template()
     cdk_json = {
         "app": "python -m sesmail_app",
@@ -56,41 +57,80 @@ def project_files(flags_only: bool = False) -> dict[str, str]:
         "devDependencies": release["devDependencies"],
         "allowScripts": release["allowScripts"],
     }
-    files = {
+    return {
         "cdk.json": json.dumps(cdk_json, indent=2) + "\n",
         "package.json": json.dumps(package_json, indent=2) + "\n",
+        CONFIG_FILE: json.dumps({"environments": {"prod": FIRST_ENVIRONMENT}}, indent=2) + "\n",
+        ".gitignore": _GITIGNORE,
     }
-    if not flags_only:
-        files[CONFIG_FILE] = json.dumps({"environments": {"prod": FIRST_ENVIRONMENT}}, indent=2) + "\n"
-        files[".gitignore"] = _GITIGNORE
-    return files
+
+
+def _read_json(path: Path, what: str) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise InitError(f"--flags-only: {str(path)!r} is not {what}") from None
+    if not isinstance(document, dict):
+        raise InitError(f"--flags-only: {str(path)!r} is not {what}")
+    return document
+
+
+def _release_update(directory: Path) -> tuple[dict[str, str], list[str]]:
+    """cdk.json and package.json of an existing project with this release's flags and pins: every other key (the
+    company's context, an ``@aws-cdk`` flag the release does not set, its own app command, package.json's name,
+    scripts and other dependencies) is kept. Also the lines saying what changed."""
+    release = template()
+    cdk_json = _read_json(directory / "cdk.json", "a sesmail project's cdk.json")
+    context = cdk_json.get("context")
+    if not isinstance(context, dict) or not isinstance(context.get("config"), str):
+        raise InitError(f"--flags-only: {str(directory / 'cdk.json')!r} is not a sesmail project's cdk.json")
+    changes = [
+        f"cdk.json: {key}: {json.dumps(context.get(key))} -> {json.dumps(value)}"
+        for key, value in release["cdkContext"].items()
+        if context.get(key) != value
+    ]
+    cdk_json["context"] = {**context, **release["cdkContext"]}
+    package_path = directory / "package.json"
+    package = _read_json(package_path, "a package.json") if package_path.exists() else {}
+    pins = {**(package.get("devDependencies") or {}), **release["devDependencies"]}
+    changes += [
+        f"package.json: {name}: {(package.get('devDependencies') or {}).get(name)} -> {version}"
+        for name, version in release["devDependencies"].items()
+        if (package.get("devDependencies") or {}).get(name) != version
+    ]
+    package = {
+        **package,
+        "devDependencies": pins,
+        "allowScripts": {**(package.get("allowScripts") or {}), **release["allowScripts"]},
+    }
+    files = {"cdk.json": json.dumps(cdk_json, indent=2) + "\n", "package.json": json.dumps(package, indent=2) + "\n"}
+    return files, changes
 
 
 def init(directory: Path, *, flags_only: bool = False) -> list[Path]:
     """Write a new project into ``directory`` (created if missing); the paths written. Raises :class:`InitError`
-    naming the first file that already exists (nothing is written then), except that ``flags_only`` replaces
-    cdk.json's ``app`` and feature flags and package.json's pins while keeping every other key of cdk.json."""
-    files = project_files(flags_only)
+    naming the first file that already exists (nothing is written then). ``flags_only``: in an existing project, set
+    this release's feature flags in cdk.json and its pins in package.json, keeping every other key of both."""
     if directory.exists() and not directory.is_dir():
         raise InitError(f"DIR: {str(directory)!r} is not a directory")
     if flags_only:
-        cdk_json = directory / "cdk.json"
-        try:
-            current = json.loads(cdk_json.read_text(encoding="utf-8"))
-            context = current["context"]
-        except (OSError, ValueError, KeyError, TypeError):
-            raise InitError(f"--flags-only: {str(cdk_json)!r} is not a sesmail project's cdk.json") from None
-        fresh = json.loads(files["cdk.json"])
-        kept = {k: v for k, v in context.items() if k == "config" or not k.startswith("@aws-cdk")}
-        merged = {**current, "app": fresh["app"], "context": {**fresh["context"], **kept}}
-        files["cdk.json"] = json.dumps(merged, indent=2) + "\n"
+        files, _ = _release_update(directory)
     else:
+        files = project_files()
         for name in files:
             if (directory / name).exists():
                 raise InitError(f"DIR: {str(directory / name)!r} already exists (sesmail init writes only new files)")
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, text in files.items():
-        (directory / name).write_text(text, encoding="utf-8")
-        written.append(directory / name)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name, text in files.items():
+            (directory / name).write_text(text, encoding="utf-8")
+            written.append(directory / name)
+    except OSError as error:
+        raise InitError(f"DIR: {str(directory)!r}: cannot be written ({error.strerror or error})") from None
     return written
+
+
+def release_changes(directory: Path) -> list[str]:
+    """What ``init --flags-only`` would change in ``directory``'s project, one line each (before it writes)."""
+    return _release_update(directory)[1]

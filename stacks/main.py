@@ -23,6 +23,12 @@ def main() -> int:
     """Synthesize the app (``cdk synth`` runs this); the exit status for the CDK CLI."""
     try:
         app = build_app()
+    except ModuleNotFoundError as error:
+        if error.name != "cdk_nag":
+            raise
+        # The wheel's app runs cdk-nag's checks at every synth; the package comes with the [app] extra.
+        print("sesmail: cdk-nag is not installed: install sesmail with its app extra (sesmail[app])", file=sys.stderr)
+        return 1
     except SettingsError as error:
         print(f"sesmail: bad setting: {error}", file=sys.stderr)
         return 1
@@ -36,6 +42,10 @@ def main() -> int:
         assembly = app.synth()
     except RuntimeError as error:
         message = str(error)
+        if message.startswith("ValidationFailed"):
+            # A validation plugin's report (cdk-nag, aws-cdk-lib's CloudFormation validation) was printed above it.
+            print(f"sesmail: {message.splitlines()[0]}", file=sys.stderr)
+            return 1
         if _VALIDATION_FAILED not in message:
             raise
         # CDK lists each construct validation's error as "  [path] message" after the heading.

@@ -104,7 +104,7 @@ def test_an_app_dir_without_the_app_is_one_line(
     assert status == 2
     assert err == (
         f"sesmail addresses: error: --app-dir: {tmp_path} is not the sesmail app (no stacks/addresses_cli.py) and no "
-        "sesmail app is installed (pip install 'sesmail[app]')\n"
+        "sesmail app is installed (sesmail_app)\n"
     )
 
 

@@ -259,5 +259,5 @@ def test_a_project_made_by_sesmail_init_synthesizes_from_the_wheel(consumer_pyth
     (project / "cdk.json").write_text(json.dumps(release))
     run("sesmail", "init", "--flags-only", str(project), cwd=tmp_path)
     updated = json.loads((project / "cdk.json").read_text())["context"]
-    assert updated["@aws-cdk/core:checkSecretUsage"] is True and updated["acme:own"] == 1
+    assert updated["@aws-cdk/core:checkSecretUsage"] is True and updated["acme:own"] == 1  # release flag, own key
     assert updated["config"] == "mail.json" and json.loads((project / "mail.json").read_text()) == config

@@ -45,7 +45,9 @@ def tool_config(app_dir: Path, flag: Path | None = None) -> tuple[Path, str] | N
         named = context.get(CONFIG_CONTEXT_KEY)
     except (OSError, ValueError, AttributeError):
         named = None  # no readable cdk.json: the reader of the environments says so in its own words
-    if isinstance(named, str) and named:
+    if named not in (None, ""):
+        if not isinstance(named, str):  # synth refuses it in the same words (config_path)
+            raise ValueError(f"cdk.json context {CONFIG_CONTEXT_KEY}: {named!r} is not a file path")
         return app_dir / Path(named).expanduser(), f"cdk.json context {CONFIG_CONTEXT_KEY}"
     return config_path()
 

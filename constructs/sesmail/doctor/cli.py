@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--config",
         type=Path,
         metavar="FILE",
-        help="the company's configuration file with the environments (default: $SESMAIL_CONFIG, else cdk.json)",
+        help="the company's configuration file (default: cdk.json's context config, $SESMAIL_CONFIG, else cdk.json)",
     )
     parser.add_argument("--json", action="store_true", help="print the checks as JSON (for CI)")
     parser.add_argument(
@@ -81,7 +81,6 @@ def run(
 
 
 def _run(args: argparse.Namespace, factory: ClientFactory | None, today: Callable[[], date] | None) -> int:
-    from sesmail.app_config import tool_config
 
     from . import (
         alarm_checks,
@@ -96,12 +95,12 @@ def _run(args: argparse.Namespace, factory: ClientFactory | None, today: Callabl
         workmail_checks,
     )
     from .checks import fail
-    from .expected import load_environment
+    from .expected import config_for, load_environment
     from .live import connect
 
     if args.round_trip_timeout <= 0:
         raise UsageError(f"--round-trip-timeout: {args.round_trip_timeout:g} is not a positive number of seconds")
-    config = tool_config(args.app_dir, getattr(args, "config", None))
+    config = config_for(args.app_dir, getattr(args, "config", None))
     env = load_environment(args.app_dir, args.environment, config)
     resolver = dns_checks.make_resolver(args.nameserver)
     args._region = env.region

@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..app_config import tool_config
 from .expected import UsageError
 
 if TYPE_CHECKING:
@@ -81,11 +80,11 @@ def run(args: argparse.Namespace, factory: ClientFactory | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, factory: ClientFactory | None) -> int:
-    from .expected import load_environment
+    from .expected import config_for, load_environment
     from .live import connect
 
     try:
-        env = load_environment(args.app_dir, args.environment, tool_config(args.app_dir))
+        env = load_environment(args.app_dir, args.environment, config_for(args.app_dir))
     except UsageError as error:
         print(f"sesmail forward-deferred: error: {error}", file=sys.stderr)
         return 2

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sesmail.app_config import read_environments
+from sesmail.app_config import read_environments, tool_config
 from sesmail.policy.intrinsics import partition_of_region
 
 _ACCOUNT = re.compile(r"^\d{12}$")
@@ -92,6 +92,14 @@ class RuleSet:
     existing: bool = False
 
 
+def config_for(app_dir: Path, flag: Path | None = None) -> tuple[Path, str] | None:
+    """:func:`sesmail.app_config.tool_config`, its one-line ``ValueError`` as a :class:`UsageError`."""
+    try:
+        return tool_config(app_dir, flag)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
 def load_environment(app_dir: Path, name: str, config: tuple[Path, str] | None = None) -> Environment:
     """Read environment ``name`` from the company's configuration file ``config`` (path, and the setting that named
     it) or else ``app_dir``'s cdk.json, and its template from ``app_dir``'s cdk.out; raises :class:`UsageError`."""
@@ -116,10 +124,12 @@ def load_environment(app_dir: Path, name: str, config: tuple[Path, str] | None =
     try:
         manifest = json.loads((assembly / "manifest.json").read_text())
     except FileNotFoundError:
-        raise UsageError(f"--app-dir: no synthesized {assembly}/manifest.json: run `make synth` first") from None
+        raise UsageError(
+            f"--app-dir: no synthesized {assembly}/manifest.json: run `make synth` (in a project: `cdk synth`) first"
+        ) from None
     artifact = (manifest.get("artifacts") or {}).get(stack_name)
     if not artifact or artifact.get("type") != "aws:cloudformation:stack":
-        raise UsageError(f"{assembly}: no stack {stack_name!r}: run `make synth` after changing cdk.json")
+        raise UsageError(f"{assembly}: no stack {stack_name!r}: synthesize again after changing the environments")
     environment = str(artifact.get("environment", ""))
     account, _, region = environment.removeprefix("aws://").partition("/")
     if not _ACCOUNT.match(account) or not region or region.startswith("unknown"):

@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from ..app_config import tool_config
 from .expected import Environment, UsageError
 
 if TYPE_CHECKING:
@@ -198,14 +197,14 @@ def _owners(stem: str) -> list[str]:
 
 def run(args: argparse.Namespace, factory: ClientFactory | None = None, *, now: datetime | None = None) -> int:
     """List the outcomes; returns the exit status."""
-    from .expected import load_environment
+    from .expected import config_for, load_environment
     from .live import connect
 
     try:
         since = parse_age(args.since)
         if args.lost_after < 0:
             raise UsageError(f"--lost-after: {args.lost_after} is not a number of minutes")
-        env = load_environment(args.app_dir, args.environment, tool_config(args.app_dir))
+        env = load_environment(args.app_dir, args.environment, config_for(args.app_dir))
         bucket_id = _bucket_id(env)
         if bucket_id is None:
             raise UsageError(f"{env.stack_name} stores no mail (no MailBucket in {env.template_path.name})")

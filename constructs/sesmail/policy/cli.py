@@ -142,21 +142,26 @@ def _run_addresses(args: argparse.Namespace) -> int:
     else:
         raise _UsageError(
             f"--app-dir: {args.app_dir} is not the sesmail app (no stacks/addresses_cli.py) and no sesmail app is "
-            "installed (pip install 'sesmail[app]')"
+            "installed (sesmail_app)"
         )
     return int(addresses_cli.run(args))
 
 
 def _run_init(args: argparse.Namespace) -> int:
-    app = _installed_app()
-    if app is None:
-        raise _UsageError("init: the sesmail app is not installed (pip install 'sesmail[app]')")
+    import importlib.util
+
+    # The project runs `python -m sesmail_app`, which runs cdk-nag's checks: the wheel's [app] extra brings it.
+    if _installed_app() is None or importlib.util.find_spec("cdk_nag") is None:
+        raise _UsageError("init: the sesmail app needs cdk-nag: install sesmail with its app extra (sesmail[app])")
     from sesmail_app import init_project
 
     try:
+        changes = init_project.release_changes(args.directory) if args.flags_only else []
         written = init_project.init(args.directory, flags_only=args.flags_only)
     except init_project.InitError as error:
         raise _UsageError(str(error)) from None
+    for line in changes:
+        print(f"changed {line}")
     for path in written:
         print(f"wrote {path}")
     return 0
