@@ -166,3 +166,14 @@ def test_a_failed_validation_ends_synth_with_one_line(
     assert entry.main() == 1
     ours = [line for line in capsys.readouterr().err.splitlines() if line.startswith("sesmail:")]
     assert len(ours) == 1 and ours[0].startswith("sesmail: ValidationFailed"), ours
+
+
+@pytest.mark.parametrize("command", ["doctor", "outcomes", "forward-deferred", "addresses"])
+def test_every_tool_reads_the_projects_config(tmp_path: Path, capsys: pytest.CaptureFixture, command: str) -> None:
+    """Run from a project of `sesmail init`, each tool reads its mail.json (cdk.json's context config), not cdk.json's
+    environments: an environment missing there is named with that file."""
+    assert main(["init", str(tmp_path)]) == 0
+    capsys.readouterr()
+    assert main([command, "staging", "--app-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"ENVIRONMENT: 'staging' is not in {tmp_path / 'mail.json'}'s environments (known: prod)" in err, err
