@@ -42,12 +42,12 @@ def main() -> int:
         assembly = app.synth()
     except RuntimeError as error:
         message = str(error)
-        if message.startswith("ValidationFailed"):
+        if _VALIDATION_FAILED not in message:
+            if not message.startswith("ValidationFailed"):
+                raise
             # A validation plugin's report (cdk-nag, aws-cdk-lib's CloudFormation validation) was printed above it.
             print(f"sesmail: {message.splitlines()[0]}", file=sys.stderr)
             return 1
-        if _VALIDATION_FAILED not in message:
-            raise
         # CDK lists each construct validation's error as "  [path] message" after the heading.
         lines = message.split(_VALIDATION_FAILED, 1)[1].strip().splitlines()
         for line in lines:
