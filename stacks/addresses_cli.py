@@ -23,30 +23,17 @@ class _Usage(Exception):
 
 
 def _load(app_dir: Path, name: str, flag: Path | None = None) -> Any:
-    from sesmail.app_config import read_environments, tool_config
+    from sesmail.app_config import tool_config, tool_environments
 
     from .reader import SettingsError
     from .settings import parse_environment
 
-    cdk_json = app_dir / "cdk.json"
     try:
-        config = tool_config(app_dir, flag)
+        environments, source = tool_environments(app_dir, tool_config(app_dir, flag))
     except ValueError as error:
         raise _Usage(str(error)) from None
-    source = config[0] if config else cdk_json
-    try:
-        if config:
-            environments = read_environments(*config)
-        else:
-            environments = json.loads(cdk_json.read_text())["context"]["environments"]
-    except FileNotFoundError:
-        raise _Usage(f"--app-dir: no cdk.json in {app_dir}") from None
-    except ValueError as error:
-        raise _Usage(str(error) if config else f"{cdk_json}: no readable context.environments ({error})") from None
-    except (KeyError, TypeError) as error:
-        raise _Usage(f"{cdk_json}: no readable context.environments ({error})") from None
-    if not isinstance(environments, dict) or name not in environments:
-        known = ", ".join(sorted(environments)) if isinstance(environments, dict) else "none"
+    if name not in environments:
+        known = ", ".join(sorted(environments))
         raise _Usage(f"ENVIRONMENT: {name!r} is not in {source}'s environments (known: {known or 'none'})")
     try:
         return parse_environment(name, environments[name])

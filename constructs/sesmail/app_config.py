@@ -72,3 +72,21 @@ def read_environments(path: Path, setting: str = CONFIG_ENV) -> Mapping[str, Any
     if not isinstance(environments, Mapping):
         raise ValueError(f"{setting}: {str(path)!r}: environments: {environments!r} is not an object")
     return environments
+
+
+def tool_environments(app_dir: Path, config: tuple[Path, str] | None) -> tuple[Mapping[str, Any], Path]:
+    """The environments the tools read for the app in ``app_dir`` and the file they came from: the configuration file
+    ``config`` (:func:`tool_config`'s answer), else ``app_dir``'s cdk.json's ``environments``; one-line
+    ``ValueError`` (naming ``--app-dir`` or the file) otherwise."""
+    cdk_json = app_dir / "cdk.json"
+    if config:
+        return read_environments(*config), config[0]
+    try:
+        environments = json.loads(cdk_json.read_text(encoding="utf-8"))["context"]["environments"]
+    except FileNotFoundError:
+        raise ValueError(f"--app-dir: no cdk.json in {app_dir}") from None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{cdk_json}: no readable context.environments ({error})") from None
+    if not isinstance(environments, Mapping):
+        raise ValueError(f"{cdk_json}: no readable context.environments ({environments!r} is not an object)")
+    return environments, cdk_json

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sesmail.app_config import read_environments, tool_config
+from sesmail.app_config import tool_config, tool_environments
 from sesmail.policy.intrinsics import partition_of_region
 
 _ACCOUNT = re.compile(r"^\d{12}$")
@@ -103,19 +103,10 @@ def config_for(app_dir: Path, flag: Path | None = None) -> tuple[Path, str] | No
 def load_environment(app_dir: Path, name: str, config: tuple[Path, str] | None = None) -> Environment:
     """Read environment ``name`` from the company's configuration file ``config`` (path, and the setting that named
     it) or else ``app_dir``'s cdk.json, and its template from ``app_dir``'s cdk.out; raises :class:`UsageError`."""
-    cdk_json = app_dir / "cdk.json"
-    source = config[0] if config else cdk_json
     try:
-        if config:
-            environments = read_environments(*config)
-        else:
-            environments = json.loads(cdk_json.read_text())["context"]["environments"]
-    except FileNotFoundError:
-        raise UsageError(f"--app-dir: no cdk.json in {app_dir}") from None
-    except (KeyError, TypeError) as error:
-        raise UsageError(f"{cdk_json}: no readable context.environments ({error})") from None
+        environments, source = tool_environments(app_dir, config)
     except ValueError as error:
-        raise UsageError(str(error) if config else f"{cdk_json}: no readable context.environments ({error})") from None
+        raise UsageError(str(error)) from None
     if name not in environments:
         known = ", ".join(sorted(environments)) or "none"
         raise UsageError(f"ENVIRONMENT: {name!r} is not in {source}'s environments (known: {known})")
