@@ -115,39 +115,9 @@ for settings in load_environments(environments_of(app)):
 assert not limits.check_assembly(app.synth())
 """
 
-# The bare aws-cdk-lib setup: the same templates, each resource an aws-cdk-lib L1 construct (cloudformation_include
-# reads the template sesmail wrote), and the same Lambda code assets staged; no sesmail import, no L2, no aspect.
-# It is the least any aws-cdk-lib program writing these templates does, so the ratio to it is an upper bound.
-_BARE_APP = """
-import json, sys
-from pathlib import Path
-import aws_cdk as cdk
-from aws_cdk import aws_s3_assets as assets, cloudformation_include as cfn_inc
-source = Path(sys.argv[1])
-manifest = json.loads((source / "manifest.json").read_text())
-app = cdk.App()
-for name, artifact in manifest["artifacts"].items():
-    if artifact["type"] != "aws:cloudformation:stack":
-        continue
-    account, region = artifact["environment"].removeprefix("aws://").split("/")
-    stack = cdk.Stack(app, name, env=cdk.Environment(account=account, region=region))
-    template = json.loads((source / f"{name}.template.json").read_text())
-    template.get("Parameters", {}).pop("BootstrapVersion", None)
-    template.get("Rules", {}).pop("CheckBootstrapVersion", None)
-    stripped = source / "bare" / f"{name}.json"
-    stripped.parent.mkdir(exist_ok=True)
-    stripped.write_text(json.dumps(template))
-    cfn_inc.CfnInclude(stack, "Template", template_file=str(stripped))
-    for i, folder in enumerate(json.loads((source / "bare-assets.json").read_text())[name]):
-        assets.Asset(stack, f"Code{i}", path=folder)
-app.synth()
-"""
-
-# The second yardstick: the same templates written as a Python program on aws-cdk-lib would write them, one L1
-# construct per resource and output (``cdk.CfnResource`` with the template's properties and options), and the same
-# Lambda code assets. Every aws-cdk-lib program declaring these resources makes at least these jsii calls, where
-# CfnInclude (above) makes one per template; it writes the same resources and outputs (checked when it runs).
-_BARE_L1_APP = """
+# What both bare apps share: read the assembly sesmail wrote and yield each stack's name, environment and template;
+# each app then declares the template its own way and stages the same Lambda code assets (``_stage``).
+_BARE_PRELUDE = """
 import json, sys
 from pathlib import Path
 import aws_cdk as cdk
@@ -155,12 +125,45 @@ from aws_cdk import aws_s3_assets as assets
 source = Path(sys.argv[1])
 manifest = json.loads((source / "manifest.json").read_text())
 app = cdk.App()
-for name, artifact in manifest["artifacts"].items():
-    if artifact["type"] != "aws:cloudformation:stack":
-        continue
-    account, region = artifact["environment"].removeprefix("aws://").split("/")
-    template = json.loads((source / f"{name}.template.json").read_text())
-    environment = cdk.Environment(account=account, region=region)
+def stacks():
+    for name, artifact in manifest["artifacts"].items():
+        if artifact["type"] == "aws:cloudformation:stack":
+            account, region = artifact["environment"].removeprefix("aws://").split("/")
+            template = json.loads((source / f"{name}.template.json").read_text())
+            yield name, cdk.Environment(account=account, region=region), template
+def _stage(stack, name):
+    for i, folder in enumerate(json.loads((source / "bare-assets.json").read_text())[name]):
+        assets.Asset(stack, f"Code{i}", path=folder)
+"""
+
+# The bare aws-cdk-lib setup: the same templates, each resource an aws-cdk-lib L1 construct (cloudformation_include
+# reads the template sesmail wrote), and the same Lambda code assets staged; no sesmail import, no L2, no aspect.
+# It is the least any aws-cdk-lib program writing these templates does, so the ratio to it is an upper bound.
+_BARE_APP = (
+    _BARE_PRELUDE
+    + """
+from aws_cdk import cloudformation_include as cfn_inc
+for name, environment, template in stacks():
+    stack = cdk.Stack(app, name, env=environment)
+    template.get("Parameters", {}).pop("BootstrapVersion", None)
+    template.get("Rules", {}).pop("CheckBootstrapVersion", None)
+    stripped = source / "bare" / f"{name}.json"
+    stripped.parent.mkdir(exist_ok=True)
+    stripped.write_text(json.dumps(template))
+    cfn_inc.CfnInclude(stack, "Template", template_file=str(stripped))
+    _stage(stack, name)
+app.synth()
+"""
+)
+
+# The second yardstick: the same templates written as a Python program on aws-cdk-lib would write them, one L1
+# construct per resource and output (``cdk.CfnResource`` with the template's properties and options), and the same
+# Lambda code assets. Every aws-cdk-lib program declaring these resources makes at least these jsii calls, where
+# CfnInclude (above) makes one per template; it writes the same resources and outputs (checked when it runs).
+_BARE_L1_APP = (
+    _BARE_PRELUDE
+    + """
+for name, environment, template in stacks():
     stack = cdk.Stack(app, name, env=environment, description=template.get("Description"))
     for logical_id, resource in template["Resources"].items():
         cfn = cdk.CfnResource(stack, logical_id, type=resource["Type"], properties=resource.get("Properties"))
@@ -176,10 +179,10 @@ for name, artifact in manifest["artifacts"].items():
             description=output.get("Description"),
             export_name=(output.get("Export") or {}).get("Name"),
         ).override_logical_id(logical_id)
-    for i, folder in enumerate(json.loads((source / "bare-assets.json").read_text())[name]):
-        assets.Asset(stack, f"Code{i}", path=folder)
+    _stage(stack, name)
 app.synth()
 """
+)
 
 
 # _SESMAIL_APP with a clock between its steps. jsii's round trips are counted where its Python kernel writes a request
