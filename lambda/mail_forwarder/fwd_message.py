@@ -171,12 +171,22 @@ def forwarded(
     return msg
 
 
+def encoded_size(part: Any) -> int:
+    """The size of ``part``'s body as it travels (transfer-encoded, e.g. base64), without its header lines.
+
+    A parsed leaf part holds that text as it came (one character per byte: the parser keeps bytes it cannot decode
+    as surrogate escapes), so it is counted, not serialized again; a part made of parts is serialized.
+    """
+    payload = part.get_payload()
+    return len(payload) if isinstance(payload, str) else len(part.as_bytes())
+
+
 def without_attachments(
     msg: EmailMessage, *, mailbox: str, staff: list[str], key: str, location: str, verdicts: str, tags: list[str]
 ) -> EmailMessage:
     """The message's body (HTML or text) and a list of its attachments, which stay in the mail bucket."""
     dropped = [
-        f"- {part.get_filename() or '(unnamed)'} ({part.get_content_type()}, {len(part.as_bytes())} bytes encoded)"
+        f"- {part.get_filename() or '(unnamed)'} ({part.get_content_type()}, {encoded_size(part)} bytes encoded)"
         for part in msg.iter_attachments()
     ]
     body = msg.get_body(preferencelist=("related", "html", "plain"))

@@ -271,11 +271,17 @@ def marked(out: EmailMessage, kind: fwd_kinds.Kind | None) -> bytes:
     return out.as_bytes()
 
 
+def parse(raw: bytes) -> EmailMessage:
+    """A stored message as the forwarder reads it (``policy.default``: headers as objects, bodies as parts)."""
+    return BytesParser(policy=policy.default).parsebytes(raw)
+
+
 def compose(
     msg: EmailMessage,
     decision: Decision,
     verdicts: Verdicts,
     *,
+    stored: bytes,
     mailbox: str,
     target: Target,
     config: Config,
@@ -283,7 +289,12 @@ def compose(
 ) -> tuple[str, bytes | None]:
     """What to send for ``decision``: ``(kind, raw message)``; kind ``forward``, ``forward-without-attachments``,
     ``notice`` or ``skip`` (nothing). The size check is on the bytes sent, so what the forwarder adds counts.
-    ``kind`` (automated, report, staff) adds its subject tag after the verdicts' and its ``X-Sesmail-Kind``."""
+    ``kind`` (automated, report, staff) adds its subject tag after the verdicts' and its ``X-Sesmail-Kind``.
+
+    ``stored`` is the bytes ``msg`` was parsed from. A forward is made of ``msg`` itself (changed in place); only a
+    forward too large for SES parses ``stored`` again, to cut the message down or hold it. Copying ``msg`` first
+    (serialize, parse) cost every forward a second parse: about 2 s and the message's size again in memory at 40 MB.
+    """
     where = location(target.bucket, target.key, config.region)
     staff = list(target.to) if target.to is not None else config.staff
     common = {"mailbox": mailbox, "staff": staff, "key": target.key, "verdicts": verdicts.header()}
@@ -296,17 +307,17 @@ def compose(
         tags = [*(decision.tags or ["[HELD]"]), *extra] if decision.tags or extra else []
         return "notice", marked(notice(msg, location=where, reasons=reasons, tags=tags, **common), kind)
     tags = [*(decision.tags if decision.action == "tag" else []), *extra]
-    # Built from a copy, so a forward too large can still be cut down from the original.
-    copy = BytesParser(policy=policy.default).parsebytes(msg.as_bytes())
-    data = marked(forwarded(copy, tags=tags, **common), kind)
+    data = marked(forwarded(msg, tags=tags, **common), kind)
     if len(data) <= limit:
         return "forward", data
-    del data, copy
-    data = marked(without_attachments(msg, location=where, tags=tags, **common), kind)
+    del data, msg  # the forward changed msg: the cut-down forward and the notice start from the stored message
+    original = parse(stored)
+    data = marked(without_attachments(original, location=where, tags=tags, **common), kind)
     if len(data) <= limit:
         return "forward-without-attachments", data
     reasons = ["too large for SES (40 MB) even without its attachments"]
-    return "notice", marked(notice(msg, location=where, reasons=reasons, tags=["[TOO LARGE]", *extra], **common), kind)
+    held = notice(original, location=where, reasons=reasons, tags=["[TOO LARGE]", *extra], **common)
+    return "notice", marked(held, kind)
 
 
 def send(ses: Any, *, mailbox: str, staff: list[str], data: bytes, sleep: Callable[[float], None] = time.sleep) -> str:
@@ -332,7 +343,7 @@ def process(
 ) -> dict[str, Any]:
     """Forward (or hold, or skip) one stored message; its record says which. Raises :class:`ForwardFailed`."""
     raw = s3.get_object(Bucket=target.bucket, Key=target.key)["Body"].read()
-    msg: EmailMessage = BytesParser(policy=policy.default).parsebytes(raw)
+    msg = parse(raw)
     mailbox = target.send_as or mailbox_for(target.recipient, msg, config.mailboxes)
     staff = list(target.to) if target.to is not None else config.staff
     verdicts = from_receipt(target.receipt) if target.receipt is not None else from_headers(msg)
@@ -387,7 +398,9 @@ def process(
     staff = list(target.to) if target.to is not None else staff
     decision, record = fwd_cap.apply(s3, target.bucket, decision, record, now=now)  # the hourly cap (fwd_cap)
     try:
-        sent, out = compose(msg, decision, verdicts, mailbox=mailbox, target=target, config=config, kind=kind)
+        sent, out = compose(
+            msg, decision, verdicts, stored=raw, mailbox=mailbox, target=target, config=config, kind=kind
+        )
         message_id = None
         if out is not None:
             message_id = send(ses, mailbox=mailbox, staff=staff, data=out, sleep=sleep)

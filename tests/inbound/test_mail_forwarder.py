@@ -183,10 +183,16 @@ def test_every_corpus_message_forwards_without_duplicate_headers() -> None:
     target = fwd.Target("mail", "info/x")
     counted = 0
     for path in sorted(CORPUS.iterdir()):
-        msg = parse(path.read_bytes())
+        raw = path.read_bytes()
         decision = verdicts_mod.Decision(action="forward")
         _, data = fwd.compose(
-            msg, decision, verdicts_mod.Verdicts(), mailbox="info@example.com", target=target, config=config
+            parse(raw),
+            decision,
+            verdicts_mod.Verdicts(),
+            stored=raw,
+            mailbox="info@example.com",
+            target=target,
+            config=config,
         )
         assert data is not None
         sent = parse(data)
