@@ -40,9 +40,12 @@ lint: setup
 
 # The whole suite on two workers (pytest-xdist; each loads its own jsii runtime, about 0.5 GB), tests handed out by
 # file so a file's module fixtures are built once. PYTEST_ARGS: more pytest arguments (benchmarks/tests.py uses it).
+# Byte-code caching on for the tests even where the machine sets PYTHONDONTWRITEBYTECODE: each worker otherwise
+# rewrites the assertions of every test module and compiles the project again at every run (about 4 s of a worker's
+# start here). The caches are __pycache__ folders, ignored by git and left out of the Lambda assets.
 PYTEST_WORKERS ?= 2
 test: setup
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Deploy (or diff) one environment with the pinned Node and CDK CLI: make deploy ENV=prod [CDK_FLAGS=...].
 # Not `npx cdk`: npx puts the system's PATH first, so the CLI ran on the machine's Node instead of the pinned one.
