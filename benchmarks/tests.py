@@ -6,7 +6,12 @@ from /proc (Linux), the sum of resident memory over every process of that tree: 
 jsii Node runtime each of them starts, and whatever a test starts. The slowest tests come from pytest's JUnit XML
 (setup + call + teardown of each test, as one worker ran it).
 
-    .venv/bin/python benchmarks/tests.py [extra pytest arguments, e.g. tests/lifecycle]
+    .venv/bin/python benchmarks/tests.py [--cpu] [extra pytest arguments, e.g. tests/lifecycle]
+
+It also prints the CPU seconds the whole tree used (with two workers on two cores, wall time cannot fall below half
+of it) and the tree's memory over the run (median and 90th percentile beside the peak). ``--cpu`` loads
+benchmarks/cpu_plugin.py into the workers and prints where their CPU went: collection, each test file's Python, the
+subprocesses it waited for and its jsii Node runtime.
 
 Print figures, assert nothing: a shared or loaded machine makes them slower.
 """
@@ -15,7 +20,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import shlex
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -78,24 +85,75 @@ def slowest_files(junit: Path, count: int = SLOWEST) -> list[tuple[float, int, s
     return sorted(((sum(t), len(t), name) for name, t in totals.items()), reverse=True)[:count]
 
 
+CPU_COLUMNS = ("python", "subprocesses", "jsii node", "waiting for jsii")
+
+
+def cpu_by_file(logs: list[Path]) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """From benchmarks/cpu_plugin.py's logs: CPU seconds per worker (collection apart) and per test file, as
+    [python, subprocesses, jsii node, waiting for jsii] (a file split over both workers is summed)."""
+    per_worker: dict[str, list[float]] = {}
+    per_file: dict[str, list[float]] = {}
+    for log in logs:
+        previous = [0.0] * len(CPU_COLUMNS)
+        for line in log.read_text().splitlines():
+            test_id, _at, *values = line.split("\t")
+            now = [float(v) for v in values]
+            spent = [max(0.0, b - a) for a, b in zip(previous, now, strict=True)]
+            previous = now
+            name = "(collection)" if test_id == "<collected>" else test_id.split("::")[0]
+            row = per_file.setdefault(name, [0.0] * len(CPU_COLUMNS))
+            per_file[name] = [a + b for a, b in zip(row, spent, strict=True)]
+        per_worker[log.suffix.lstrip(".")] = previous
+    return per_worker, per_file
+
+
+def print_cpu(logs: list[Path]) -> None:
+    per_worker, per_file = cpu_by_file(logs)
+    header = "".join(f"{c:>18}" for c in CPU_COLUMNS)
+    print(f"CPU seconds by worker (benchmarks/cpu_plugin.py):{header}")
+    for pid, row in sorted(per_worker.items()):
+        print(f"  worker {pid:<41}" + "".join(f"{v:18.1f}" for v in row))
+    print(f"CPU seconds by test file, the {SLOWEST} largest (python + subprocesses + jsii node):{header}")
+    ranked = sorted(per_file.items(), key=lambda item: -sum(item[1][:3]))
+    for name, row in ranked[:SLOWEST]:
+        print(f"  {name:<48}" + "".join(f"{v:18.1f}" for v in row))
+
+
 def main(argv: list[str]) -> int:
+    cpu = "--cpu" in argv
+    argv = [a for a in argv if a != "--cpu"]
     with tempfile.TemporaryDirectory() as scratch:
         junit = Path(scratch) / "junit.xml"
         # make passes PYTEST_ARGS on to pytest after the options of pyproject.toml.
-        extra = " ".join([f"--junitxml={junit}", "-p", "no:cacheprovider", *map(shlex.quote, argv)])
+        extra = [f"--junitxml={junit}", "-p", "no:cacheprovider", *map(shlex.quote, argv)]
+        env = dict(os.environ)
+        if cpu:
+            extra += ["-p", "benchmarks.cpu_plugin"]
+            env["SESMAIL_CPU_LOG"] = str(Path(scratch) / "cpu")
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        process = subprocess.Popen(["make", "--no-print-directory", "test", f"PYTEST_ARGS={extra}"], cwd=ROOT)
-        peak, at_peak = 0, []
+        process = subprocess.Popen(
+            ["make", "--no-print-directory", "test", f"PYTEST_ARGS={' '.join(extra)}"], cwd=ROOT, env=env
+        )
+        peak, at_peak, samples = 0, [], []
         while process.poll() is None:
             rows = tree_rss(process.pid)
-            if sum(rss for rss, _ in rows) > peak:
-                peak, at_peak = sum(rss for rss, _ in rows), rows
+            samples.append(sum(rss for rss, _ in rows))
+            if samples[-1] > peak:
+                peak, at_peak = samples[-1], rows
             time.sleep(0.05)
         wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         print()
         print(
             f"make test: exit {process.returncode}, wall {wall:.1f} s, peak memory {peak / 1024:.0f} MiB "
             f"(process tree), {os.cpu_count()} CPUs"
+        )
+        print(
+            f"CPU: {used:.0f} s (user + system, every process of the tree), {used / wall:.2f} CPUs busy on average; "
+            f"memory over the run: median {statistics.median(samples or [0]) / 1024:.0f} MiB, 90th percentile "
+            f"{(statistics.quantiles(samples, n=10)[-1] if len(samples) > 1 else peak) / 1024:.0f} MiB"
         )
         print("processes at the peak (RSS, command):")
         for rss, command in sorted(at_peak, reverse=True):
@@ -108,6 +166,8 @@ def main(argv: list[str]) -> int:
             print(f"{SLOWEST} slowest test files (sum over their tests; with two workers they overlap):")
             for seconds, count, name in slowest_files(junit):
                 print(f"{seconds:8.2f} s  {count:5d} tests  {name}")
+        if cpu:
+            print_cpu(sorted(Path(scratch).glob("cpu.*")))
     return process.returncode
 
 
