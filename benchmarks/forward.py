@@ -57,6 +57,7 @@ def forward(raw: bytes) -> tuple[str, int]:
         msg,
         fwd_verdicts.Decision(action="forward"),
         fwd_verdicts.Verdicts(),
+        stored=raw,
         mailbox="info@example.com",
         target=forwarder.Target("mail", "info/b"),
         config=config,

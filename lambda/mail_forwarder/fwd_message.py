@@ -172,12 +172,15 @@ def forwarded(
 
 
 def encoded_size(part: Any) -> int:
-    """The size of ``part``'s body as it travels (transfer-encoded, e.g. base64), without its header lines.
+    """The size of ``part`` as it travels: a leaf part's body as transfer-encoded (base64, quoted-printable, 8bit)
+    without its header lines; a part made of parts (message/rfc822, multipart) serialized, its own headers included.
 
-    A parsed leaf part holds that text as it came (one character per byte: the parser keeps bytes it cannot decode
-    as surrogate escapes), so it is counted, not serialized again; a part made of parts is serialized.
+    A parsed leaf part keeps its body as the text the parser read, one character per byte (bytes it could not decode
+    as ASCII are kept as surrogate escapes), so it is counted, not serialized again. Not through ``get_payload()``:
+    that decodes such a body by the part's declared charset, which changes its length and raises for a charset such
+    as ``idna``, and a hostile attachment would make the forwarder fail instead of leaving it out.
     """
-    payload = part.get_payload()
+    payload = getattr(part, "_payload", None)  # the email package's own storage of the parsed body
     return len(payload) if isinstance(payload, str) else len(part.as_bytes())
 
 

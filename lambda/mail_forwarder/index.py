@@ -310,7 +310,7 @@ def compose(
     data = marked(forwarded(msg, tags=tags, **common), kind)
     if len(data) <= limit:
         return "forward", data
-    del data, msg  # the forward changed msg: the cut-down forward and the notice start from the stored message
+    del data  # the forward changed msg: the cut-down forward and the notice start from the stored message
     original = parse(stored)
     data = marked(without_attachments(original, location=where, tags=tags, **common), kind)
     if len(data) <= limit:

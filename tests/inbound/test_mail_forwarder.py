@@ -598,6 +598,60 @@ def test_a_body_too_large_even_alone_becomes_a_notice(mail: Mail, monkeypatch: p
     fwd.handler({"Records": [ses_record("huge", ["info@example.com"])]})
     out = mail.sent_message()
     assert out["Subject"] == "[TOO LARGE] Scans" and "s3://mail/info/huge" in out.get_content()
+    # The notice names the customer, not the forward that was tried first (made of the same parsed message).
+    assert "From: Jane Doe <jane@customer.example>" in out.get_content()
+
+
+def _with_8bit_attachment(charset: str, content: bytes) -> bytes:
+    return (
+        b"From: Jane Doe <jane@customer.example>\r\nTo: info@example.com\r\nSubject: Notes\r\n"
+        b"Message-ID: <notes@customer.example>\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSee the notes.\r\n"
+        b"--b\r\nContent-Type: text/plain; charset=" + charset.encode() + b"\r\n"
+        b"Content-Transfer-Encoding: 8bit\r\n"
+        b'Content-Disposition: attachment; filename="notes.txt"\r\n\r\n' + content + b"\r\n--b--\r\n"
+    )
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "idna", "utf-16"])
+def test_a_left_out_attachment_is_listed_by_its_size_in_bytes_whatever_charset_it_claims(
+    mail: Mail, monkeypatch: pytest.MonkeyPatch, charset: str
+) -> None:
+    """An 8bit attachment's body is the bytes between its header block and "the CRLF preceding the boundary
+    delimiter line", which "is conceptually attached to the boundary" (RFC 2046 section 5.1.1): those are listed.
+    The charset it claims is the sender's word, not a fact: a wrong one (or one Python refuses to decode, ``idna``)
+    neither changes the count nor stops the forward."""
+    content = "Grüße aus Köln, 東京から\r\n".encode() * 100 + b"\xff\xfe end"
+    raw = _with_8bit_attachment(charset, content)
+    monkeypatch.setattr(fwd, "SES_MAX_BYTES", fwd.SES_HEADROOM + len(raw) - 1_000)  # too large with the attachment
+    mail.store("info/notes", raw)
+    result = fwd.handler({"Records": [ses_record("notes", ["info@example.com"])]})["results"]
+    assert result[0]["sent"] == "forward-without-attachments"
+    text = "\n".join(p.get_content() for p in mail.sent_message().walk() if p.get_content_type() == "text/plain")
+    assert f"- notes.txt (text/plain, {len(content)} bytes encoded)" in text
+
+
+def test_a_tagged_forward_too_large_is_tagged_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cut-down forward starts from the stored message, not from the forward tried first: its subject carries
+    the tags once."""
+    raw = _large(10_000)
+    config = fwd.Config(
+        staff=[STAFF], mailboxes=["info@example.com"], policy=dict(verdicts_mod.DEFAULT_POLICY), region=""
+    )
+    decision = verdicts_mod.Decision(action="tag", triggered={"spf": "spf verdict FAIL"})
+    monkeypatch.setattr(fwd, "SES_MAX_BYTES", fwd.SES_HEADROOM + len(raw) - 1_000)
+    sent, data = fwd.compose(
+        parse(raw),
+        decision,
+        verdicts_mod.Verdicts(),
+        stored=raw,
+        mailbox="info@example.com",
+        target=fwd.Target("mail", "info/x"),
+        config=config,
+    )
+    assert sent == "forward-without-attachments" and data is not None
+    assert parse(data)["Subject"] == "[SPF FAIL] Scans"
 
 
 def test_s3_trigger_skips_derived_objects() -> None:
