@@ -880,12 +880,19 @@ def conform(contract_factory: Callable[[], Contract], sequence: Sequence) -> Non
         played = Stack(contract, injector)
         sequence.prefix(played, contract)
         snapshot = AccountSnapshot()
+        as_left = _declares(contract, played)
 
-        def one(fault: tuple[int, str]) -> int:
+        def one(fault: tuple[int, str], *, check_restore: bool = False) -> int:
             snapshot.restore()
             run_contract = _copy_contract(contract)
             stack = dataclasses.replace(played, contract=run_contract, log=list(played.log))
             try:
+                # The first run after the fault-free one starts from an account that run changed: the restore must
+                # have brought back the prefix's account (what it declared, or the removal by hand), or every run
+                # after it would test another account than the sequence says.
+                assert not check_restore or _declares(run_contract, stack) == as_left, (
+                    "AccountSnapshot.restore did not bring back the account the prefix left"
+                )
                 return _finish(stack, run_contract, sequence, fault, before)
             except (AssertionError, StepFailed) as error:
                 failures.append(f"{sequence.name} fault={fault}: {type(error).__name__}: {error}")
@@ -893,6 +900,15 @@ def conform(contract_factory: Callable[[], Contract], sequence: Sequence) -> Non
 
         calls = one(NO_FAULT)
         assert calls or failures, f"{sequence.name}: the step under test made no AWS call"
-        for fault in fault_plans(calls):
-            one(fault)
+        for number, fault in enumerate(fault_plans(calls)):
+            one(fault, check_restore=number == 0)
     assert not failures, "\n".join(failures)
+
+
+def _declares(contract: Contract, stack: Stack) -> bool:
+    """Whether the account holds what CloudFormation believes the stack declares (its props and physical id)."""
+    try:
+        contract.check_declared(stack.props, stack.physical_id)
+    except AssertionError:
+        return False
+    return True
