@@ -173,27 +173,30 @@ def test_s3_event_reads_the_mailbox_from_the_headers() -> None:
     assert fwd.mailbox_for("INFO@example.com", msg, MAILBOXES.split(",")) == "info@example.com"
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared MIME corpus is not checked out next to the repository")
-def test_every_corpus_message_forwards_without_duplicate_headers() -> None:
-    """Over the shared corpus of real and broken messages: each one can be forwarded, and the forward never repeats
-    a header SES refuses twice."""
+def _compose(raw: bytes, decision: Any) -> tuple[str, bytes | None]:
+    """What the forwarder would send for the stored message ``raw`` to info@ (staff: STAFF), no SES verdicts."""
     config = fwd.Config(
         staff=[STAFF], mailboxes=["info@example.com"], policy=dict(verdicts_mod.DEFAULT_POLICY), region=""
     )
     target = fwd.Target("mail", "info/x")
+    return fwd.compose(
+        parse(raw),
+        decision,
+        verdicts_mod.Verdicts(),
+        stored=raw,
+        mailbox="info@example.com",
+        target=target,
+        config=config,
+    )
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared MIME corpus is not checked out next to the repository")
+def test_every_corpus_message_forwards_without_duplicate_headers() -> None:
+    """Over the shared corpus of real and broken messages: each one can be forwarded, and the forward never repeats
+    a header SES refuses twice."""
     counted = 0
     for path in sorted(CORPUS.iterdir()):
-        raw = path.read_bytes()
-        decision = verdicts_mod.Decision(action="forward")
-        _, data = fwd.compose(
-            parse(raw),
-            decision,
-            verdicts_mod.Verdicts(),
-            stored=raw,
-            mailbox="info@example.com",
-            target=target,
-            config=config,
-        )
+        _, data = _compose(path.read_bytes(), verdicts_mod.Decision(action="forward"))
         assert data is not None
         sent = parse(data)
         for name in message_mod.SINGLE_HEADERS:
@@ -636,20 +639,8 @@ def test_a_tagged_forward_too_large_is_tagged_once(monkeypatch: pytest.MonkeyPat
     """The cut-down forward starts from the stored message, not from the forward tried first: its subject carries
     the tags once."""
     raw = _large(10_000)
-    config = fwd.Config(
-        staff=[STAFF], mailboxes=["info@example.com"], policy=dict(verdicts_mod.DEFAULT_POLICY), region=""
-    )
-    decision = verdicts_mod.Decision(action="tag", triggered={"spf": "spf verdict FAIL"})
     monkeypatch.setattr(fwd, "SES_MAX_BYTES", fwd.SES_HEADROOM + len(raw) - 1_000)
-    sent, data = fwd.compose(
-        parse(raw),
-        decision,
-        verdicts_mod.Verdicts(),
-        stored=raw,
-        mailbox="info@example.com",
-        target=fwd.Target("mail", "info/x"),
-        config=config,
-    )
+    sent, data = _compose(raw, verdicts_mod.Decision(action="tag", triggered={"spf": "spf verdict FAIL"}))
     assert sent == "forward-without-attachments" and data is not None
     assert parse(data)["Subject"] == "[SPF FAIL] Scans"
 
